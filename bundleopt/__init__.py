@@ -1,0 +1,47 @@
+"""bundleopt: which bundles to offer, at which price, to each customer segment.
+
+The public API is re-exported here. Names are resolved lazily (PEP 562) so that
+``import bundleopt`` stays fast and does not start JAX or Pyomo until they are used.
+
+Pipeline::
+
+    data -> segment -> candidates -> choice -> scenario -> optimize -> solution -> adaptive
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    # choice models (JAX)
+    "MNL": "bundleopt.choice",
+    "LatentClassMNL": "bundleopt.choice",
+    "preference_weights": "bundleopt.choice",
+    # optimisation
+    "Scenario": "bundleopt.scenario",
+    "Constraints": "bundleopt.scenario",
+    "Solution": "bundleopt.solution",
+    "solve": "bundleopt.optimize",
+    "evaluate": "bundleopt.optimize",
+    # many scenarios
+    "sweep": "bundleopt.sweep",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'bundleopt' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
