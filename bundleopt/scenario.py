@@ -1,0 +1,370 @@
+"""A pricing scenario: plain data describing offers, price ladders, segments and rules.
+
+A :class:`Scenario` holds no solver objects; :func:`bundleopt.solve` turns it into a
+model, solves it and returns a :class:`bundleopt.Solution`.
+
+Notation (DESIGN.md): offers ``o = 0..O-1`` (single products and bundles), ladder
+levels ``k = 0..K-1`` with prices ``p[o, k]`` (NaN = no such level), segments
+``s = 0..S-1`` with weights ``w[s]`` (shares of customers, summing to 1),
+no-purchase weights ``v0[s]`` and preference weights ``v[s, o, k]``. A customer of
+segment ``s`` offered the set ``S`` at levels ``k(o)`` buys ``o`` with probability
+``v[s, o, k(o)] / (v0[s] + sum_{o' in S} v[s, o', k(o')])``.
+
+Decisions: with uniform prices there is one menu (offer set and price levels) for
+all segments; with personalised prices each segment has its own menu, and the
+per-segment rules (cardinality, margin rate with ``margin_rate_scope="segment"``)
+apply to each segment's menu.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+import numpy as np
+
+NOT_OFFERED = -1
+
+
+@dataclass(frozen=True)
+class Constraints:
+    """Business rules. ``None`` switches a rule off.
+
+    Attributes
+    ----------
+    max_offers : C, most offers on a menu (per segment when personalised).
+    max_bundles : C_b, most bundles on a menu (per segment when personalised).
+    min_margin : per-offer margin floor: a level with ``(p - c) / p < min_margin``
+        is never offered (dropped before the model is built).
+    min_margin_rate : m, aggregate expected margin rate,
+        ``sum (p - c) v z >= m * sum p v z``, per segment or overall
+        (``margin_rate_scope``).
+    max_bundles_per_product : r, each product is a component of at most r offered
+        bundles (per menu).
+    min_bundle_discount : d_min, no-arbitrage: an offered bundle costs at most
+        ``(1 - d_min) * sum of its components' prices`` (a component's price is its
+        chosen price on the same menu, or its list price when it is not offered).
+        ``0.0`` is plain no-arbitrage.
+    max_bundle_discount : d_max, an offered bundle costs at least
+        ``(1 - d_max) * sum of its components' prices``.
+    max_cannibalisation : gamma, expected standalone sales of each protected
+        product stay at least ``(1 - gamma)`` of its reference sales
+        (:meth:`Scenario.reference_sales`: all singles at list price, no bundles).
+    protected_products : products the cannibalisation cap applies to
+        (None = every product that has a single offer).
+    max_price_spread : delta, personalised prices of one offer across two segments
+        that are both offered it satisfy ``p_s <= (1 + delta) p_s'``.
+    stock : product id -> units available; expected units of the product (through
+        singles and bundles) times ``Scenario.market_size`` stay at most its stock.
+    """
+
+    max_offers: int | None = None
+    max_bundles: int | None = None
+    min_margin: float | None = None
+    min_margin_rate: float | None = None
+    margin_rate_scope: Literal["overall", "segment"] = "overall"
+    max_bundles_per_product: int | None = None
+    min_bundle_discount: float | None = None
+    max_bundle_discount: float | None = None
+    max_cannibalisation: float | None = None
+    protected_products: tuple[Any, ...] | None = None
+    max_price_spread: float | None = None
+    stock: Mapping[Any, float] | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("max_offers", "max_bundles", "max_bundles_per_product"):
+            value = getattr(self, name)
+            if value is not None and (int(value) != value or value < 0):
+                raise ValueError(f"Constraints.{name} must be a non-negative integer, got {value!r}")
+        for name in ("min_margin", "min_margin_rate", "min_bundle_discount",
+                     "max_bundle_discount", "max_cannibalisation"):
+            value = getattr(self, name)
+            if value is not None and not (np.isfinite(value) and 0.0 <= value < 1.0):
+                raise ValueError(f"Constraints.{name} must be in [0, 1), got {value!r}")
+        if self.max_price_spread is not None and not (
+            np.isfinite(self.max_price_spread) and self.max_price_spread >= 0
+        ):
+            raise ValueError(
+                f"Constraints.max_price_spread must be >= 0, got {self.max_price_spread!r}"
+            )
+        if self.margin_rate_scope not in ("overall", "segment"):
+            raise ValueError(
+                "Constraints.margin_rate_scope must be 'overall' or 'segment', "
+                f"got {self.margin_rate_scope!r}"
+            )
+        if (self.min_bundle_discount is not None and self.max_bundle_discount is not None
+                and self.min_bundle_discount > self.max_bundle_discount):
+            raise ValueError(
+                f"Constraints.min_bundle_discount ({self.min_bundle_discount}) exceeds "
+                f"max_bundle_discount ({self.max_bundle_discount})"
+            )
+        if self.stock is not None:
+            bad = {k: v for k, v in self.stock.items() if not (np.isfinite(v) and v >= 0)}
+            if bad:
+                raise ValueError(f"Constraints.stock must be finite and >= 0; bad entries: {bad}")
+
+    def active(self) -> list[str]:
+        """Names of the rules that are switched on."""
+        skip = {"margin_rate_scope", "protected_products"}
+        return [f for f in self.__dataclass_fields__ if f not in skip and getattr(self, f) is not None]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Which offers are on each menu and at which ladder level.
+
+    ``levels[g, o]`` is the ladder level of offer o on menu g, or ``NOT_OFFERED``
+    (-1). There is one menu (g = 0) for uniform prices and one per segment
+    (g = s) when prices are personalised.
+    """
+
+    levels: np.ndarray
+
+    def __post_init__(self) -> None:
+        levels = np.asarray(self.levels, dtype=int)
+        if levels.ndim != 2:
+            raise ValueError(f"Decision.levels must be 2-D (menus x offers), got shape {levels.shape}")
+        object.__setattr__(self, "levels", levels)
+
+    def menu_of(self, segment: int) -> np.ndarray:
+        """Levels seen by a segment (row ``segment`` when personalised, else row 0)."""
+        return self.levels[segment if self.levels.shape[0] > 1 else 0]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Offers x price ladder x segments, with preference weights and rules.
+
+    Build one with :meth:`from_arrays` (numpy arrays) or :meth:`from_models`
+    (fitted choice models).
+    """
+
+    offer_ids: tuple[Any, ...]
+    components: tuple[tuple[Any, ...], ...]
+    costs: np.ndarray  # (O,)
+    prices: np.ndarray  # (O, K), NaN where an offer has fewer levels
+    v: np.ndarray  # (S, O, K)
+    v0: np.ndarray  # (S,)
+    weights: np.ndarray  # (S,)
+    segment_ids: tuple[Any, ...]
+    personalised: bool = False
+    constraints: Constraints = field(default_factory=Constraints)
+    market_size: float = 1.0
+    list_level: np.ndarray | None = None  # (O,) ladder index of the list price
+
+    # ------------------------------------------------------------------ sizes
+    @property
+    def n_segments(self) -> int:
+        return self.v.shape[0]
+
+    @property
+    def n_offers(self) -> int:
+        return self.v.shape[1]
+
+    @property
+    def n_levels(self) -> int:
+        return self.v.shape[2]
+
+    @property
+    def n_menus(self) -> int:
+        """Number of menus a decision chooses: S when personalised, else 1."""
+        return self.n_segments if self.personalised else 1
+
+    @property
+    def is_bundle(self) -> np.ndarray:
+        """(O,) bool: offers with two or more components."""
+        return np.array([len(c) > 1 for c in self.components])
+
+    @property
+    def products(self) -> tuple[Any, ...]:
+        """All component products, in order of first appearance."""
+        return tuple(dict.fromkeys(p for comp in self.components for p in comp))
+
+    def single_offer(self) -> dict[Any, int]:
+        """Product id -> index of its single (one-component) offer."""
+        return {comp[0]: o for o, comp in enumerate(self.components) if len(comp) == 1}
+
+    def list_prices(self) -> np.ndarray:
+        """(O,) list price of each offer: ``prices[o, list_level[o]]``."""
+        return self.prices[np.arange(self.n_offers), self.list_level]
+
+    # ------------------------------------------------------------ derived data
+    def allowed(self) -> np.ndarray:
+        """(O, K) bool: levels that exist and pass the per-offer margin floor.
+
+        A level is dropped when its price is NaN or ``(p - c) / p < min_margin``.
+        """
+        ok = np.isfinite(self.prices)
+        floor = self.constraints.min_margin
+        if floor is not None:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                margin = (self.prices - self.costs[:, None]) / self.prices
+            ok &= margin >= floor - 1e-12
+        return ok
+
+    def status_quo(self) -> Decision:
+        """All single products at list price, no bundles, one menu for everybody."""
+        levels = np.where(self.is_bundle, NOT_OFFERED, self.list_level)
+        return Decision(np.tile(levels, (self.n_menus, 1)))
+
+    def reference_sales(self) -> np.ndarray:
+        """(O,) expected standalone sales share of each offer under :meth:`status_quo`.
+
+        ``ref[o] = sum_s w_s v[s,o,list] / (v0[s] + sum_{singles o'} v[s,o',list])``
+        for single offers, 0 for bundles. The cannibalisation cap compares against it.
+        """
+        levels = self.status_quo().levels[0]
+        on = levels >= 0
+        idx = np.arange(self.n_offers)
+        vv = np.where(on[None, :], self.v[:, idx, np.where(on, levels, 0)], 0.0)
+        probs = vv / (self.v0[:, None] + vv.sum(axis=1, keepdims=True))
+        return self.weights @ probs
+
+    def with_constraints(self, **changes: Any) -> Scenario:
+        """A copy with some rules changed, e.g. ``sc.with_constraints(max_offers=5)``."""
+        return replace(self, constraints=replace(self.constraints, **changes))
+
+    # ------------------------------------------------------------ validation
+    def __post_init__(self) -> None:
+        v = np.asarray(self.v, dtype=float)
+        if v.ndim != 3:
+            raise ValueError(f"v must have shape (segments, offers, levels), got {v.shape}")
+        n_s, n_o, n_k = v.shape
+        prices = np.asarray(self.prices, dtype=float)
+        costs = np.asarray(self.costs, dtype=float).reshape(-1)
+        v0 = np.asarray(self.v0, dtype=float).reshape(-1)
+        weights = np.asarray(self.weights, dtype=float).reshape(-1)
+        _check_shape("prices", prices, (n_o, n_k))
+        _check_shape("costs", costs, (n_o,))
+        _check_shape("v0", v0, (n_s,))
+        _check_shape("weights", weights, (n_s,))
+        if len(self.offer_ids) != n_o or len(set(self.offer_ids)) != n_o:
+            raise ValueError(f"offer_ids must be {n_o} distinct ids, got {list(self.offer_ids)[:10]}")
+        if len(self.components) != n_o:
+            raise ValueError(f"components must list {n_o} tuples, got {len(self.components)}")
+        if len(self.segment_ids) != n_s:
+            raise ValueError(f"segment_ids must have {n_s} entries, got {len(self.segment_ids)}")
+        _check_finite_nonneg("costs", costs)
+        _check_finite_nonneg("weights", weights)
+        if not np.isclose(weights.sum(), 1.0, atol=1e-9):
+            raise ValueError(f"weights must sum to 1, got {weights.sum():.6g}")
+        if np.any(~np.isfinite(v0)) or np.any(v0 <= 0):
+            raise ValueError(f"v0 (no-purchase weights) must be finite and > 0, got {v0[:10]}")
+        price_ok = np.isfinite(prices)
+        if np.any(prices[price_ok] <= 0):
+            bad = np.argwhere(price_ok & (np.nan_to_num(prices) <= 0))[:5]
+            raise ValueError(f"prices must be > 0 (NaN marks a missing level); bad (offer, level): {bad.tolist()}")
+        if not price_ok.any(axis=1).all():
+            bad = [self.offer_ids[o] for o in np.flatnonzero(~price_ok.any(axis=1))[:5]]
+            raise ValueError(f"every offer needs at least one price level; none for offers {bad}")
+        v_ok = np.where(price_ok[None], v, 0.0)
+        if np.any(~np.isfinite(v_ok)) or np.any(v_ok < 0):
+            raise ValueError("v (preference weights) must be finite and >= 0 on every existing price level")
+        v = np.where(price_ok[None], v, 0.0)
+        singles = {comp[0] for comp in self.components if len(comp) == 1}
+        for o, comp in enumerate(self.components):
+            if len(comp) == 0:
+                raise ValueError(f"offer {self.offer_ids[o]!r} has no components")
+            missing = [p for p in comp if p not in singles] if len(comp) > 1 else []
+            if missing:
+                raise ValueError(
+                    f"bundle {self.offer_ids[o]!r} has components without a single offer: {missing}; "
+                    "each bundle component needs its own single offer (for no-arbitrage and cannibalisation)"
+                )
+        if self.list_level is None:
+            list_level = np.array([np.flatnonzero(price_ok[o])[np.nanargmax(prices[o][price_ok[o]])]
+                                   for o in range(n_o)])
+        else:
+            list_level = np.asarray(self.list_level, dtype=int).reshape(-1)
+            _check_shape("list_level", list_level, (n_o,))
+            if not price_ok[np.arange(n_o), np.clip(list_level, 0, n_k - 1)].all() or (list_level < 0).any():
+                raise ValueError("list_level must index an existing price level of each offer")
+        if not (np.isfinite(self.market_size) and self.market_size > 0):
+            raise ValueError(f"market_size must be > 0, got {self.market_size!r}")
+        c = self.constraints
+        if c.stock is not None:
+            unknown = set(c.stock) - set(self.products)
+            if unknown:
+                raise ValueError(f"Constraints.stock names unknown products: {sorted(map(str, unknown))[:10]}")
+        if c.protected_products is not None:
+            unknown = set(c.protected_products) - singles
+            if unknown:
+                raise ValueError(
+                    f"Constraints.protected_products names products without a single offer: {sorted(map(str, unknown))[:10]}"
+                )
+        for name, value in (("v", v), ("v0", v0), ("prices", prices), ("costs", costs),
+                            ("weights", weights), ("list_level", list_level)):
+            value.setflags(write=False)
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "offer_ids", tuple(self.offer_ids))
+        object.__setattr__(self, "components", tuple(tuple(c) for c in self.components))
+        object.__setattr__(self, "segment_ids", tuple(self.segment_ids))
+
+    # ----------------------------------------------------------- constructors
+    @classmethod
+    def from_arrays(
+        cls,
+        v: np.ndarray,
+        v0: np.ndarray,
+        prices: np.ndarray,
+        costs: np.ndarray,
+        weights: np.ndarray,
+        max_offers: int | None = None,
+        personalised: bool = False,
+        *,
+        offer_ids: Sequence[Any] | None = None,
+        components: Sequence[Sequence[Any]] | None = None,
+        segment_ids: Sequence[Any] | None = None,
+        constraints: Constraints | None = None,
+        market_size: float = 1.0,
+        list_level: np.ndarray | None = None,
+    ) -> Scenario:
+        """Build a scenario from numpy arrays.
+
+        ``v`` (segments x offers x levels), ``v0`` (segments), ``prices`` (offers x
+        levels, NaN for missing levels), ``costs`` (offers), ``weights`` (segments).
+        Offers default to single products ``0..O-1``; pass ``components`` (a tuple of
+        product ids per offer) to declare bundles. ``max_offers`` is a shortcut for
+        ``Constraints(max_offers=...)``.
+
+        >>> import numpy as np
+        >>> sc = Scenario.from_arrays(np.ones((1, 2, 1)), [1.0], [[2.0], [3.0]], [1.0, 1.0], [1.0])
+        >>> sc.n_segments, sc.n_offers, sc.n_levels
+        (1, 2, 1)
+        """
+        v = np.asarray(v, dtype=float)
+        if v.ndim != 3:
+            raise ValueError(f"v must have shape (segments, offers, levels), got {v.shape}")
+        n_s, n_o, _ = v.shape
+        offer_ids = tuple(range(n_o)) if offer_ids is None else tuple(offer_ids)
+        if components is None:
+            components = tuple((oid,) for oid in offer_ids)
+        constraints = constraints or Constraints()
+        if max_offers is not None:
+            constraints = replace(constraints, max_offers=max_offers)
+        return cls(
+            offer_ids=offer_ids,
+            components=tuple(tuple(c) for c in components),
+            costs=np.asarray(costs, dtype=float),
+            prices=np.asarray(prices, dtype=float),
+            v=v,
+            v0=np.asarray(v0, dtype=float),
+            weights=np.asarray(weights, dtype=float),
+            segment_ids=tuple(range(n_s)) if segment_ids is None else tuple(segment_ids),
+            personalised=bool(personalised),
+            constraints=constraints,
+            market_size=float(market_size),
+            list_level=None if list_level is None else np.asarray(list_level),
+        )
+
+
+def _check_shape(name: str, arr: np.ndarray, shape: tuple[int, ...]) -> None:
+    if arr.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
+
+
+def _check_finite_nonneg(name: str, arr: np.ndarray) -> None:
+    bad = np.flatnonzero(~np.isfinite(arr) | (arr < 0))
+    if bad.size:
+        raise ValueError(f"{name} must be finite and >= 0; bad entries at {bad[:5].tolist()}: {arr[bad[:5]]}")
