@@ -58,7 +58,9 @@ def read_table(
     return frame.rename(columns=rename)
 
 
-def load_transactions(path: str | Path, *, columns: Mapping[str, str] | None = None) -> pd.DataFrame:
+def load_transactions(
+    path: str | Path, *, columns: Mapping[str, str] | None = None
+) -> pd.DataFrame:
     """Read a transactions file (unvalidated); see :data:`bundleopt.data.schemas.TRANSACTIONS`."""
     return read_table(path, TRANSACTIONS, columns=columns)
 

@@ -49,7 +49,9 @@ _SAMPLE = 5
 class DataValidationError(ValueError):
     """A table breaks its schema; the message names the column and sample rows."""
 
-    def __init__(self, message: str, *, table: str = "", column: str = "", rows: list | None = None):
+    def __init__(
+        self, message: str, *, table: str = "", column: str = "", rows: list | None = None
+    ):
         super().__init__(message)
         self.table = table
         self.column = column
@@ -179,7 +181,9 @@ def _require_frame(frame: object, schema: Schema) -> pd.DataFrame:
         )
     if frame.columns.duplicated().any():
         dup = frame.columns[frame.columns.duplicated()].tolist()
-        raise DataValidationError(f"{schema.name}: duplicated column name(s) {dup}", table=schema.name)
+        raise DataValidationError(
+            f"{schema.name}: duplicated column name(s) {dup}", table=schema.name
+        )
     return frame
 
 
@@ -235,7 +239,11 @@ def _as_datetime(values: pd.Series) -> pd.Series:
             out = pd.Series(pd.NaT, index=values.index)
         retry = out.isna() & values.notna()
         if retry.any():
-            out = out.astype("datetime64[ns]") if not isinstance(out.dtype, pd.DatetimeTZDtype) else out
+            out = (
+                out.astype("datetime64[ns]")
+                if not isinstance(out.dtype, pd.DatetimeTZDtype)
+                else out
+            )
             out[retry] = values[retry].map(_scalar_datetime)
             out = pd.to_datetime(out, errors="coerce", utc=True)
     if isinstance(out.dtype, pd.DatetimeTZDtype):
@@ -273,7 +281,9 @@ def _reject(
     return frame[~mask]
 
 
-def _drop_duplicates(frame: pd.DataFrame, table: str, report: CleaningReport, original: pd.DataFrame) -> pd.DataFrame:
+def _drop_duplicates(
+    frame: pd.DataFrame, table: str, report: CleaningReport, original: pd.DataFrame
+) -> pd.DataFrame:
     dup = frame.duplicated(keep="first")
     if dup.any():
         report.add(table, "duplicate", "*", original.loc[frame.index[dup.to_numpy()]])
@@ -293,7 +303,9 @@ def _nonempty(frame: pd.DataFrame, table: str) -> None:
 # ----------------------------------------------------------------------------- tables
 
 
-def validate_catalog(catalog: pd.DataFrame, *, errors: Errors = "raise") -> tuple[pd.DataFrame, CleaningReport]:
+def validate_catalog(
+    catalog: pd.DataFrame, *, errors: Errors = "raise"
+) -> tuple[pd.DataFrame, CleaningReport]:
     """Check and normalise a catalog (see :data:`bundleopt.data.schemas.CATALOG`).
 
     Returns the clean catalog (ids as ``str``, prices as float, index reset) and the
@@ -319,17 +331,51 @@ def validate_catalog(catalog: pd.DataFrame, *, errors: Errors = "raise") -> tupl
         df["category"] = df["category"].where(df["category"].isna(), df["category"].astype(str))
 
     kw = {"table": table, "errors": errors, "report": report, "original": original}
-    df = _reject(df, df["product_id"].isna(), column="product_id", reason="missing_id", what="a missing (NaN or empty) id", **kw)
+    df = _reject(
+        df,
+        df["product_id"].isna(),
+        column="product_id",
+        reason="missing_id",
+        what="a missing (NaN or empty) id",
+        **kw,
+    )
     df = _drop_duplicates(df, table, report, original)
     dup_id = df["product_id"].duplicated(keep=False)
     if dup_id.any():
-        _fail(table, "product_id", "a duplicated id with conflicting values", original.loc[df.index], dup_id)
+        _fail(
+            table,
+            "product_id",
+            "a duplicated id with conflicting values",
+            original.loc[df.index],
+            dup_id,
+        )
     lp = df["list_price"]
-    df = _reject(df, ~(lp > 0) | ~np.isfinite(lp), column="list_price", reason="nonpositive_price", what="a zero, negative or missing price", **kw)
+    df = _reject(
+        df,
+        ~(lp > 0) | ~np.isfinite(lp),
+        column="list_price",
+        reason="nonpositive_price",
+        what="a zero, negative or missing price",
+        **kw,
+    )
     uc = df["unit_cost"]
-    df = _reject(df, ~(uc >= 0) | ~np.isfinite(uc), column="unit_cost", reason="negative_cost", what="a negative or missing cost", **kw)
+    df = _reject(
+        df,
+        ~(uc >= 0) | ~np.isfinite(uc),
+        column="unit_cost",
+        reason="negative_cost",
+        what="a negative or missing cost",
+        **kw,
+    )
     if "stock" in df:
-        df = _reject(df, df["stock"] < 0, column="stock", reason="negative_stock", what="a negative stock", **kw)
+        df = _reject(
+            df,
+            df["stock"] < 0,
+            column="stock",
+            reason="negative_stock",
+            what="a negative stock",
+            **kw,
+        )
     _nonempty(df, table)
     df = df.reset_index(drop=True)
     report.n_rows_out[table] = len(df)
@@ -362,15 +408,50 @@ def validate_transactions(
 
     kw = {"table": table, "errors": errors, "report": report, "original": original}
     for col in TRANSACTIONS.of_kind("id"):
-        df = _reject(df, df[col].isna(), column=col, reason="missing_id", what="a missing (NaN or empty) id", **kw)
-    df = _reject(df, df["timestamp"].isna(), column="timestamp", reason="bad_timestamp", what="a missing or unparseable date", **kw)
+        df = _reject(
+            df,
+            df[col].isna(),
+            column=col,
+            reason="missing_id",
+            what="a missing (NaN or empty) id",
+            **kw,
+        )
+    df = _reject(
+        df,
+        df["timestamp"].isna(),
+        column="timestamp",
+        reason="bad_timestamp",
+        what="a missing or unparseable date",
+        **kw,
+    )
     up = df["unit_price"]
-    df = _reject(df, ~(up > 0) | ~np.isfinite(up), column="unit_price", reason="nonpositive_price", what="a zero, negative or missing price", **kw)
+    df = _reject(
+        df,
+        ~(up > 0) | ~np.isfinite(up),
+        column="unit_price",
+        reason="nonpositive_price",
+        what="a zero, negative or missing price",
+        **kw,
+    )
     q = df["quantity"]
-    df = _reject(df, ~(q > 0) | ~np.isfinite(q), column="quantity", reason="nonpositive_quantity", what="a zero, negative or missing quantity", **kw)
+    df = _reject(
+        df,
+        ~(q > 0) | ~np.isfinite(q),
+        column="quantity",
+        reason="nonpositive_quantity",
+        what="a zero, negative or missing quantity",
+        **kw,
+    )
     if catalog is not None:
         known = set(as_id(catalog["product_id"]).dropna())
-        df = _reject(df, ~df["product_id"].isin(known), column="product_id", reason="unknown_product", what="a product id not in the catalog", **kw)
+        df = _reject(
+            df,
+            ~df["product_id"].isin(known),
+            column="product_id",
+            reason="unknown_product",
+            what="a product id not in the catalog",
+            **kw,
+        )
     df = _drop_duplicates(df, table, report, original)
     _nonempty(df, table)
     df = df.reset_index(drop=True)
@@ -378,7 +459,9 @@ def validate_transactions(
     return df, report
 
 
-def validate_sessions(sessions: pd.DataFrame, *, errors: Errors = "raise") -> tuple[pd.DataFrame, CleaningReport]:
+def validate_sessions(
+    sessions: pd.DataFrame, *, errors: Errors = "raise"
+) -> tuple[pd.DataFrame, CleaningReport]:
     """Check and normalise sessions (visits); a missing ``order_id`` means no purchase."""
     _check_errors_arg(errors)
     table = SESSIONS.name
@@ -388,12 +471,30 @@ def validate_sessions(sessions: pd.DataFrame, *, errors: Errors = "raise") -> tu
     df = original.copy()
     for col in ("session_id", "customer_id"):
         df[col] = as_id(df[col])
-    df["order_id"] = as_id(df["order_id"]) if "order_id" in df else pd.Series(np.nan, index=df.index, dtype=object)
+    df["order_id"] = (
+        as_id(df["order_id"])
+        if "order_id" in df
+        else pd.Series(np.nan, index=df.index, dtype=object)
+    )
     df["timestamp"] = _as_datetime(df["timestamp"])
     kw = {"table": table, "errors": errors, "report": report, "original": original}
     for col in ("session_id", "customer_id"):
-        df = _reject(df, df[col].isna(), column=col, reason="missing_id", what="a missing (NaN or empty) id", **kw)
-    df = _reject(df, df["timestamp"].isna(), column="timestamp", reason="bad_timestamp", what="a missing or unparseable date", **kw)
+        df = _reject(
+            df,
+            df[col].isna(),
+            column=col,
+            reason="missing_id",
+            what="a missing (NaN or empty) id",
+            **kw,
+        )
+    df = _reject(
+        df,
+        df["timestamp"].isna(),
+        column="timestamp",
+        reason="bad_timestamp",
+        what="a missing or unparseable date",
+        **kw,
+    )
     df = _drop_duplicates(df, table, report, original)
     _nonempty(df, table)
     df = df.reset_index(drop=True)

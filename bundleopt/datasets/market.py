@@ -23,6 +23,7 @@ class MarketTruth:
         ``gamma[j, k] > 0`` of buying both together.
     favourite_category : (S,) the category each segment likes most.
     visit_rate : (S,) mean number of visits per customer of each segment.
+    alpha : (S,) purchase propensity, included in ``asc`` (once in a pair's utility).
     """
 
     segment_weights: np.ndarray
@@ -31,6 +32,7 @@ class MarketTruth:
     synergy: pd.Series
     favourite_category: tuple[str, ...]
     visit_rate: np.ndarray
+    alpha: np.ndarray
 
     @property
     def planted_pairs(self) -> list[tuple[str, str]]:
@@ -89,8 +91,8 @@ def make_market(
     2. **Segments.** Weights ``w ~ Dirichlet(5)``; price coefficient
        ``beta_s = -U(beta_range)``; segment ``s`` prefers category ``s mod C``.
        Constants ``a[s, j] = alpha_s + taste_strength * 1[cat(j) = fav(s)] + e_j + e_sj``,
-       ``e ~ N(0, 0.5^2)``, and ``alpha_s`` set so that at list prices a visit ends
-       in a purchase with probability ``purchase_share``.
+       ``e ~ N(0, 0.5^2)``; the purchase propensity ``alpha_s`` is set so that at
+       list prices a visit ends in a purchase with probability ``purchase_share``.
     3. **Complementary pairs.** ``n_pairs`` disjoint product pairs ``(j, k)`` get a
        synergy ``gamma_jk ~ U(synergy_range)``.
     4. **Prices.** Each day each product is on promotion with probability
@@ -100,7 +102,8 @@ def make_market(
        days and times. At a visit on day ``d`` the customer picks one alternative by
        MNL (Gumbel max) among: no purchase (utility 0 + noise), product ``j``
        (``a[s, j] + beta_s * p_jd``) or planted pair ``(j, k)`` bought together
-       (``a[s, j] + a[s, k] + gamma_jk + beta_s * (p_jd + p_kd)``).
+       (``a[s, j] + a[s, k] - alpha_s + gamma_jk + beta_s * (p_jd + p_kd)``: the
+       propensity ``alpha_s`` counts once per purchase).
     6. **Extra items.** After a purchase, with probability ``extra_item_rate`` one
        more single product is drawn from the same segment's MNL without the
        no-purchase option (an unrelated co-purchase, so mining must use lift).
@@ -136,7 +139,11 @@ def make_market(
     fav = np.arange(n_segments) % n_cat
     cat_idx = np.arange(n_products) % n_cat
     base = rng.normal(0.0, 0.5, n_products)
-    taste = taste_strength * (cat_idx[None, :] == fav[:, None]) + base + rng.normal(0, 0.5, (n_segments, n_products))
+    taste = (
+        taste_strength * (cat_idx[None, :] == fav[:, None])
+        + base
+        + rng.normal(0, 0.5, (n_segments, n_products))
+    )
 
     # 3. planted complementary pairs
     perm = rng.permutation(n_products)[: 2 * n_pairs].reshape(n_pairs, 2)
@@ -144,25 +151,17 @@ def make_market(
     pairs = [(pid[j], pid[k]) for j, k in perm]
     gamma = rng.uniform(*synergy_range, n_pairs)
 
-    def utilities(asc: np.ndarray, prices: np.ndarray, s: np.ndarray) -> np.ndarray:
-        """Utilities of [singles..., pairs...] for rows with segment s and prices (rows x J)."""
-        single = asc + beta[s][:, None] * prices
+    def utilities(taste_rows: np.ndarray, prices: np.ndarray, s: np.ndarray) -> np.ndarray:
+        """Utilities net of alpha_s of [singles..., pairs...] for rows of segment s (rows x J prices)."""
+        single = taste_rows + beta[s][:, None] * prices
         pair = single[:, perm[:, 0]] + single[:, perm[:, 1]] + gamma[None, :]
         return np.concatenate([single, pair], axis=1)
 
-    # calibrate alpha_s: P(purchase) at list prices = purchase_share
+    # calibrate alpha_s (counted once per alternative): P(purchase) at list prices = purchase_share
     segs = np.arange(n_segments)
     u0 = utilities(taste, np.broadcast_to(list_price, (n_segments, n_products)), segs)
-    # pair utility has two alphas: solve sum_j e^{a+u_j} + sum_p e^{2a+u_p} = odds by bisection
     odds = purchase_share / (1 - purchase_share)
-    alpha = np.empty(n_segments)
-    for s in segs:
-        lo, hi = -50.0, 50.0
-        for _ in range(100):
-            mid = (lo + hi) / 2
-            val = np.exp(mid + u0[s, :n_products]).sum() + np.exp(2 * mid + u0[s, n_products:]).sum()
-            lo, hi = (mid, hi) if val < odds else (lo, mid)
-        alpha[s] = (lo + hi) / 2
+    alpha = np.log(odds) - np.log(np.exp(u0).sum(axis=1))
     asc = taste + alpha[:, None]
 
     # 4. daily prices
@@ -181,10 +180,15 @@ def make_market(
     v_day = rng.integers(0, n_days, n_v)
     v_time = dates[v_day] + pd.to_timedelta(rng.uniform(8, 20, n_v), unit="h").round("s")
     order_visits = np.argsort(v_time.to_numpy(), kind="stable")
-    v_cust, v_seg, v_day, v_time = v_cust[order_visits], v_seg[order_visits], v_day[order_visits], v_time[order_visits]
+    v_cust, v_seg, v_day, v_time = (
+        v_cust[order_visits],
+        v_seg[order_visits],
+        v_day[order_visits],
+        v_time[order_visits],
+    )
 
     prices = day_price[v_day]
-    u = utilities(asc[v_seg], prices, v_seg)
+    u = utilities(taste[v_seg], prices, v_seg) + alpha[v_seg][:, None]
     u_all = np.concatenate([np.zeros((n_v, 1)), u], axis=1)
     pick = np.argmax(u_all + rng.gumbel(size=u_all.shape), axis=1)  # 0 = none
 
@@ -195,7 +199,9 @@ def make_market(
 
     bought = pick > 0
     visit_ids = np.array([f"S{i:06d}" for i in range(n_v)], dtype=object)
-    order_ids = np.where(bought, np.char.add("O", np.char.zfill(np.arange(n_v).astype(str), 6)), None)
+    order_ids = np.where(
+        bought, np.char.add("O", np.char.zfill(np.arange(n_v).astype(str), 6)), None
+    )
     cust_ids = np.array([f"U{i:05d}" for i in range(n_customers)], dtype=object)
 
     lines_v, lines_p = [], []
@@ -222,20 +228,37 @@ def make_market(
     )
     # an extra item equal to one already in the basket adds to its quantity
     tx = (
-        lines.groupby(["order_id", "customer_id", "timestamp", "product_id", "unit_price"], as_index=False, sort=False)["quantity"]
+        lines.groupby(
+            ["order_id", "customer_id", "timestamp", "product_id", "unit_price"],
+            as_index=False,
+            sort=False,
+        )["quantity"]
         .sum()
         .sort_values(["timestamp", "order_id", "product_id"], kind="stable")
-        .reset_index(drop=True)[["order_id", "customer_id", "timestamp", "product_id", "quantity", "unit_price"]]
+        .reset_index(drop=True)[
+            ["order_id", "customer_id", "timestamp", "product_id", "quantity", "unit_price"]
+        ]
     )
 
     units = tx.groupby("product_id")["quantity"].sum().reindex(pid, fill_value=0).to_numpy()
     stock = np.ceil(units * rng.uniform(1.2, 2.0, n_products)).astype(int) + 10
     catalog = pd.DataFrame(
-        {"product_id": pid, "unit_cost": cost, "list_price": list_price, "category": cats, "stock": stock}
+        {
+            "product_id": pid,
+            "unit_cost": cost,
+            "list_price": list_price,
+            "category": cats,
+            "stock": stock,
+        }
     )
     customers = pd.DataFrame({"customer_id": cust_ids, "segment": cust_seg})
     sessions = pd.DataFrame(
-        {"session_id": visit_ids, "customer_id": cust_ids[v_cust], "timestamp": v_time, "order_id": order_ids}
+        {
+            "session_id": visit_ids,
+            "customer_id": cust_ids[v_cust],
+            "timestamp": v_time,
+            "order_id": order_ids,
+        }
     )
     price_table = pd.DataFrame(
         {
@@ -246,10 +269,19 @@ def make_market(
     )
     truth = MarketTruth(
         segment_weights=weights,
-        asc=pd.DataFrame(asc, index=pd.RangeIndex(n_segments, name="segment"), columns=pd.Index(pid, name="product_id")),
+        asc=pd.DataFrame(
+            asc,
+            index=pd.RangeIndex(n_segments, name="segment"),
+            columns=pd.Index(pid, name="product_id"),
+        ),
         beta=beta,
-        synergy=pd.Series(gamma, index=pd.MultiIndex.from_tuples(pairs, names=["product_a", "product_b"]), name="synergy"),
+        synergy=pd.Series(
+            gamma,
+            index=pd.MultiIndex.from_tuples(pairs, names=["product_a", "product_b"]),
+            name="synergy",
+        ),
         favourite_category=tuple(f"C{f}" for f in fav),
         visit_rate=rate,
+        alpha=alpha,
     )
     return Market(catalog, customers, tx, sessions, price_table, truth)

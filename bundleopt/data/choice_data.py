@@ -1,0 +1,329 @@
+"""Long-format choice data from transactions: one observation per purchase occasion.
+
+See ``formulations/choice_data.md`` for the model behind it. In short:
+
+* **Offers** are the products (by default those bought at least once; or
+  ``offers=``) and, optionally, bundles (a frame with ``bundle_id`` and
+  ``components``, e.g. from :func:`bundleopt.candidates.mine_bundles`).
+* **Purchase occasions.** Each order is split into occasions: bundles whose
+  components are all in the basket are matched greedily (largest first, then in
+  the order given), each becoming one occasion whose chosen alternative is the
+  bundle; each remaining product line is one occasion choosing that product.
+  Occasions whose product is not an offer are left out (counted in
+  ``df.attrs["n_dropped_occasions"]``).
+* **No-purchase occasions** come from ``sessions`` (a visit without an order is
+  an occasion choosing :data:`NO_PURCHASE`) or, without sessions, from the
+  market-size assumption ``purchase_share``: purchase occasions are that share of
+  all occasions, so ``round(n_purchase * (1 - s) / s)`` no-purchase occasions are
+  added, each copying the customer and time of a purchase occasion drawn at
+  random (``random_state``).
+* **Alternatives** of an occasion: every offer plus :data:`NO_PURCHASE` (price 0,
+  always available). ``available`` is 1 for every offer (``availability="always"``),
+  or only for offers with a listed price that period (``prices`` table) or sold in
+  that period (``availability="sold"``). A bundle is available when all its
+  components are.
+* **Prices.** The chosen alternative carries the price paid (for a bundle, the
+  sum of its components' unit prices paid). Other alternatives carry the listed
+  price of the period: from ``prices`` when given, else the median unit price
+  paid that period, else the catalog list price; a bundle's listed price is the
+  sum of its components' times ``list_price / components_price`` from the
+  bundle frame (its discount), when those columns exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from bundleopt.data.schemas import NO_PURCHASE
+
+__all__ = ["build_choice_data", "purchase_occasions"]
+
+
+def _bundle_table(bundles: pd.DataFrame | None) -> pd.DataFrame:
+    if bundles is None or len(bundles) == 0:
+        return pd.DataFrame({"bundle_id": [], "components": [], "ratio": []})
+    missing = [c for c in ("bundle_id", "components") if c not in bundles.columns]
+    if missing:
+        raise ValueError(f"bundles: missing column(s) {missing}")
+    b = bundles.drop_duplicates("bundle_id")[["bundle_id", "components"]].copy()
+    b["bundle_id"] = b["bundle_id"].astype(str)
+    b["components"] = b["components"].map(lambda c: tuple(sorted(map(str, c))))
+    if {"list_price", "components_price"} <= set(bundles.columns):
+        d = bundles.drop_duplicates("bundle_id")
+        b["ratio"] = (d["list_price"] / d["components_price"]).to_numpy(dtype=float)
+    else:
+        b["ratio"] = 1.0
+    return b.reset_index(drop=True)
+
+
+def purchase_occasions(
+    transactions: pd.DataFrame, bundles: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Split orders into purchase occasions (see the module docstring).
+
+    Returns one row per occasion: ``obs`` (``"<order_id>#<k>"``), ``order_id``,
+    ``customer``, ``timestamp``, ``alt`` (product or bundle id), ``price`` (paid
+    per unit; for a bundle the sum over its components).
+    """
+    tx = transactions
+    # one price per (order, product): the quantity-weighted mean price paid
+    lines = (
+        tx.assign(_rev=tx["quantity"] * tx["unit_price"])
+        .groupby(["order_id", "product_id"], sort=False)
+        .agg(
+            customer=("customer_id", "first"),
+            timestamp=("timestamp", "min"),
+            q=("quantity", "sum"),
+            rev=("_rev", "sum"),
+        )
+        .reset_index()
+    )
+    lines["price"] = lines["rev"] / lines["q"]
+    lines["alt"] = lines["product_id"].astype(str)
+    b = _bundle_table(bundles)
+    if len(b):
+        b = b.assign(_size=b["components"].map(len)).sort_values(
+            "_size", ascending=False, kind="stable"
+        )
+        baskets = lines.groupby("order_id", sort=False)["product_id"].agg(frozenset)
+        price_of = dict(
+            zip(
+                zip(lines["order_id"], lines["product_id"], strict=True),
+                lines["price"],
+                strict=True,
+            )
+        )
+        matched_rows = []
+        covered: set[tuple[str, str]] = set()
+        first = lines.groupby("order_id", sort=False)[["customer", "timestamp"]].first()
+        for oid, items in baskets.items():
+            if len(items) < 2:
+                continue
+            left = set(items)
+            for bid, comps in zip(b["bundle_id"], b["components"], strict=True):
+                if left.issuperset(comps):
+                    left.difference_update(comps)
+                    covered.update((oid, p) for p in comps)
+                    matched_rows.append(
+                        (
+                            oid,
+                            first.at[oid, "customer"],
+                            first.at[oid, "timestamp"],
+                            bid,
+                            sum(price_of[(oid, p)] for p in comps),
+                        )
+                    )
+        keep = [
+            (o, p) not in covered
+            for o, p in zip(lines["order_id"], lines["product_id"], strict=True)
+        ]
+        lines = lines[np.asarray(keep, dtype=bool)]
+        matched = pd.DataFrame(
+            matched_rows, columns=["order_id", "customer", "timestamp", "alt", "price"]
+        )
+        lines = pd.concat([lines[matched.columns], matched], ignore_index=True)
+    occ = lines[["order_id", "customer", "timestamp", "alt", "price"]].sort_values(
+        ["timestamp", "order_id", "alt"], kind="stable"
+    )
+    occ["obs"] = (
+        occ["order_id"].astype(str)
+        + "#"
+        + occ.groupby("order_id", sort=False).cumcount().astype(str)
+    )
+    return occ[["obs", "order_id", "customer", "timestamp", "alt", "price"]].reset_index(drop=True)
+
+
+def build_choice_data(
+    transactions: pd.DataFrame,
+    catalog: pd.DataFrame,
+    *,
+    sessions: pd.DataFrame | None = None,
+    purchase_share: float | None = None,
+    bundles: pd.DataFrame | None = None,
+    offers: Iterable[str] | None = None,
+    prices: pd.DataFrame | None = None,
+    availability: Literal["always", "sold"] = "always",
+    period: str = "D",
+    segments: pd.Series | Mapping[str, object] | None = None,
+    random_state: int = 0,
+) -> pd.DataFrame:
+    """Long-format choice data: one row per (purchase occasion, alternative).
+
+    Parameters
+    ----------
+    transactions, catalog : validated frames (:func:`bundleopt.data.validate`).
+    sessions : validated visits; those without an order become no-purchase occasions.
+    purchase_share : market-size assumption used when ``sessions`` is None: the
+        share of choice occasions that end in a purchase, in (0, 1]. One of
+        ``sessions`` / ``purchase_share`` is required.
+    bundles : bundle offers (``bundle_id``, ``components``; optional
+        ``list_price``, ``components_price``).
+    offers : product ids to keep as alternatives (default: those bought at least once).
+    prices : listed prices per period: ``date``, ``product_id``, ``price``
+        (optional ``available`` 0/1); missing (period, product) = not on sale.
+    availability : without ``prices``, ``"always"`` (every offer on sale in every
+        period) or ``"sold"`` (on sale in the periods it was sold).
+    period : pandas frequency of the price / availability periods (default a day).
+    segments : ``customer_id -> segment``, added as a ``segment`` column when given.
+    random_state : seed of the no-purchase occasions drawn under ``purchase_share``.
+
+    Returns
+    -------
+    DataFrame with columns ``obs``, ``alt``, ``chosen`` (0/1), ``available`` (0/1),
+    ``price``, ``customer``, ``timestamp``, ``is_bundle`` (0/1) (and ``segment``),
+    sorted by occasion then alternative, exactly one chosen row per ``obs``, fit-able by
+    ``MNL(features=["price"], reference=NO_PURCHASE).fit(df, obs="obs", alt="alt",
+    choice="chosen", avail="available")``.
+    """
+    if sessions is None and purchase_share is None:
+        raise ValueError(
+            "build_choice_data: give sessions (visits, to observe no-purchase) or "
+            "purchase_share (share of choice occasions that end in a purchase)"
+        )
+    if purchase_share is not None and not 0 < purchase_share <= 1:
+        raise ValueError(f"purchase_share must be in (0, 1], got {purchase_share}")
+    if availability not in ("always", "sold"):
+        raise ValueError(f"availability must be 'always' or 'sold', got {availability!r}")
+
+    b = _bundle_table(bundles)
+    occ = purchase_occasions(transactions, b if len(b) else None)
+    products = (
+        pd.Index(sorted(set(map(str, offers))))
+        if offers is not None
+        else pd.Index(sorted(transactions["product_id"].astype(str).unique()))
+    )
+    unknown = products.difference(catalog["product_id"].astype(str))
+    if len(unknown):
+        raise ValueError(f"offers: product id(s) not in the catalog: {list(unknown[:10])}")
+    alts = pd.Index([NO_PURCHASE, *products, *b["bundle_id"]])
+    is_offer = occ["alt"].isin(alts)
+    n_dropped = int((~is_offer).sum())
+    occ = occ[is_offer].assign(chosen_alt=lambda d: d["alt"])
+
+    # no-purchase occasions
+    if sessions is not None:
+        has_order = (
+            sessions["order_id"].notna()
+            if "order_id" in sessions
+            else pd.Series(False, index=sessions.index)
+        )
+        none = sessions[~has_order.to_numpy()]
+        none_occ = pd.DataFrame(
+            {
+                "obs": "visit:" + none["session_id"].astype(str),
+                "customer": none["customer_id"].astype(str).to_numpy(),
+                "timestamp": none["timestamp"].to_numpy(),
+            }
+        )
+    else:
+        share = float(purchase_share)  # type: ignore[arg-type]
+        n_none = int(round(len(occ) * (1.0 - share) / share))
+        rng = np.random.default_rng(random_state)
+        src = occ.iloc[rng.integers(0, len(occ), n_none)] if len(occ) else occ.iloc[:0]
+        none_occ = pd.DataFrame(
+            {
+                "obs": [f"none:{i}" for i in range(n_none)],
+                "customer": src["customer"].to_numpy(),
+                "timestamp": src["timestamp"].to_numpy(),
+            }
+        )
+    none_occ = none_occ.assign(chosen_alt=NO_PURCHASE, price=0.0)
+    obs = pd.concat(
+        [occ[["obs", "customer", "timestamp", "chosen_alt", "price"]], none_occ], ignore_index=True
+    ).sort_values(["timestamp", "obs"], kind="stable", ignore_index=True)
+    if len(obs) == 0:
+        raise ValueError("build_choice_data: no purchase occasion among the offers")
+
+    # listed prices and availability per (period, product)
+    per = obs["timestamp"].dt.to_period(period)
+    periods = pd.PeriodIndex(per.unique()).sort_values()
+    list_price = catalog.assign(product_id=catalog["product_id"].astype(str)).set_index(
+        "product_id"
+    )["list_price"]
+    base = np.broadcast_to(
+        list_price.reindex(products).to_numpy(dtype=float), (len(periods), len(products))
+    )
+    if prices is not None:
+        missing = [c for c in ("date", "product_id", "price") if c not in prices.columns]
+        if missing:
+            raise ValueError(f"prices: missing column(s) {missing}")
+        pr = prices.assign(
+            _per=pd.to_datetime(prices["date"]).dt.to_period(period),
+            product_id=prices["product_id"].astype(str),
+        )
+        if "available" in pr:
+            pr = pr[pr["available"].astype(bool)]
+        tab = pr.pivot_table(index="_per", columns="product_id", values="price", aggfunc="median")
+        tab = tab.reindex(index=periods, columns=products)
+        listed = tab.to_numpy(dtype=float)
+        avail = np.isfinite(listed)
+        listed = np.where(avail, listed, base)
+    else:
+        tx = transactions.assign(
+            _per=transactions["timestamp"].dt.to_period(period),
+            product_id=transactions["product_id"].astype(str),
+        )
+        tab = tx.pivot_table(
+            index="_per", columns="product_id", values="unit_price", aggfunc="median"
+        )
+        tab = tab.reindex(index=periods, columns=products).to_numpy(dtype=float)
+        sold = np.isfinite(tab)
+        listed = np.where(sold, tab, base)
+        avail = np.ones_like(sold) if availability == "always" else sold
+    if len(b):
+        col = {p: i for i, p in enumerate(products)}
+        idx = [[col.get(p, -1) for p in comps] for comps in b["components"]]
+        b_price = np.column_stack(
+            [
+                listed[:, ix].sum(axis=1) * r if min(ix) >= 0 else np.full(len(periods), np.nan)
+                for ix, r in zip(idx, b["ratio"], strict=True)
+            ]
+        )
+        b_avail = np.column_stack(
+            [
+                avail[:, ix].all(axis=1) if min(ix) >= 0 else np.zeros(len(periods), bool)
+                for ix in idx
+            ]
+        )
+        b_price = np.where(np.isfinite(b_price), b_price, 0.0)
+        listed = np.hstack([listed, b_price])
+        avail = np.hstack([avail, b_avail])
+    listed = np.hstack([np.zeros((len(periods), 1)), listed])
+    avail = np.hstack([np.ones((len(periods), 1), bool), avail])
+
+    # the rectangle: every occasion x every alternative
+    n, j = len(obs), len(alts)
+    p_code = periods.get_indexer(per)
+    chosen_code = alts.get_indexer(obs["chosen_alt"])
+    price = listed[p_code].copy()
+    available = avail[p_code].copy()
+    price[np.arange(n), chosen_code] = obs["price"].to_numpy(dtype=float)
+    available[np.arange(n), chosen_code] = True
+    chosen = np.zeros((n, j), dtype=np.int8)
+    chosen[np.arange(n), chosen_code] = 1
+    n_products = len(products)
+    is_bundle = np.zeros(j, dtype=np.int8)
+    is_bundle[1 + n_products :] = 1
+    out = pd.DataFrame(
+        {
+            "obs": np.repeat(obs["obs"].to_numpy(dtype=object), j),
+            "alt": np.tile(alts.to_numpy(dtype=object), n),
+            "chosen": chosen.ravel(),
+            "available": available.ravel().astype(np.int8),
+            "price": price.ravel(),
+            "customer": np.repeat(obs["customer"].to_numpy(dtype=object), j),
+            "timestamp": np.repeat(obs["timestamp"].to_numpy(), j),
+            "is_bundle": np.tile(is_bundle, n),
+        }
+    )
+    if segments is not None:
+        seg = pd.Series(segments) if not isinstance(segments, pd.Series) else segments
+        seg = seg.set_axis(seg.index.astype(str))
+        out["segment"] = out["customer"].map(seg)
+    out.attrs["n_dropped_occasions"] = n_dropped
+    out.attrs["purchase_share"] = purchase_share if sessions is None else None
+    return out
