@@ -1,0 +1,24 @@
+"""Choice models in JAX (float64): multinomial logit and latent-class MNL.
+
+Data come in long format (one row per observation x alternative, see
+:mod:`bundleopt.choice.long_format`). :class:`MNL` and :class:`LatentClassMNL` estimate by
+exact maximum likelihood; :func:`preference_weights` turns a fitted model into the
+``v[s, o, k]`` weights of the assortment/pricing optimizer. The maths is in
+``formulations/choice_models.md``.
+"""
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+from bundleopt.choice.mnl import MNL  # noqa: E402
+from bundleopt.choice.simulate import simulate_latent_class, simulate_mnl  # noqa: E402
+from bundleopt.choice.weights import preference_weights, segment_weights  # noqa: E402
+
+__all__ = [
+    "MNL",
+    "preference_weights",
+    "segment_weights",
+    "simulate_mnl",
+    "simulate_latent_class",
+]

@@ -1,0 +1,196 @@
+"""The multinomial-logit log-likelihood, its gradient and Hessian, as pure JAX functions.
+
+Notation (``formulations/choice_models.md``): observation n, alternative j, design
+column k. ``theta = (asc, beta)`` with ``asc`` the free alternative constants (mapped to
+alternatives by the 0/1 matrix ``A``, shape (J, n_asc); the reference alternative has a
+zero row) and ``beta`` the K coefficients::
+
+    V[n, j]  = sum_k X[n, j, k] beta[k] + (A asc)[j]        (-inf where unavailable)
+    P[n, j]  = exp(V[n, j] - logsumexp_j V[n, :])
+    LL       = sum_n w[n] (V[n, y_n] - logsumexp_j V[n, :])
+    dLL/dbeta = sum_{n,j} w[n] (d[n, j] - P[n, j]) X[n, j, :]   (d = one-hot of y)
+    dLL/dasc  = A^T sum_n w[n] (d[n, :] - P[n, :])
+    d2LL      = -sum_n w[n] Z_n^T (diag P_n - P_n P_n^T) Z_n    (Z_n = [A, X_n], J x (n_asc+K))
+
+The data always travel as an argument (:class:`MNLData`, a pytree), never through a
+closure, so one compiled function serves every data set of the same shape.
+
+:func:`loglik` is the readable reference (autodiff works through it). The fused
+:func:`loglik_and_grad` and :func:`loglik_grad_hess` compute the same quantities in one
+pass over ``X`` per block of observations, so each block is read from memory once and
+reused from cache for the gradient: that pass is the estimator's inner loop.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+#: target bytes of X per block of the fused pass (fits the L2/L3 cache of a CPU core)
+BLOCK_BYTES = 2_500_000
+
+
+class MNLData(NamedTuple):
+    """Packed MNL data (a JAX pytree). Shapes: N observations, J alternatives, K columns.
+
+    X: (N, J, K) float64, 0 where unavailable. choice: (N,) int32 chosen index.
+    avail: (N, J) bool. weight: (N,) float64 observation weights (1 for plain MLE,
+    posterior class probabilities in the EM M-step). A: (J, n_asc) float64 ASC map.
+    """
+
+    X: jax.Array
+    choice: jax.Array
+    avail: jax.Array
+    weight: jax.Array
+    A: jax.Array
+
+
+def make_data(
+    X: np.ndarray,
+    choice: np.ndarray,
+    avail: np.ndarray,
+    A: np.ndarray,
+    weight: np.ndarray | None = None,
+) -> MNLData:
+    """Put packed numpy arrays on the default JAX device as :class:`MNLData` (float64)."""
+    n = X.shape[0]
+    w = np.ones(n) if weight is None else np.asarray(weight, dtype=np.float64)
+    return MNLData(
+        X=jnp.asarray(X, dtype=jnp.float64),
+        choice=jnp.asarray(np.maximum(choice, 0), dtype=jnp.int32),
+        avail=jnp.asarray(avail, dtype=bool),
+        weight=jnp.asarray(w),
+        A=jnp.asarray(A, dtype=jnp.float64),
+    )
+
+
+def split_theta(theta: jax.Array, n_asc: int) -> tuple[jax.Array, jax.Array]:
+    """``theta -> (asc, beta)``."""
+    return theta[:n_asc], theta[n_asc:]
+
+
+def utilities(theta: jax.Array, X: jax.Array, avail: jax.Array, A: jax.Array) -> jax.Array:
+    """``V[n, j] = X[n, j] . beta + (A asc)[j]``, ``-inf`` where unavailable. Shape (N, J)."""
+    asc, beta = split_theta(theta, A.shape[1])
+    V = X @ beta + A @ asc
+    return jnp.where(avail, V, -jnp.inf)
+
+
+def loglik_per_obs(theta: jax.Array, data: MNLData) -> jax.Array:
+    """Unweighted ``log P[n, y_n]`` per observation, shape (N,)."""
+    V = utilities(theta, data.X, data.avail, data.A)
+    Vy = jnp.take_along_axis(V, data.choice[:, None], axis=1)[:, 0]
+    return Vy - jax.nn.logsumexp(V, axis=1)
+
+
+def loglik(theta: jax.Array, data: MNLData) -> jax.Array:
+    """Weighted log-likelihood ``sum_n w[n] log P[n, y_n]`` (the reference implementation)."""
+    return jnp.sum(data.weight * loglik_per_obs(theta, data))
+
+
+def probabilities(theta: jax.Array, X: jax.Array, avail: jax.Array, A: jax.Array) -> jax.Array:
+    """Choice probabilities ``P[n, j]`` (0 where unavailable), shape (N, J)."""
+    return jax.nn.softmax(utilities(theta, X, avail, A), axis=1)
+
+
+def block_size(n_obs: int, n_alt: int, n_col: int) -> int:
+    """Observations per block of the fused pass: about :data:`BLOCK_BYTES` of ``X``."""
+    per_obs = max(n_alt * max(n_col, 1) * 8, 1)
+    return int(max(1, min(n_obs, BLOCK_BYTES // per_obs)))
+
+
+def _blocks(data: MNLData, size: int):
+    """Yield-free block slicer: ``(start, mask)`` for block i, as functions of i.
+
+    Block i covers rows ``[start, start + size)`` with ``start = min(i * size, N - size)``;
+    rows before ``i * size`` were counted by the previous block and get weight 0, so the
+    last block may overlap without double counting and ``X`` is never padded or copied.
+    """
+    n = data.X.shape[0]
+
+    def block(i):
+        start = jnp.minimum(i * size, n - size)
+        sl = lambda a: jax.lax.dynamic_slice_in_dim(a, start, size, axis=0)  # noqa: E731
+        fresh = (start + jnp.arange(size)) >= i * size
+        w = jnp.where(fresh, sl(data.weight), 0.0)
+        return sl(data.X), sl(data.choice), sl(data.avail), w
+
+    return block, -(-n // size)
+
+
+def _block_stats(theta, X, y, avail, w, A):
+    """Log-likelihood, residuals ``R = w (d - P)`` and gradient of one block."""
+    asc, beta = split_theta(theta, A.shape[1])
+    V = jnp.where(avail, X @ beta + A @ asc, -jnp.inf)
+    m = jnp.max(V, axis=1, keepdims=True)
+    e = jnp.exp(V - m)
+    s = jnp.sum(e, axis=1, keepdims=True)
+    P = e / s
+    Vy = jnp.take_along_axis(V, y[:, None], axis=1)[:, 0]
+    ll = jnp.sum(w * (Vy - m[:, 0] - jnp.log(s[:, 0])))
+    d = (jnp.arange(V.shape[1])[None, :] == y[:, None]).astype(X.dtype)
+    R = w[:, None] * (d - P)
+    grad = jnp.concatenate([A.T @ jnp.sum(R, axis=0), jnp.einsum("nj,njk->k", R, X)])
+    return ll, grad, P
+
+
+@partial(jax.jit, static_argnames=("size",))
+def loglik_and_grad(theta: jax.Array, data: MNLData, size: int) -> tuple[jax.Array, jax.Array]:
+    """``(LL, dLL/dtheta)`` in one fused pass over blocks of ``size`` observations."""
+    block, n_blocks = _blocks(data, size)
+
+    def body(i, acc):
+        ll, g, _ = _block_stats(theta, *block(i), data.A)
+        return acc[0] + ll, acc[1] + g
+
+    return jax.lax.fori_loop(0, n_blocks, body, (jnp.zeros(()), jnp.zeros_like(theta)))
+
+
+@partial(jax.jit, static_argnames=("size",))
+def loglik_grad_hess(
+    theta: jax.Array, data: MNLData, size: int
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """``(LL, gradient, Hessian)`` in one pass; Hessian = ``-sum_n w Z^T (diag P - P P^T) Z``.
+
+    Computed by blocks of ``Z = [A, X]`` so the ASCs cost O(J^2) per observation, not
+    O(J n_asc^2): beta-beta ``X^T diag(P) X - xbar xbar^T``, asc-beta
+    ``A^T (diag(P) X - P xbar^T)``, asc-asc ``A^T (diag(P) - P P^T) A``.
+    """
+    block, n_blocks = _blocks(data, size)
+    p = theta.shape[0]
+
+    def body(i, acc):
+        X, y, avail, w = block(i)
+        ll, g, P = _block_stats(theta, X, y, avail, w, data.A)
+        wP = w[:, None] * P
+        xbar = jnp.einsum("nj,njk->nk", P, X)  # E_P[x] per observation
+        h_bb = jnp.einsum("nj,njk,njl->kl", wP, X, X) - jnp.einsum("n,nk,nl->kl", w, xbar, xbar)
+        h_jb = jnp.einsum("nj,njk->jk", wP, X) - jnp.einsum("nj,nk->jk", wP, xbar)
+        h_jj = jnp.diag(jnp.sum(wP, axis=0)) - jnp.einsum("nj,nl->jl", wP, P)
+        A = data.A
+        h = jnp.block([[A.T @ h_jj @ A, A.T @ h_jb], [h_jb.T @ A, h_bb]])
+        return acc[0] + ll, acc[1] + g, acc[2] - h
+
+    init = (jnp.zeros(()), jnp.zeros_like(theta), jnp.zeros((p, p), theta.dtype))
+    return jax.lax.fori_loop(0, n_blocks, body, init)
+
+
+@partial(jax.jit, static_argnames=("size",))
+def score_outer(theta: jax.Array, data: MNLData, size: int) -> jax.Array:
+    """``sum_n w[n]^2 g_n g_n^T`` with ``g_n`` the score of observation n (sandwich's meat)."""
+    block, n_blocks = _blocks(data, size)
+    p = theta.shape[0]
+
+    def body(i, acc):
+        X, y, avail, w = block(i)
+        _, _, P = _block_stats(theta, X, y, avail, w, data.A)
+        d = (jnp.arange(P.shape[1])[None, :] == y[:, None]).astype(X.dtype)
+        R = w[:, None] * (d - P)
+        g = jnp.concatenate([R @ data.A, jnp.einsum("nj,njk->nk", R, X)], axis=1)
+        return acc + g.T @ g
+
+    return jax.lax.fori_loop(0, n_blocks, body, jnp.zeros((p, p), theta.dtype))

@@ -1,0 +1,206 @@
+"""Multinomial logit estimated by exact maximum likelihood (JAX float64).
+
+``P(j | n) = exp(V[n, j]) / sum_{l available} exp(V[n, l])`` with the linear utility of
+:class:`~bundleopt.choice.spec.Specification`. Fitting: :func:`~bundleopt.choice.optimize.
+maximize_loglik` (L-BFGS, then Newton with the exact Hessian); standard errors from
+``(-H)^{-1}`` (and the sandwich ``H^{-1} (sum_n g_n g_n^T) H^{-1}`` when ``robust=True``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
+
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+
+from bundleopt.choice.likelihood import block_size, make_data, probabilities, score_outer
+from bundleopt.choice.long_format import ChoiceArrays, check_columns, pack_long
+from bundleopt.choice.optimize import FitResult, covariance, maximize_loglik
+from bundleopt.choice.spec import Specification
+
+
+class MNL:
+    """Multinomial logit with alternative constants, generic and alternative-specific terms.
+
+    Args:
+        features: generic feature columns (one coefficient each, shared by all alternatives).
+        asc: estimate one constant ``ASC_<alt>`` per non-reference alternative.
+        reference: the alternative whose constant is 0 (default: the smallest id).
+        features_by_alt: ``{alt: [columns]}``, alternative-specific coefficients
+            ``<column>_<alt>`` (the column enters the utility of ``alt`` only).
+        robust: also compute sandwich (robust) standard errors ``robust_std_errors_``.
+        tol: Newton-decrement tolerance per unit weight (convergence test).
+        max_iter: at most this many L-BFGS iterations.
+
+    Fitted attributes: ``params_``, ``std_errors_`` (pd.Series by parameter name),
+    ``cov_`` (DataFrame), ``loglik_``, ``null_loglik_`` (equal shares over available
+    alternatives), ``rho2_ = 1 - loglik_ / null_loglik_``, ``n_obs_``, ``converged_``,
+    ``n_iter_``, ``alternatives_``, ``fit_result_`` (optimizer details).
+
+    Example:
+        >>> from bundleopt.choice.simulate import simulate_mnl
+        >>> df, truth = simulate_mnl(n_obs=2000, n_alts=3, n_features=2, seed=0)
+        >>> m = MNL(features=["x0", "x1"]).fit(df, obs="obs", alt="alt", choice="chosen")
+        >>> bool(m.converged_), list(m.params_.index)
+        (True, ['ASC_1', 'ASC_2', 'x0', 'x1'])
+    """
+
+    def __init__(
+        self,
+        features: Sequence[str] | None = None,
+        asc: bool = True,
+        reference: Hashable | None = None,
+        features_by_alt: Mapping[Hashable, Sequence[str]] | None = None,
+        robust: bool = False,
+        tol: float = 1e-12,
+        max_iter: int = 500,
+    ) -> None:
+        self.features = features
+        self.asc = asc
+        self.reference = reference
+        self.features_by_alt = features_by_alt
+        self.robust = robust
+        self.tol = tol
+        self.max_iter = max_iter
+
+    # ------------------------------------------------------------------ fitting
+    def _spec(self) -> Specification:
+        return Specification.create(self.features, self.asc, self.reference, self.features_by_alt)
+
+    def fit(
+        self,
+        df: pd.DataFrame,
+        obs: str = "obs",
+        alt: str = "alt",
+        choice: str = "chosen",
+        avail: str | None = None,
+        weights: np.ndarray | None = None,
+    ) -> MNL:
+        """Estimate by maximum likelihood from a long-format frame; returns ``self``.
+
+        ``weights`` (optional, one per observation in order of first appearance) weight
+        each observation's log-likelihood contribution.
+        """
+        spec = self._spec()
+        check_columns(df, obs=obs, alt=alt, choice=choice, avail=avail, features=spec.used_columns())
+        alt_ids = _alt_ids(df, alt)
+        spec.reference_alt(alt_ids)
+        arrays = pack_long(
+            df, obs=obs, alt=alt, columns=spec.design_columns(alt_ids), choice=choice, avail=avail, alt_ids=alt_ids
+        )
+        self._columns = {"obs": obs, "alt": alt, "choice": choice, "avail": avail}
+        return self._fit_arrays(arrays, spec, weights)
+
+    def _fit_arrays(self, arrays: ChoiceArrays, spec: Specification, weights: np.ndarray | None) -> MNL:
+        alt_ids = arrays.alt_ids
+        names = spec.param_names(alt_ids)
+        A = spec.asc_matrix(alt_ids)
+        if weights is not None:
+            weights = np.asarray(weights, dtype=np.float64)
+            if weights.shape != (arrays.n_obs,) or not np.all(np.isfinite(weights)) or (weights < 0).any():
+                raise ValueError(f"weights must be {arrays.n_obs} finite non-negative numbers, one per observation")
+        data = make_data(arrays.X, arrays.choice, arrays.avail, A, weights)
+        res = maximize_loglik(data, tol=self.tol, max_lbfgs=self.max_iter)
+        self._store(res, names, data, arrays, spec)
+        return self
+
+    def _store(self, res: FitResult, names: list[str], data: Any, arrays: ChoiceArrays, spec: Specification) -> None:
+        cov = covariance(res.hessian)
+        self.spec_ = spec
+        self.alternatives_ = arrays.alt_ids
+        self.reference_ = spec.reference_alt(arrays.alt_ids)
+        self.params_ = pd.Series(res.theta, index=names, name="estimate")
+        self.cov_ = pd.DataFrame(cov, index=names, columns=names)
+        self.std_errors_ = pd.Series(np.sqrt(np.clip(np.diag(cov), 0, None)), index=names, name="std_error")
+        self.std_errors_[~np.isfinite(np.diag(cov)) | (np.diag(cov) < 0)] = np.nan
+        if self.robust:
+            size = block_size(*arrays.X.shape[:2], max(arrays.X.shape[2], 1))
+            meat = np.asarray(score_outer(jnp.asarray(res.theta), data, size))
+            rcov = covariance(res.hessian, meat)
+            self.robust_std_errors_ = pd.Series(np.sqrt(np.clip(np.diag(rcov), 0, None)), index=names, name="robust_std_error")
+        w = np.asarray(data.weight)
+        self.loglik_ = res.loglik
+        self.null_loglik_ = float(-np.sum(w * np.log(arrays.avail.sum(axis=1))))
+        self.rho2_ = 1.0 - self.loglik_ / self.null_loglik_ if self.null_loglik_ != 0 else np.nan
+        self.n_obs_ = arrays.n_obs
+        self.converged_ = bool(res.converged)
+        self.n_iter_ = res.n_iter
+        self.fit_result_ = res
+
+    # ------------------------------------------------------------------ prediction
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "params_"):
+            raise ValueError("this MNL is not fitted yet: call fit(df, ...) first")
+
+    def predict_proba(
+        self,
+        df: pd.DataFrame,
+        obs: str | None = None,
+        alt: str | None = None,
+        avail: str | None = None,
+    ) -> pd.Series:
+        """``P(alt | obs)`` for every row of ``df`` (0 for unavailable rows), aligned with ``df``.
+
+        Column names default to those given to ``fit`` (``avail`` only when given there and
+        present in ``df``). Sums to 1 over the available alternatives of each observation.
+        """
+        self._check_fitted()
+        arrays, cols = _pack_for_predict(self, df, obs, alt, avail)
+        P = probabilities(
+            jnp.asarray(self.params_.to_numpy()),
+            jnp.asarray(arrays.X),
+            jnp.asarray(arrays.avail),
+            jnp.asarray(self.spec_.asc_matrix(arrays.alt_ids)),
+        )
+        return pd.Series(arrays.rows_from_dense(np.asarray(P)), index=df.index, name="proba")
+
+    def preference_weights(self, alts: Sequence[Hashable], prices: np.ndarray, **kwargs: Any):
+        """``(v, v0)`` for the optimizer: see :func:`bundleopt.choice.weights.preference_weights`."""
+        from bundleopt.choice.weights import preference_weights
+
+        return preference_weights(self, alts, prices, **kwargs)
+
+    def summary(self) -> pd.DataFrame:
+        """Estimates, standard errors and t statistics."""
+        self._check_fitted()
+        return pd.DataFrame(
+            {"estimate": self.params_, "std_error": self.std_errors_, "t": self.params_ / self.std_errors_}
+        )
+
+    # coefficient tables shared with LatentClassMNL: one row per class (here one)
+    def _coef_matrix(self) -> pd.DataFrame:
+        self._check_fitted()
+        return self.params_.to_frame().T.reset_index(drop=True)
+
+
+def _alt_ids(df: pd.DataFrame, alt: str) -> pd.Index:
+    """Sorted alternative ids of ``df``."""
+    ids = pd.unique(df[alt].dropna())
+    try:
+        return pd.Index(ids).sort_values()
+    except TypeError as exc:
+        raise ValueError(f"alternative column {alt!r} mixes id types that cannot be ordered: {exc}") from exc
+
+
+def _pack_for_predict(
+    model: Any, df: pd.DataFrame, obs: str | None, alt: str | None, avail: str | None
+) -> tuple[ChoiceArrays, dict[str, Any]]:
+    """Pack ``df`` for prediction with the columns remembered from ``fit``."""
+    cols = dict(getattr(model, "_columns", {}))
+    obs = obs or cols.get("obs", "obs")
+    alt = alt or cols.get("alt", "alt")
+    if avail is None and cols.get("avail") is not None and cols["avail"] in df.columns:
+        avail = cols["avail"]
+    arrays = pack_long(
+        df,
+        obs=obs,
+        alt=alt,
+        columns=model.spec_.design_columns(model.alternatives_),
+        choice=None,
+        avail=avail,
+        alt_ids=model.alternatives_,
+        min_avail=1,
+    )
+    return arrays, {"obs": obs, "alt": alt, "avail": avail}

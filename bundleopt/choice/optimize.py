@@ -1,0 +1,155 @@
+"""Maximum likelihood for the MNL: L-BFGS on the fused value-and-gradient, then Newton.
+
+L-BFGS (scipy's L-BFGS-B, gradients from JAX) brings ``theta`` near the optimum cheaply;
+Newton steps with the exact Hessian (:func:`~bundleopt.choice.likelihood.loglik_grad_hess`)
+then polish it to machine precision: the MNL log-likelihood is concave, so Newton
+converges quadratically from there. The final Hessian gives the standard errors.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import jax.numpy as jnp
+import numpy as np
+import scipy.optimize
+
+from bundleopt.choice.likelihood import (
+    MNLData,
+    block_size,
+    loglik_and_grad,
+    loglik_grad_hess,
+)
+
+
+@dataclass
+class FitResult:
+    """Outcome of :func:`maximize_loglik`.
+
+    ``theta`` the estimate; ``loglik`` its log-likelihood; ``grad``/``hessian`` at
+    ``theta``; ``converged`` when the Newton decrement ``g^T (-H)^{-1} g`` fell below
+    ``tol`` times the total weight; ``n_iter``/``n_newton`` L-BFGS and Newton iterations;
+    ``n_eval`` value-and-gradient evaluations; ``timings`` seconds by phase.
+    """
+
+    theta: np.ndarray
+    loglik: float
+    grad: np.ndarray
+    hessian: np.ndarray
+    converged: bool
+    n_iter: int
+    n_newton: int
+    n_eval: int
+    message: str
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def maximize_loglik(
+    data: MNLData,
+    theta0: np.ndarray | None = None,
+    *,
+    lbfgs_tol: float = 1e-6,
+    max_lbfgs: int = 500,
+    max_newton: int = 20,
+    tol: float = 1e-12,
+    block: int | None = None,
+) -> FitResult:
+    """Maximise the (weighted) MNL log-likelihood of ``data``.
+
+    The objective handed to L-BFGS is ``-LL / W`` (``W`` = total weight), so ``lbfgs_tol``
+    is a tolerance on the mean score. Newton then iterates ``theta += t (-H)^{-1} g``
+    (``t`` halved until LL does not decrease) until the decrement ``g^T (-H)^{-1} g / W``
+    is below ``tol``.
+    """
+    n, J, K = data.X.shape
+    p = data.A.shape[1] + K
+    size = block or block_size(n, J, K)
+    total_w = float(jnp.sum(data.weight))
+    scale = 1.0 / max(total_w, 1e-300)
+    theta = np.zeros(p) if theta0 is None else np.asarray(theta0, dtype=np.float64).copy()
+    timings: dict[str, float] = {}
+    n_eval = 0
+
+    def fun(th: np.ndarray) -> tuple[float, np.ndarray]:
+        nonlocal n_eval
+        n_eval += 1
+        ll, g = loglik_and_grad(jnp.asarray(th), data, size)
+        return -float(ll) * scale, -np.asarray(g) * scale
+
+    t0 = time.perf_counter()
+    n_iter = 0
+    message = ""
+    if max_lbfgs > 0:
+        res = scipy.optimize.minimize(
+            fun,
+            theta,
+            jac=True,
+            method="L-BFGS-B",
+            options={"maxiter": max_lbfgs, "gtol": lbfgs_tol, "ftol": 1e-15, "maxcor": 20},
+        )
+        theta, n_iter, message = np.asarray(res.x), int(res.nit), str(res.message)
+    timings["lbfgs"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    ll, g, H = (np.asarray(a) for a in loglik_grad_hess(jnp.asarray(theta), data, size))
+    converged = False
+    n_newton = 0
+    for n_newton in range(1, max_newton + 1):  # noqa: B007
+        step, decrement = _newton_step(g, H)
+        if not np.isfinite(decrement):
+            break
+        if decrement * scale < tol:
+            converged = True
+            n_newton -= 1
+            break
+        t = 1.0
+        for _ in range(30):
+            cand = theta + t * step
+            ll_c, g_c, H_c = (np.asarray(a) for a in loglik_grad_hess(jnp.asarray(cand), data, size))
+            if np.isfinite(ll_c) and ll_c >= ll - 1e-12 * abs(ll):
+                break
+            t /= 2
+        else:
+            break
+        theta, ll, g, H = cand, ll_c, g_c, H_c
+    timings["newton"] = time.perf_counter() - t0
+    if not converged:
+        step, decrement = _newton_step(g, H)
+        converged = bool(np.isfinite(decrement) and decrement * scale < max(tol, 1e-9))
+    return FitResult(
+        theta=theta,
+        loglik=float(ll),
+        grad=g,
+        hessian=H,
+        converged=converged,
+        n_iter=n_iter,
+        n_newton=n_newton,
+        n_eval=n_eval,
+        message=message,
+        timings=timings,
+    )
+
+
+def _newton_step(g: np.ndarray, H: np.ndarray) -> tuple[np.ndarray, float]:
+    """Newton direction ``(-H)^{-1} g`` and decrement ``g^T (-H)^{-1} g`` (inf if singular)."""
+    try:
+        step = np.linalg.solve(-H, g)
+    except np.linalg.LinAlgError:
+        return np.zeros_like(g), float("inf")
+    decrement = float(g @ step)
+    if decrement < 0:  # -H not positive definite: not a concave neighbourhood
+        return step, float("inf")
+    return step, decrement
+
+
+def covariance(H: np.ndarray, meat: np.ndarray | None = None) -> np.ndarray:
+    """``(-H)^{-1}``, or the sandwich ``H^{-1} meat H^{-1}``; NaN where ``H`` is singular."""
+    try:
+        inv = np.linalg.inv(-H)
+    except np.linalg.LinAlgError:
+        return np.full_like(H, np.nan)
+    if meat is not None:
+        return inv @ meat @ inv
+    return inv
+
