@@ -1,0 +1,516 @@
+"""Exact expected profit of a decision under the latent-class MNL, and rule checks.
+
+For a decision with ladder level ``k(g, o)`` of offer o on menu g (``-1`` = not
+offered), segment s sees menu ``g(s)`` (``g(s) = s`` when prices are personalised,
+else 0). With ``vv[s, o] = v[s, o, k(g(s), o)]`` for offered o and 0 otherwise:
+
+    P[s, o]   = vv[s, o] / (v0[s] + sum_o' vv[s, o'])              (purchase probability)
+    profit    = M * sum_s w_s sum_o (p[o, k] - c_o) P[s, o]
+    revenue   = M * sum_s w_s sum_o p[o, k] P[s, o]
+    units_j   = M * sum_s w_s sum_o n[o, j] P[s, o]                 (product units)
+    units     = sum_j units_j
+
+with ``M = Scenario.market_size`` and ``n[o, j]`` the number of times product j is
+a component of offer o. This module is independent of the MILP: it is the ground
+truth the MILP's objective is checked against.
+
+Rule semantics (Constraints docstring; see formulations/evaluation_and_baselines.md).
+Every rule is checked literally on the decision, per menu where the rule is per menu:
+
+* ``min_margin``: an offered level must pass ``Scenario.allowed()``;
+* ``max_offers`` / ``max_bundles``: offers / bundles on each menu;
+* ``max_bundles_per_product``: offered bundles containing each product, per menu;
+* ``min_bundle_discount`` / ``max_bundle_discount``: for each offered bundle b on
+  menu g, ``(1 - d_max) * S_b <= p_b <= (1 - d_min) * S_b`` with ``S_b`` the sum over
+  its components of the component single's price on menu g, or its list price when
+  that single is not on menu g;
+* ``min_margin_rate``: ``sum w (p - c) P >= m * sum w p P`` over all segments
+  (``scope="overall"``), or ``sum_o (p - c) P[s, o] >= m * sum_o p P[s, o]`` for
+  each segment (``scope="segment"``);
+* ``max_cannibalisation``: ``sum_s w_s P[s, single(j)] >= (1 - gamma) * ref[single(j)]``
+  for each protected product j (``ref = Scenario.reference_sales()``);
+* ``max_price_spread``: personalised only; for each offer and each ordered pair of
+  segments both offered it, ``p_s <= (1 + delta) * p_s'``;
+* ``stock``: ``units_j <= stock[j]``.
+
+A rule instance is violated when its normalised excess exceeds ``tol`` (relative to
+the price sum for discounts, to the lower price for the spread, to ``max(1, revenue
+per customer)`` for the margin rate, to ``max(1, stock)`` for stock; absolute for
+counts and sales shares).
+
+Decision validation: a decision whose shape is not ``(n_menus, n_offers)`` (a single
+row is also accepted for personalised scenarios: the same menu for every segment),
+whose levels are outside ``-1..K-1``, or that offers a level whose price is NaN (the
+level does not exist) raises ``ValueError``: it cannot be evaluated. An existing level
+that fails the per-offer margin floor can be evaluated, so it is reported as a
+``min_margin`` violation instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from bundleopt.scenario import NOT_OFFERED, Decision, Scenario
+
+# Rule checks are vectorised over a batch of decisions; this caps the number of
+# (decision, segment, offer) entries held at once.
+_CHUNK_ENTRIES = 2_000_000
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Exact expected outcome of one decision (plain data).
+
+    ``profit``, ``revenue`` and ``units`` (product units through singles and bundles)
+    are totals scaled by ``market_size``. ``probabilities`` (S, O) are per-customer
+    purchase probabilities. ``by_segment`` has one row per segment: ``segment``,
+    ``weight``, ``profit``, ``revenue``, ``units`` (each that segment's contribution to
+    the total, so the columns sum to the totals) and ``purchase_probability`` (per
+    customer of that segment). ``product_units`` is indexed by product id.
+    ``violations`` lists one message per violated rule instance; ``feasible`` is True
+    when it is empty.
+    """
+
+    profit: float
+    revenue: float
+    units: float
+    probabilities: np.ndarray
+    by_segment: pd.DataFrame
+    product_units: pd.Series
+    violations: list[str]
+    feasible: bool
+
+
+@dataclass(frozen=True)
+class BatchEvaluation:
+    """Profit and rule status of N decisions at once (see :func:`evaluate_many`).
+
+    ``profit`` and ``revenue`` (N,) are totals scaled by ``market_size``;
+    ``n_violations`` (N,) counts violated rule instances; ``infeasibility`` (N,) sums
+    their normalised excesses (0 when feasible); ``feasible`` (N,) bool.
+    """
+
+    profit: np.ndarray
+    revenue: np.ndarray
+    n_violations: np.ndarray
+    infeasibility: np.ndarray
+    feasible: np.ndarray
+
+
+@dataclass(frozen=True)
+class _RuleCheck:
+    """One rule family on a batch: excess (N, *instance shape), > tol = violated."""
+
+    rule: str
+    excess: np.ndarray
+    describe: Callable[[tuple[int, ...]], str]
+
+
+@dataclass(frozen=True)
+class _Quantities:
+    """Per-batch arrays shared by the objective and the rule checks."""
+
+    levels: np.ndarray  # (N, G, O) int
+    on: np.ndarray  # (N, G, O) bool
+    price: np.ndarray  # (N, G, O), 0 where not offered
+    probs: np.ndarray  # (N, S, O)
+    seg_profit: np.ndarray  # (N, S) per customer
+    seg_revenue: np.ndarray  # (N, S) per customer
+
+
+# --------------------------------------------------------------------------- API
+def evaluate(scenario: Scenario, decision: Decision | np.ndarray, tol: float = 1e-9) -> Evaluation:
+    """Exact expected profit, revenue, units and rule violations of ``decision``.
+
+    See the module docstring for the formulas. Raises ``ValueError`` for a decision
+    that cannot be evaluated (wrong shape, level out of range, level with no price).
+
+    >>> import numpy as np
+    >>> from bundleopt.scenario import Scenario, Decision
+    >>> sc = Scenario.from_arrays(np.ones((1, 2, 1)), [1.0], [[2.0], [3.0]], [1.0, 1.0], [1.0])
+    >>> round(evaluate(sc, Decision([[0, 0]])).profit, 6)  # (1 + 2) / 3
+    1.0
+    """
+    levels = validate_decision(scenario, decision)
+    q = _quantities(scenario, levels[None])
+    violations = _messages(scenario, q, tol)
+    w, m = scenario.weights, scenario.market_size
+    probs = q.probs[0]
+    mult = _multiplicity(scenario)
+    seg_units = probs @ mult.sum(axis=1)
+    product_units = m * (w @ probs) @ mult
+    by_segment = pd.DataFrame(
+        {
+            "segment": list(scenario.segment_ids),
+            "weight": w,
+            "profit": m * w * q.seg_profit[0],
+            "revenue": m * w * q.seg_revenue[0],
+            "units": m * w * seg_units,
+            "purchase_probability": probs.sum(axis=1),
+        }
+    )
+    return Evaluation(
+        profit=float(by_segment["profit"].sum()),
+        revenue=float(by_segment["revenue"].sum()),
+        units=float(product_units.sum()),
+        probabilities=probs,
+        by_segment=by_segment,
+        product_units=pd.Series(product_units, index=list(scenario.products), name="units"),
+        violations=violations,
+        feasible=not violations,
+    )
+
+
+def check_constraints(scenario: Scenario, decision: Decision | np.ndarray, tol: float = 1e-9) -> list[str]:
+    """One human-readable message per violated rule instance (empty when feasible).
+
+    Each message starts with the rule's name (the ``Constraints`` field) and names
+    the offer, product, segment or menu concerned.
+    """
+    levels = validate_decision(scenario, decision)
+    return _messages(scenario, _quantities(scenario, levels[None]), tol)
+
+
+def evaluate_many(scenario: Scenario, levels: np.ndarray, tol: float = 1e-9) -> BatchEvaluation:
+    """Profit and rule status of a batch of decisions, vectorised.
+
+    ``levels`` has shape (N, n_menus, O); the levels must be valid (use
+    :func:`validate_decision` on untrusted input). Same formulas and tolerances as
+    :func:`evaluate` and :func:`check_constraints`.
+    """
+    levels = np.asarray(levels, dtype=int)
+    if levels.ndim != 3 or levels.shape[1:] != (scenario.n_menus, scenario.n_offers):
+        raise ValueError(
+            f"levels must have shape (N, {scenario.n_menus}, {scenario.n_offers}), got {levels.shape}"
+        )
+    parts = [_evaluate_chunk(scenario, chunk, tol) for chunk in _chunks(scenario, levels)]
+    if not parts:
+        empty = np.zeros(0)
+        return BatchEvaluation(empty, empty, empty.astype(int), empty, empty.astype(bool))
+    return BatchEvaluation(*(np.concatenate(arrs) for arrs in zip(*parts, strict=True)))
+
+
+def validate_decision(scenario: Scenario, decision: Decision | np.ndarray) -> np.ndarray:
+    """The decision's levels as an int array (n_menus, O), or a ``ValueError``.
+
+    A single row is broadcast to every segment when prices are personalised.
+    """
+    levels = decision.levels if isinstance(decision, Decision) else Decision(np.asarray(decision)).levels
+    n_menus, n_offers = scenario.n_menus, scenario.n_offers
+    if levels.shape[1] != n_offers:
+        raise ValueError(f"decision has {levels.shape[1]} offers per menu, the scenario has {n_offers}")
+    if levels.shape[0] == 1 and n_menus > 1:
+        levels = np.repeat(levels, n_menus, axis=0)
+    if levels.shape[0] != n_menus:
+        kind = "personalised (one per segment)" if scenario.personalised else "uniform (one menu)"
+        raise ValueError(
+            f"decision has {levels.shape[0]} menus; the scenario's prices are {kind}: expected {n_menus}"
+        )
+    bad = np.argwhere((levels < NOT_OFFERED) | (levels >= scenario.n_levels))
+    if bad.size:
+        g, o = bad[0]
+        raise ValueError(
+            f"decision level {levels[g, o]} for offer {scenario.offer_ids[o]!r} on menu {g} is outside "
+            f"{NOT_OFFERED}..{scenario.n_levels - 1} ({NOT_OFFERED} = not offered)"
+        )
+    on = levels >= 0
+    exists = np.isfinite(scenario.prices[np.arange(n_offers)[None, :], np.where(on, levels, 0)])
+    bad = np.argwhere(on & ~exists)
+    if bad.size:
+        g, o = bad[0]
+        raise ValueError(
+            f"decision offers {scenario.offer_ids[o]!r} at level {levels[g, o]} on menu {g}, "
+            "but that offer has no price at that level (NaN in Scenario.prices)"
+        )
+    return levels
+
+
+# ------------------------------------------------------------------ internals
+def _chunks(scenario: Scenario, levels: np.ndarray) -> Iterator[np.ndarray]:
+    """Slices of the batch holding at most ``_CHUNK_ENTRIES`` (N, S, O) entries."""
+    per = max(1, scenario.n_segments * scenario.n_offers * max(1, scenario.n_menus))
+    size = max(1, _CHUNK_ENTRIES // per)
+    for start in range(0, levels.shape[0], size):
+        yield levels[start : start + size]
+
+
+def _evaluate_chunk(
+    scenario: Scenario, levels: np.ndarray, tol: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    q = _quantities(scenario, levels)
+    n = levels.shape[0]
+    count = np.zeros(n, dtype=int)
+    excess = np.zeros(n)
+    for c in _rule_checks(scenario, q):
+        e = c.excess.reshape(n, -1)
+        hit = e > tol
+        count += hit.sum(axis=1)
+        excess += np.where(hit, e, 0.0).sum(axis=1)
+    w, m = scenario.weights, scenario.market_size
+    return m * q.seg_profit @ w, m * q.seg_revenue @ w, count, excess, count == 0
+
+
+def _messages(scenario: Scenario, q: _Quantities, tol: float) -> list[str]:
+    """Messages for the violated rule instances of the first decision in ``q``."""
+    return [
+        f"{c.rule}: {c.describe((0, *(int(i) for i in idx)))}"
+        for c in _rule_checks(scenario, q)
+        for idx in np.argwhere(c.excess[0] > tol)
+    ]
+
+
+def _segment_menu(scenario: Scenario) -> np.ndarray:
+    """(S,) menu index each segment sees."""
+    if scenario.n_menus > 1:
+        return np.arange(scenario.n_segments)
+    return np.zeros(scenario.n_segments, dtype=int)
+
+
+def _quantities(scenario: Scenario, levels: np.ndarray) -> _Quantities:
+    """MNL purchase probabilities and per-customer profit/revenue for (N, G, O) levels."""
+    o_idx = np.arange(scenario.n_offers)
+    on = levels >= 0
+    k = np.where(on, levels, 0)
+    price = np.where(on, scenario.prices[o_idx, k], 0.0)
+    seg = _segment_menu(scenario)
+    on_s, k_s, price_s = on[:, seg, :], k[:, seg, :], price[:, seg, :]
+    s_idx = np.arange(scenario.n_segments)[None, :, None]
+    vv = np.where(on_s, scenario.v[s_idx, o_idx[None, None, :], k_s], 0.0)
+    probs = vv / (scenario.v0[None, :, None] + vv.sum(axis=2, keepdims=True))
+    margin = np.where(on_s, price_s - scenario.costs, 0.0)
+    return _Quantities(
+        levels=levels,
+        on=on,
+        price=price,
+        probs=probs,
+        seg_profit=(probs * margin).sum(axis=2),
+        seg_revenue=(probs * price_s).sum(axis=2),
+    )
+
+
+def _multiplicity(scenario: Scenario) -> np.ndarray:
+    """(O, J) times product j is a component of offer o (J = ``scenario.products``)."""
+    index = {p: j for j, p in enumerate(scenario.products)}
+    mult = np.zeros((scenario.n_offers, len(index)))
+    for o, comp in enumerate(scenario.components):
+        for p in comp:
+            mult[o, index[p]] += 1
+    return mult
+
+
+def _menu_name(scenario: Scenario, g: int) -> str:
+    return f"the menu of segment {scenario.segment_ids[g]!r}" if scenario.n_menus > 1 else "the menu"
+
+
+def _rule_checks(scenario: Scenario, q: _Quantities) -> list[_RuleCheck]:
+    """Every active rule family, each as one :class:`_RuleCheck` (module docstring)."""
+    c = scenario.constraints
+    checks: list[_RuleCheck] = []
+    if c.min_margin is not None:
+        checks.append(_check_min_margin(scenario, q))
+    if c.max_offers is not None:
+        checks.append(_check_max_offers(scenario, q))
+    if c.max_bundles is not None:
+        checks.append(_check_max_bundles(scenario, q))
+    if c.max_bundles_per_product is not None:
+        checks.append(_check_bundles_per_product(scenario, q))
+    if c.min_bundle_discount is not None:
+        checks.append(_check_bundle_discount(scenario, q, "min_bundle_discount"))
+    if c.max_bundle_discount is not None:
+        checks.append(_check_bundle_discount(scenario, q, "max_bundle_discount"))
+    if c.min_margin_rate is not None:
+        checks.append(_check_margin_rate(scenario, q))
+    if c.max_cannibalisation is not None:
+        checks.append(_check_cannibalisation(scenario, q))
+    if c.max_price_spread is not None and scenario.n_menus > 1:
+        checks.append(_check_price_spread(scenario, q))
+    if c.stock is not None:
+        checks.append(_check_stock(scenario, q))
+    return checks
+
+
+def _check_min_margin(sc: Scenario, q: _Quantities) -> _RuleCheck:
+    """Offered levels must pass the per-offer margin floor (``Scenario.allowed``)."""
+    ok = sc.allowed()[np.arange(sc.n_offers), np.where(q.on, q.levels, 0)]
+    excess = (q.on & ~ok).astype(float)
+
+    def describe(idx: tuple[int, ...]) -> str:
+        g, o = idx[1:]
+        k = int(q.levels[0, g, o])
+        p = sc.prices[o, k]
+        return (
+            f"offer {sc.offer_ids[o]!r} on {_menu_name(sc, g)} at level {k} (price {p:.6g}) has "
+            f"margin rate {(p - sc.costs[o]) / p:.4g} < {sc.constraints.min_margin}"
+        )
+
+    return _RuleCheck("min_margin", excess, describe)
+
+
+def _check_max_offers(sc: Scenario, q: _Quantities) -> _RuleCheck:
+    """Number of offers on each menu <= C."""
+    count = q.on.sum(axis=2)
+    cap = sc.constraints.max_offers
+
+    def describe(idx: tuple[int, ...]) -> str:
+        return f"{_menu_name(sc, idx[1])} has {count[idx]} offers > {cap}"
+
+    return _RuleCheck("max_offers", (count - cap).astype(float), describe)
+
+
+def _check_max_bundles(sc: Scenario, q: _Quantities) -> _RuleCheck:
+    """Number of bundles on each menu <= C_b."""
+    count = (q.on & sc.is_bundle).sum(axis=2)
+    cap = sc.constraints.max_bundles
+
+    def describe(idx: tuple[int, ...]) -> str:
+        return f"{_menu_name(sc, idx[1])} has {count[idx]} bundles > {cap}"
+
+    return _RuleCheck("max_bundles", (count - cap).astype(float), describe)
+
+
+def _check_bundles_per_product(sc: Scenario, q: _Quantities) -> _RuleCheck:
+    """Offered bundles containing each product, per menu, <= r."""
+    member = (_multiplicity(sc) > 0) & sc.is_bundle[:, None]  # (O, J)
+    count = np.einsum("ngo,oj->ngj", q.on.astype(float), member.astype(float))
+    cap = sc.constraints.max_bundles_per_product
+
+    def describe(idx: tuple[int, ...]) -> str:
+        g, j = idx[1:]
+        names = [sc.offer_ids[o] for o in np.flatnonzero(q.on[0, g] & member[:, j])]
+        return (
+            f"product {sc.products[j]!r} is in {int(count[idx])} bundles on {_menu_name(sc, g)} "
+            f"> {cap}: {names}"
+        )
+
+    return _RuleCheck("max_bundles_per_product", count - cap, describe)
+
+
+def _component_price_sum(sc: Scenario, q: _Quantities) -> np.ndarray:
+    """(N, G, O) for bundles: sum of component prices (chosen on the menu, else list)."""
+    single = sc.single_offer()
+    singles = np.array([single[p] for p in sc.products])  # (J,)
+    list_price = sc.list_prices()[singles]
+    comp_price = np.where(q.on[:, :, singles], q.price[:, :, singles], list_price)  # (N, G, J)
+    mult = _multiplicity(sc) * sc.is_bundle[:, None]
+    return np.einsum("ngj,oj->ngo", comp_price, mult)
+
+
+def _check_bundle_discount(sc: Scenario, q: _Quantities, rule: str) -> _RuleCheck:
+    """No-arbitrage / discount band: (1 - d_max) S_b <= p_b <= (1 - d_min) S_b."""
+    total = _component_price_sum(sc, q)
+    d = getattr(sc.constraints, rule)
+    bound = (1.0 - d) * total
+    active = q.on & sc.is_bundle
+    scale = np.where(total > 0, total, 1.0)
+    if rule == "min_bundle_discount":
+        excess = np.where(active, (q.price - bound) / scale, 0.0)
+        relation, word = ">", "at most"
+    else:
+        excess = np.where(active, (bound - q.price) / scale, 0.0)
+        relation, word = "<", "at least"
+    single = sc.single_offer()
+
+    def describe(idx: tuple[int, ...]) -> str:
+        g, o = idx[1:]
+        parts = []
+        for p in sc.components[o]:
+            so = single[p]
+            src = "chosen" if q.on[0, g, so] else "list"
+            price = q.price[0, g, so] if q.on[0, g, so] else sc.list_prices()[so]
+            parts.append(f"{p!r} {price:.6g} ({src})")
+        return (
+            f"bundle {sc.offer_ids[o]!r} on {_menu_name(sc, g)} costs {q.price[0, g, o]:.6g} {relation} "
+            f"{bound[0, g, o]:.6g} = (1 - {d}) x {total[0, g, o]:.6g}, must be {word} that; "
+            f"components: {', '.join(parts)}"
+        )
+
+    return _RuleCheck(rule, excess, describe)
+
+
+def _check_margin_rate(sc: Scenario, q: _Quantities) -> _RuleCheck:
+    """Aggregate expected margin rate: margin >= m * revenue, overall or per segment."""
+    m = sc.constraints.min_margin_rate
+    if sc.constraints.margin_rate_scope == "overall":
+        margin = q.seg_profit @ sc.weights
+        revenue = q.seg_revenue @ sc.weights
+    else:
+        margin, revenue = q.seg_profit, q.seg_revenue
+    excess = (m * revenue - margin) / np.maximum(1.0, revenue)
+
+    def describe(idx: tuple[int, ...]) -> str:
+        where = "overall" if len(idx) == 1 else f"segment {sc.segment_ids[idx[1]]!r}"
+        rate = margin[idx] / revenue[idx] if revenue[idx] > 0 else float("nan")
+        return (
+            f"{where}: expected margin rate {rate:.6g} < {m} "
+            f"(margin {margin[idx]:.6g}, revenue {revenue[idx]:.6g} per customer)"
+        )
+
+    return _RuleCheck("min_margin_rate", excess, describe)
+
+
+def _protected(sc: Scenario) -> list[tuple[object, int]]:
+    """(product, single offer index) pairs the cannibalisation cap protects."""
+    single = sc.single_offer()
+    names = sc.constraints.protected_products
+    names = [p for p in sc.products if p in single] if names is None else list(names)
+    return [(p, single[p]) for p in names]
+
+
+def _check_cannibalisation(sc: Scenario, q: _Quantities) -> _RuleCheck:
+    """Standalone sales share of each protected product >= (1 - gamma) * reference."""
+    gamma = sc.constraints.max_cannibalisation
+    protected = _protected(sc)
+    offers = np.array([o for _, o in protected], dtype=int)
+    ref = sc.reference_sales()[offers]
+    sales = np.einsum("s,nso->no", sc.weights, q.probs[:, :, offers])
+    excess = (1.0 - gamma) * ref - sales
+
+    def describe(idx: tuple[int, ...]) -> str:
+        j = idx[1]
+        return (
+            f"product {protected[j][0]!r} standalone sales share {sales[idx]:.6g} < "
+            f"(1 - {gamma}) x reference {ref[j]:.6g} = {(1.0 - gamma) * ref[j]:.6g}"
+        )
+
+    return _RuleCheck("max_cannibalisation", excess, describe)
+
+
+def _check_price_spread(sc: Scenario, q: _Quantities) -> _RuleCheck:
+    """Personalised fairness: p_s <= (1 + delta) p_s' for segments both offered o."""
+    delta = sc.constraints.max_price_spread
+    hi = q.price[:, :, None, :]  # (N, S, 1, O): segment s
+    lo = q.price[:, None, :, :]  # (N, 1, S, O): segment s'
+    both = q.on[:, :, None, :] & q.on[:, None, :, :]
+    cap = (1.0 + delta) * lo
+    excess = np.where(both, (hi - cap) / np.where(both, cap, 1.0), 0.0)
+
+    def describe(idx: tuple[int, ...]) -> str:
+        s, t, o = idx[1:]
+        return (
+            f"offer {sc.offer_ids[o]!r} costs {hi[0, s, 0, o]:.6g} for segment {sc.segment_ids[s]!r} "
+            f"> (1 + {delta}) x {lo[0, 0, t, o]:.6g} for segment {sc.segment_ids[t]!r}"
+        )
+
+    return _RuleCheck("max_price_spread", excess, describe)
+
+
+def _check_stock(sc: Scenario, q: _Quantities) -> _RuleCheck:
+    """Market size x expected units of each stocked product <= its stock."""
+    stock = dict(sc.constraints.stock or {})
+    index = {p: j for j, p in enumerate(sc.products)}
+    names = list(stock)
+    cols = np.array([index[p] for p in names], dtype=int)
+    limit = np.array([stock[p] for p in names], dtype=float)
+    mult = _multiplicity(sc)[:, cols]  # (O, J')
+    units = sc.market_size * np.einsum("s,nso,oj->nj", sc.weights, q.probs, mult)
+    excess = (units - limit) / np.maximum(1.0, limit)
+
+    def describe(idx: tuple[int, ...]) -> str:
+        j = idx[1]
+        return f"product {names[j]!r} expected units {units[idx]:.6g} > stock {limit[j]:.6g}"
+
+    return _RuleCheck("stock", excess, describe)
