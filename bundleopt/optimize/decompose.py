@@ -1,0 +1,142 @@
+"""Per-segment decomposition: one exact LP per segment instead of one MILP.
+
+When every segment has its own menu (personalised prices, or a single segment) and
+no rule ties segments together (overall margin rate with two or more segments,
+cannibalisation, stock, fairness), the problem is a sum of independent
+single-segment problems. Each is solved in the projected (x, z) space, where
+``z[o, k] / x`` plays the role of ``y[o, k]`` and every menu rule ``a . y <= b`` reads
+``a . z <= b x`` (:func:`bundleopt.optimize.model.build_model` with ``projected=True``).
+
+Every integer decision maps to a feasible point of that LP with the same profit,
+so the LP optimum bounds the integer one. When the simplex vertex found has
+``z / x`` in {0, 1} it *is* an integer decision, hence optimal. Davis, Gallego &
+Topaloglu (2013) show this always happens when the menu rules form a totally
+unimodular system (one price per offer, cardinality, bundle count); other rules
+(margin rate, bundles per product, no-arbitrage) can break it, so the integrality
+is checked and a segment whose LP is fractional is re-solved as a MILP, which the
+Solution's ``method`` and ``notes`` say.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from bundleopt.optimize.families import COUPLING
+from bundleopt.optimize.highs_backend import compile_model, solve_compiled
+from bundleopt.optimize.model import active_families, build_model
+from bundleopt.scenario import NOT_OFFERED, Decision, Scenario
+from bundleopt.solution import Solution, make_solution
+
+INTEGRALITY_TOL = 1e-6
+
+
+def coupling_rules(scenario: Scenario) -> list[str]:
+    """Active rule families that tie segments together (empty with one segment)."""
+    if scenario.n_segments == 1:
+        return []
+    on = set(active_families(scenario)) & COUPLING
+    if scenario.constraints.min_margin_rate is not None and scenario.constraints.margin_rate_scope == "overall":
+        on.add("margin_rate (overall)")
+    return sorted(on)
+
+
+def decomposes(scenario: Scenario) -> bool:
+    """True when each segment can be solved on its own (see module docstring)."""
+    return scenario.n_menus == scenario.n_segments and not coupling_rules(scenario)
+
+
+def segment_scenario(scenario: Scenario, s: int) -> Scenario:
+    """The single-segment scenario of segment ``s`` (weight 1, its own menu)."""
+    return Scenario(
+        offer_ids=scenario.offer_ids, components=scenario.components, costs=scenario.costs,
+        prices=scenario.prices, v=scenario.v[s:s + 1], v0=scenario.v0[s:s + 1],
+        weights=np.ones(1), segment_ids=(scenario.segment_ids[s],), personalised=False,
+        constraints=scenario.constraints, market_size=scenario.market_size,
+        list_level=scenario.list_level,
+    )
+
+
+def solve_segment_lp(sub: Scenario, *, threads: int | None = None) -> tuple[Decision | None, float, str, dict]:
+    """Solve the projected LP of a single-segment scenario.
+
+    Returns ``(decision or None if fractional, LP objective, status, timings)``.
+    """
+    t0 = time.perf_counter()
+    model = build_model(sub, projected=True)
+    t1 = time.perf_counter()
+    cm = compile_model(model)
+    t2 = time.perf_counter()
+    res = solve_compiled(cm, threads=threads, lp_method="simplex")
+    timings = {"build": t1 - t0, "handoff": t2 - t1 + res.handoff_s, "solve": res.solve_s}
+    if not res.has_solution:
+        return None, float("nan"), res.status, timings
+    x = res.values[cm.index[model.x[0].name]]
+    levels = np.full((1, sub.n_offers), NOT_OFFERED, dtype=int)
+    for (_, o, k), var in model.z.items():
+        ratio = res.values[cm.index[var.name]] / x if var.name in cm.index else 0.0
+        if min(abs(ratio), abs(1.0 - ratio)) > INTEGRALITY_TOL:
+            return None, res.objective, "fractional", timings
+        if ratio > 0.5:
+            levels[0, o] = k
+    return Decision(levels), res.objective, res.status, timings
+
+
+def solve_decomposed(
+    scenario: Scenario,
+    *,
+    time_limit: float | None = None,
+    mip_gap: float = 1e-4,
+    threads: int | None = None,
+    warm_start: bool = True,
+    verbose: bool = False,
+) -> Solution:
+    """Solve each segment's LP (MILP where the LP is fractional) and combine."""
+    from bundleopt.optimize import diagnose
+    from bundleopt.optimize.solve import SolverError, solve_milp
+
+    t_start = time.perf_counter()
+    S = scenario.n_segments
+    levels = np.full((S, scenario.n_offers), NOT_OFFERED, dtype=int)
+    timings = {"build": 0.0, "handoff": 0.0, "solve": 0.0}
+    objective = bound = 0.0
+    status = "optimal"
+    fallbacks: list[str] = []
+    for s in range(S):
+        sub = segment_scenario(scenario, s)
+        decision, obj, st, tm = solve_segment_lp(sub, threads=threads)
+        for key in timings:
+            timings[key] += tm[key]
+        if st == "infeasible":
+            diagnose.raise_infeasible(scenario, threads=threads)
+        seg_bound = obj
+        if decision is None:
+            fallbacks.append(str(scenario.segment_ids[s]))
+            run = solve_milp(sub, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
+                             warm_start=warm_start, verbose=verbose)
+            for key in timings:
+                timings[key] += run.timings[key]
+            if run.status == "infeasible":
+                diagnose.raise_infeasible(scenario, threads=threads)
+            if run.decision is None:
+                raise SolverError(f"segment {scenario.segment_ids[s]!r}: HiGHS stopped "
+                                  f"({run.status}) without a feasible decision")
+            decision, obj, seg_bound = run.decision, run.result.objective, run.result.bound
+            if run.result.status != "optimal":
+                status = run.result.status
+        levels[s] = decision.levels[0]
+        objective += scenario.weights[s] * obj
+        bound += scenario.weights[s] * seg_bound
+    notes = [f"decomposed into {S} per-segment problem(s): prices per segment and no rule "
+             "coupling segments"]
+    method = "lp-decomposed"
+    if fallbacks:
+        method = "lp-decomposed+milp"
+        notes.append("per-segment LP was fractional (rules present break total unimodularity); "
+                     f"solved as a MILP for segment(s) {', '.join(fallbacks)}")
+    gap = 0.0 if objective == bound else abs(bound - objective) / max(abs(objective), 1e-12)
+    timings["total"] = time.perf_counter() - t_start
+    return make_solution(scenario, Decision(levels), status=status, objective=objective,
+                         best_bound=bound, gap=gap, timings=timings, method=method,
+                         notes=tuple(notes))

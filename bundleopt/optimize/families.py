@@ -1,0 +1,376 @@
+"""One function per constraint family: ``define_<family>_constraints(model, scenario)``.
+
+Each function reads ``model.info`` (:class:`bundleopt.optimize.model.BuildInfo`) and
+adds its rows. Notation: menu ``g``, segment ``s`` (whose menu is ``g(s)``),
+``on[g,o,k]`` is ``y[g,o,k]``; a per-menu rule ``sum a[o,k] on[g,o,k] (<=, >=) b``
+is also written in its RLT / homogenised form ``sum a[o,k] z[s,o,k] (<=, >=) b x[s]``
+for every segment on that menu (valid because ``z = x y`` and ``x > 0``). In a
+projected build (one segment, no ``y``) only the homogenised form exists.
+
+Each family has a section in ``formulations/`` and a test file
+``tests/test_optimize_<family>.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyomo.environ as pyo
+
+from bundleopt.scenario import Scenario
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bundleopt.optimize.model import BuildInfo
+
+Terms = Sequence[tuple[tuple[int, int], float]]  # ((o, k), coefficient)
+
+# Relative slack on price comparisons (no-arbitrage, discount band, fairness), so
+# that a rule holding with equality in exact arithmetic is not lost to rounding.
+PRICE_RTOL = 1e-9
+
+
+# ----------------------------------------------------------------- helpers
+def _info(m: pyo.ConcreteModel) -> BuildInfo:
+    return m.info
+
+
+def add_menu_rows(
+    m: pyo.ConcreteModel,
+    name: str,
+    rows: Iterable[tuple[int, Terms, str, float]],
+) -> None:
+    """Add rows ``sum a on[g, .] (sense) b`` per menu and their homogenised copies.
+
+    ``rows`` yields ``(g, terms, sense, b)`` with ``sense`` in ``"<=", ">="``. The
+    y-form goes to ``model.<name>`` (not in projected builds); the z-form
+    ``sum a z[s, .] (sense) b x[s]`` for every segment s of menu g goes to
+    ``model.<name>_rlt``.
+    """
+    info = _info(m)
+    ycons = pyo.ConstraintList()
+    zcons = pyo.ConstraintList()
+    m.add_component(name, ycons)
+    m.add_component(f"{name}_rlt", zcons)
+    for g, terms, sense, b in rows:
+        if not terms:
+            continue
+        if not info.projected:
+            lhs = sum(a * m.y[g, o, k] for (o, k), a in terms)
+            ycons.add(lhs <= b if sense == "<=" else lhs >= b)
+        for s in info.segments_of(g):
+            lhs = sum(a * m.z[s, o, k] for (o, k), a in terms) - b * m.x[s]
+            zcons.add(lhs <= 0 if sense == "<=" else lhs >= 0)
+
+
+def _levels(info: BuildInfo, o: int) -> list[int]:
+    return [int(k) for k in np.flatnonzero(info.mask[o])]
+
+
+# ------------------------------------------------------------ level mask
+def level_mask(scenario: Scenario, families: Iterable[str]) -> np.ndarray:
+    """(O, K) ladder pairs that get variables.
+
+    Existing levels (price not NaN); with ``margin_floor`` on, only levels with
+    ``(p - c) / p >= min_margin`` (:meth:`Scenario.allowed`); with ``no_arbitrage``
+    on, bundle levels that no choice of component prices can make legal are
+    dropped too (see :func:`component_price_range`).
+    """
+    families = set(families)
+    mask = scenario.allowed() if "margin_floor" in families else np.isfinite(scenario.prices)
+    if "no_arbitrage" in families:
+        lo, hi = component_price_range(scenario, mask)
+        c = scenario.constraints
+        for b in np.flatnonzero(scenario.is_bundle):
+            for k in np.flatnonzero(mask[b]):
+                p = scenario.prices[b, k]
+                if c.min_bundle_discount is not None and p / (1 - c.min_bundle_discount) > hi[b] * (1 + PRICE_RTOL):
+                    mask[b, k] = False
+                if c.max_bundle_discount is not None and p / (1 - c.max_bundle_discount) < lo[b] * (1 - PRICE_RTOL):
+                    mask[b, k] = False
+    return mask
+
+
+def component_price_range(scenario: Scenario, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(O,) smallest and largest possible sum of a bundle's component prices.
+
+    A component's price is its chosen (allowed) level or, not offered, its list
+    price: ``S_min[b] = sum_j min(list_j, min_k p[j,k])``, ``S_max`` likewise with max.
+    Zero for single offers.
+    """
+    single = scenario.single_offer()
+    lists = scenario.list_prices()
+    lo = np.zeros(scenario.n_offers)
+    hi = np.zeros(scenario.n_offers)
+    for b in np.flatnonzero(scenario.is_bundle):
+        for j in scenario.components[b]:
+            o = single[j]
+            choices = np.append(scenario.prices[o][mask[o]], lists[o])
+            lo[b] += choices.min()
+            hi[b] += choices.max()
+    return lo, hi
+
+
+# ---------------------------------------------------------------- core
+def define_core_constraints(m: pyo.ConcreteModel, scenario: Scenario) -> None:
+    """Normalisation, linking and one price per offer.
+
+    * normalisation: ``v0_s x_s + sum_{o,k} v_sok z_sok = 1``
+    * off => 0: ``(v0_s + v_sok) z_sok <= y_gok``
+    * on => z = x: ``x_s - z_sok <= (1 - y_gok) / v0_s``
+    * one price: ``sum_k y_gok <= 1`` (RLT: ``sum_k z_sok <= x_s``)
+    """
+    info = _info(m)
+    sc = scenario
+    by_seg: dict[int, list] = {s: [] for s in range(sc.n_segments)}
+    for s, o, k in m.ZI:
+        if sc.v[s, o, k] > 0:
+            by_seg[s].append(sc.v[s, o, k] * m.z[s, o, k])
+    m.normalisation = pyo.Constraint(
+        m.S, rule=lambda _, s: sc.v0[s] * m.x[s] + sum(by_seg[s]) == 1.0
+    )
+    if not info.projected:
+        g_of = info.seg_menu
+        m.link_off = pyo.Constraint(
+            m.ZI, rule=lambda _, s, o, k: (sc.v0[s] + sc.v[s, o, k]) * m.z[s, o, k] <= m.y[g_of[s], o, k]
+        )
+        m.link_on = pyo.Constraint(
+            m.ZI, rule=lambda _, s, o, k: m.x[s] - m.z[s, o, k] + info.upper[s] * m.y[g_of[s], o, k]
+            <= info.upper[s]
+        )
+    add_menu_rows(m, "one_price", (
+        (g, [((o, k), 1.0) for k in _levels(info, o)], "<=", 1.0)
+        for g in range(sc.n_menus) for o in range(sc.n_offers)
+    ))
+
+
+def define_rlt_bounds(m: pyo.ConcreteModel, scenario: Scenario) -> None:
+    """Lower bounds from ``L_s``: ``x_s >= L_s`` (a variable bound) and ``z_sok >= L_s y_gok``.
+
+    ``L_s = 1 / (v0_s + sum of the C largest max_k v_sok)`` (C = max_offers, or all).
+    """
+    info = _info(m)
+    if info.projected:
+        return
+    m.z_lower = pyo.Constraint(
+        m.ZI, rule=lambda _, s, o, k: m.z[s, o, k] >= info.lower[s] * m.y[info.seg_menu[s], o, k]
+    )
+
+
+# -------------------------------------------------------------- margin
+def define_margin_floor_constraints(m: pyo.ConcreteModel, scenario: Scenario) -> None:
+    """Per-offer margin floor ``(p - c) / p >= min_margin``.
+
+    Applied before the build by :func:`level_mask`: levels below the floor get no
+    variables, so this function adds no rows.
+    """
+
+
+def define_margin_rate_constraints(m: pyo.ConcreteModel, scenario: Scenario) -> None:
+    """Aggregate expected margin rate ``sum (p - c) v z >= m sum p v z``.
+
+    Overall: ``sum_s w_s sum_{o,k} ((1 - m) p_ok - c_o) v_sok z_sok >= 0``; with
+    ``margin_rate_scope="segment"`` one such row per segment (without ``w_s``).
+    """
+    sc = scenario
+    rate = sc.constraints.min_margin_rate
+    coef = np.nan_to_num((1 - rate) * sc.prices - sc.costs[:, None])[None] * sc.v  # (S,O,K)
+    terms: dict[int, list] = {s: [] for s in range(sc.n_segments)}
+    for s, o, k in m.ZI:
+        if coef[s, o, k] != 0.0:
+            terms[s].append(coef[s, o, k] * m.z[s, o, k])
+    if sc.constraints.margin_rate_scope == "segment":
+        m.margin_rate = pyo.Constraint(m.S, rule=lambda _, s: sum(terms[s]) >= 0
+                                       if terms[s] else pyo.Constraint.Skip)
+    else:
+        total = sum(sc.weights[s] * t for s in terms for t in terms[s])
+        if not isinstance(total, (int, float)):
+            m.margin_rate = pyo.Constraint(expr=total >= 0)
+
+
+# --------------------------------------------------------- cardinality
+def define_cardinality_constraints(m: pyo.ConcreteModel, scenario: Scenario) -> None:
+    """At most C offers and C_b bundles per menu: ``sum_{o,k} y_gok <= C``,
+    ``sum_{bundles b,k} y_gbk <= C_b`` (RLT: ``sum z_s.. <= C x_s``)."""
+    info = _info(m)
+    c = scenario.constraints
+    bundles = set(np.flatnonzero(scenario.is_bundle).tolist())
+    if c.max_offers is not None:
+        add_menu_rows(m, "max_offers", (
+            (g, [(p, 1.0) for p in info.pairs], "<=", float(c.max_offers))
+            for g in range(scenario.n_menus)
+        ))
+    if c.max_bundles is not None:
+        add_menu_rows(m, "max_bundles", (
+            (g, [(p, 1.0) for p in info.pairs if p[0] in bundles], "<=", float(c.max_bundles))
+            for g in range(scenario.n_menus)
+        ))
+
+
+def define_bundles_per_product_constraints(m: pyo.ConcreteModel, scenario: Scenario) -> None:
+    """Each product in at most r offered bundles per menu:
+    ``sum_{b contains j, k} y_gbk <= r`` (RLT: ``<= r x_s``)."""
+    info = _info(m)
+    r = float(scenario.constraints.max_bundles_per_product)
+    rows = []
+    for j in scenario.products:
+        holders = {b for b in np.flatnonzero(scenario.is_bundle) if j in scenario.components[b]}
+        terms = [(p, 1.0) for p in info.pairs if p[0] in holders]
+        if len(holders) > r:
+            rows.extend((g, terms, "<=", r) for g in range(scenario.n_menus))
+    add_menu_rows(m, "bundles_per_product", rows)
+
+
+# -------------------------------------------------------- no-arbitrage
+def define_no_arbitrage_constraints(m: pyo.ConcreteModel, scenario: Scenario) -> None:
+    """Bundle price within a discount band of the sum of its components' prices.
+
+    A component j's price on menu g is linear in y:
+    ``q_j = list_j + sum_k (p_jk - list_j) y_gjk`` (list price when not offered).
+    With ``Q = sum_j q_j`` in ``[S_min, S_max]`` (:func:`component_price_range`),
+    ``T_bk = p_bk / (1 - d_min)`` and ``U_bk = p_bk / (1 - d_max)``:
+
+    * min discount: ``Q >= S_min + sum_k max(0, T_bk - S_min) y_gbk``
+    * max discount: ``Q <= S_max - sum_k max(0, S_max - U_bk) y_gbk``
+
+    Both are exact (at most one ``y_gbk`` is 1) and need no big-M.
+    """
+    info = _info(m)
+    sc = scenario
+    c = sc.constraints
+    single = sc.single_offer()
+    lists = sc.list_prices()
+    lo, hi = component_price_range(sc, info.mask)
+    rows = []
+    for b in np.flatnonzero(sc.is_bundle):
+        if not info.mask[b].any():
+            continue
+        comp_terms: list[tuple[tuple[int, int], float]] = []
+        base = 0.0
+        for j in sc.components[b]:
+            o = single[j]
+            base += lists[o]
+            comp_terms += [((o, k), sc.prices[o, k] - lists[o]) for k in _levels(info, o)
+                           if sc.prices[o, k] != lists[o]]
+        tol = PRICE_RTOL * hi[b]
+        for g in range(sc.n_menus):
+            if c.min_bundle_discount is not None:
+                extra = [((b, k), -max(0.0, sc.prices[b, k] / (1 - c.min_bundle_discount) - tol - lo[b]))
+                         for k in _levels(info, b)]
+                terms = _merge(comp_terms + [t for t in extra if t[1] != 0.0])
+                rows.append((g, terms, ">=", lo[b] - base))
+            if c.max_bundle_discount is not None:
+                extra = [((b, k), max(0.0, hi[b] - sc.prices[b, k] / (1 - c.max_bundle_discount) - tol))
+                         for k in _levels(info, b)]
+                terms = _merge(comp_terms + [t for t in extra if t[1] != 0.0])
+                rows.append((g, terms, "<=", hi[b] - base))
+    add_menu_rows(m, "no_arbitrage", rows)
+
+
+def _merge(terms: Terms) -> list[tuple[tuple[int, int], float]]:
+    """Sum coefficients of repeated pairs (a bundle listing a product twice)."""
+    out: dict[tuple[int, int], float] = {}
+    for p, a in terms:
+        out[p] = out.get(p, 0.0) + a
+    return [(p, a) for p, a in out.items() if a != 0.0]
+
+
+# ---------------------------------------------------- cannibalisation
+def define_cannibalisation_constraints(m: pyo.ConcreteModel, scenario: Scenario) -> None:
+    """Standalone sales of each protected product j (single offer o_j) stay at least
+    ``(1 - gamma)`` of its reference sales:
+    ``sum_s w_s sum_k v_s,o_j,k z_s,o_j,k >= (1 - gamma) ref[o_j]``."""
+    info = _info(m)
+    sc = scenario
+    c = sc.constraints
+    single = sc.single_offer()
+    protected = list(single) if c.protected_products is None else list(c.protected_products)
+    ref = sc.reference_sales()
+    m.cannibalisation = pyo.ConstraintList()
+    for j in protected:
+        o = single[j]
+        floor = (1 - c.max_cannibalisation) * ref[o]
+        if floor <= 0:
+            continue
+        terms = [sc.weights[s] * sc.v[s, o, k] * m.z[s, o, k]
+                 for s in range(sc.n_segments) for k in _levels(info, o) if sc.v[s, o, k] > 0]
+        if not terms:
+            _infeasible(m, j)
+            continue
+        m.cannibalisation.add(sum(terms) >= floor)
+
+
+def _infeasible(m: pyo.ConcreteModel, product: object) -> None:
+    """A protected product that can never sell (no allowed level with v > 0): add a
+    row no point satisfies, so the solver reports the scenario infeasible."""
+    if not hasattr(m, "unsellable"):
+        m.unsellable = pyo.ConstraintList()
+    # 0 >= 1 cannot be written as a Pyomo row; x_0 <= L_0 - 1 is impossible instead.
+    m.unsellable.add(m.x[0] <= _info(m).lower[0] - 1.0)
+
+
+# ------------------------------------------------------------ fairness
+def define_fairness_constraints(m: pyo.ConcreteModel, scenario: Scenario) -> None:
+    """Personalised prices of one offer differ by at most delta across segments.
+
+    For offer o, segments s != t and level k: the levels k' of t with
+    ``p_ok > (1 + delta) p_ok'`` conflict with k on s:
+    ``y_s,o,k + sum_{k' conflicting} y_t,o,k' <= 1``. Uniform menus: nothing to add.
+    """
+    info = _info(m)
+    sc = scenario
+    if not sc.personalised or sc.n_segments < 2 or info.projected:
+        return
+    delta = sc.constraints.max_price_spread
+    m.fairness = pyo.ConstraintList()
+    for o in range(sc.n_offers):
+        ks = _levels(info, o)
+        for k in ks:
+            bad = [kk for kk in ks if sc.prices[o, k] > (1 + delta) * sc.prices[o, kk] * (1 + PRICE_RTOL)]
+            if not bad:
+                continue
+            for s in range(sc.n_segments):
+                for t in range(sc.n_segments):
+                    if s != t:
+                        m.fairness.add(m.y[s, o, k] + sum(m.y[t, o, kk] for kk in bad) <= 1)
+
+
+# --------------------------------------------------------------- stock
+def define_stock_constraints(m: pyo.ConcreteModel, scenario: Scenario) -> None:
+    """Expected units of product j through singles and bundles, times market size,
+    at most its stock: ``M sum_s w_s sum_{o contains j} n_jo sum_k v_sok z_sok <= stock_j``."""
+    info = _info(m)
+    sc = scenario
+    m.stock = pyo.ConstraintList()
+    for j, units in sc.constraints.stock.items():
+        holders = [(o, sc.components[o].count(j)) for o in range(sc.n_offers) if j in sc.components[o]]
+        terms = [sc.market_size * sc.weights[s] * n * sc.v[s, o, k] * m.z[s, o, k]
+                 for o, n in holders for k in _levels(info, o)
+                 for s in range(sc.n_segments) if sc.v[s, o, k] > 0]
+        if terms:
+            m.stock.add(sum(terms) <= float(units))
+
+
+# ------------------------------------------------------------ registry
+def _on(attr: str) -> Callable[[Scenario], bool]:
+    return lambda sc: getattr(sc.constraints, attr) is not None
+
+
+FAMILIES: dict[str, tuple[Callable[[Scenario], bool], Callable[[pyo.ConcreteModel, Scenario], None]]] = {
+    "margin_floor": (_on("min_margin"), define_margin_floor_constraints),
+    "margin_rate": (_on("min_margin_rate"), define_margin_rate_constraints),
+    "cardinality": (lambda sc: sc.constraints.max_offers is not None
+                    or sc.constraints.max_bundles is not None, define_cardinality_constraints),
+    "bundles_per_product": (_on("max_bundles_per_product"), define_bundles_per_product_constraints),
+    "no_arbitrage": (lambda sc: sc.constraints.min_bundle_discount is not None
+                     or sc.constraints.max_bundle_discount is not None, define_no_arbitrage_constraints),
+    "cannibalisation": (_on("max_cannibalisation"), define_cannibalisation_constraints),
+    "fairness": (lambda sc: sc.constraints.max_price_spread is not None and sc.personalised,
+                 define_fairness_constraints),
+    "stock": (_on("stock"), define_stock_constraints),
+}
+"""Family name -> (is it switched on for a scenario?, builder). Build order."""
+
+# Families whose rows tie segments together (no per-segment decomposition).
+COUPLING = frozenset({"cannibalisation", "stock", "fairness"})

@@ -1,0 +1,143 @@
+"""The Pyomo model builder: sets, variables, objective, then one call per rule family.
+
+Formulation (``formulations/milp.md``): for every menu ``g`` (one when prices are
+uniform, one per segment when personalised) and allowed ladder pair ``(o, k)``, a
+binary ``y[g, o, k]``; for every segment ``s`` a no-purchase share ``x[s]`` (scaled
+by ``1 / v0[s]``) and ``z[s, o, k] = x[s] * y[g(s), o, k]``, so that segment s buys
+o at level k with probability ``v[s, o, k] * z[s, o, k]``.
+
+    max  market_size * sum_s w_s sum_{o,k} (p[o,k] - c[o]) v[s,o,k] z[s,o,k]
+
+The builder only creates these and calls the ``define_*_constraints`` functions of
+:mod:`bundleopt.optimize.families` in order.
+
+With ``projected=True`` (single-segment scenarios only) the binaries are left out:
+every menu rule ``a . y <= b`` is kept only in its homogenised form
+``a . z <= b x`` (Davis, Gallego & Topaloglu 2013). That is the LP the per-segment
+decomposition solves (:mod:`bundleopt.optimize.decompose`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+import numpy as np
+import pyomo.environ as pyo
+
+from bundleopt.optimize import families as fam
+from bundleopt.scenario import Scenario
+
+
+@dataclass(frozen=True)
+class BuildInfo:
+    """Plain data the family functions read while building (stored as ``model.info``).
+
+    ``mask[o, k]``: ladder pairs that get variables. ``seg_menu[s]``: menu of segment
+    s. ``lower[s]`` / ``upper[s]``: bounds ``L_s <= x[s] <= 1 / v0[s]``.
+    ``families``: names of the rule families switched on in this build.
+    """
+
+    scenario: Scenario
+    mask: np.ndarray
+    pairs: tuple[tuple[int, int], ...]
+    seg_menu: tuple[int, ...]
+    lower: np.ndarray
+    upper: np.ndarray
+    families: frozenset[str]
+    projected: bool
+    relaxed: bool
+
+    def segments_of(self, g: int) -> list[int]:
+        """Segments that see menu ``g``."""
+        return [s for s, gg in enumerate(self.seg_menu) if gg == g]
+
+
+def active_families(scenario: Scenario) -> list[str]:
+    """Names of the rule families a scenario switches on, in build order."""
+    return [name for name, (is_on, _) in fam.FAMILIES.items() if is_on(scenario)]
+
+
+def no_purchase_lower_bound(scenario: Scenario, mask: np.ndarray, cardinality: int | None) -> np.ndarray:
+    """``L_s = 1 / (v0[s] + sum of the C largest max_k v[s, o, k])`` over allowed levels.
+
+    Any menu with at most C offers has ``x[s] = 1 / (v0[s] + sum_on v) >= L_s``.
+    """
+    vmax = np.where(mask[None], scenario.v, 0.0).max(axis=2)  # (S, O)
+    top = -np.sort(-vmax, axis=1)
+    if cardinality is not None:
+        top = top[:, : int(cardinality)]
+    return 1.0 / (scenario.v0 + top.sum(axis=1))
+
+
+def build_model(
+    scenario: Scenario,
+    *,
+    families: Collection[str] | None = None,
+    projected: bool = False,
+    relaxed: bool = False,
+) -> pyo.ConcreteModel:
+    """Build the exact MILP (or its projected LP) for ``scenario``.
+
+    ``families`` restricts the rule families switched on (default: every active
+    one; used by the infeasibility diagnosis). ``relaxed`` makes ``y`` continuous
+    in [0, 1] (LP relaxation). ``projected`` drops ``y`` altogether (one segment).
+    """
+    on = set(active_families(scenario) if families is None else families)
+    unknown = on - set(fam.FAMILIES)
+    if unknown:
+        raise ValueError(f"unknown rule families {sorted(unknown)}; known: {list(fam.FAMILIES)}")
+    if projected and scenario.n_segments != 1:
+        raise ValueError("projected=True needs a single-segment scenario (see decompose.py)")
+    mask = fam.level_mask(scenario, on)
+    card = scenario.constraints.max_offers if "cardinality" in on else None
+    info = BuildInfo(
+        scenario=scenario,
+        mask=mask,
+        pairs=tuple((int(o), int(k)) for o, k in zip(*np.nonzero(mask), strict=True)),
+        seg_menu=tuple(s if scenario.personalised else 0 for s in range(scenario.n_segments)),
+        lower=no_purchase_lower_bound(scenario, mask, card),
+        upper=1.0 / scenario.v0,
+        families=frozenset(on),
+        projected=projected,
+        relaxed=relaxed,
+    )
+    m = pyo.ConcreteModel(name="bundleopt")
+    m.info = info
+    _define_variables(m, info)
+    _define_objective(m, info)
+    fam.define_core_constraints(m, scenario)
+    fam.define_rlt_bounds(m, scenario)
+    for name, (_, define) in fam.FAMILIES.items():
+        if name in on:
+            define(m, scenario)
+    return m
+
+
+def _define_variables(m: pyo.ConcreteModel, info: BuildInfo) -> None:
+    """``x[s]`` in ``[L_s, 1/v0_s]``; ``z[s,o,k]`` in ``[0, 1/(v0_s + v_sok)]``; ``y[g,o,k]``."""
+    sc = info.scenario
+    m.S = pyo.Set(initialize=range(sc.n_segments), ordered=True)
+    m.ZI = pyo.Set(dimen=3, ordered=True,
+                   initialize=[(s, o, k) for s in range(sc.n_segments) for o, k in info.pairs])
+    m.x = pyo.Var(m.S, bounds=lambda _, s: (info.lower[s], info.upper[s]))
+    m.z = pyo.Var(m.ZI, bounds=lambda _, s, o, k: (0.0, 1.0 / (sc.v0[s] + sc.v[s, o, k])))
+    if not info.projected:
+        m.YI = pyo.Set(dimen=3, ordered=True,
+                       initialize=[(g, o, k) for g in range(sc.n_menus) for o, k in info.pairs])
+        m.y = pyo.Var(m.YI, domain=pyo.UnitInterval if info.relaxed else pyo.Binary)
+
+
+def profit_coefficients(scenario: Scenario) -> np.ndarray:
+    """(S, O, K) objective weights ``market_size * w_s (p - c) v`` of ``z[s, o, k]``."""
+    margin = np.nan_to_num(scenario.prices - scenario.costs[:, None])
+    return scenario.market_size * scenario.weights[:, None, None] * margin[None] * scenario.v
+
+
+def _define_objective(m: pyo.ConcreteModel, info: BuildInfo) -> None:
+    """Expected profit, ``max sum_s w_s sum_{o,k} (p - c) v z`` times market size."""
+    coef = profit_coefficients(info.scenario)
+    m.profit = pyo.Objective(
+        expr=sum(coef[s, o, k] * m.z[s, o, k] for s, o, k in m.ZI if coef[s, o, k] != 0.0),
+        sense=pyo.maximize,
+    )

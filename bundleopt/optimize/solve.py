@@ -1,0 +1,215 @@
+"""``solve(scenario) -> Solution``: pick the method, build, hand to HiGHS, read back.
+
+* every rule per segment and prices per segment (or one segment):
+  :mod:`bundleopt.optimize.decompose` solves one exact LP per segment;
+* otherwise the MILP of :func:`bundleopt.optimize.model.build_model`, warm-started
+  from :func:`bundleopt.optimize.baselines.greedy_add_drop` when that module exists.
+
+An infeasible scenario raises :class:`~bundleopt.optimize.diagnose.InfeasibleScenarioError`
+naming the conflicting rule families.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Collection
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyomo.environ as pyo
+
+from bundleopt.optimize.highs_backend import (
+    CompiledModel,
+    HighsResult,
+    TriviallyInfeasible,
+    compile_model,
+    solve_compiled,
+)
+from bundleopt.optimize.model import build_model
+from bundleopt.scenario import NOT_OFFERED, Decision, Scenario
+from bundleopt.solution import Solution, make_solution
+
+
+class SolverError(RuntimeError):
+    """HiGHS stopped without any feasible decision (e.g. time limit before the first one)."""
+
+
+@dataclass
+class MilpRun:
+    """Outcome of one MILP solve: the decision and plain solver figures."""
+
+    decision: Decision | None
+    result: HighsResult | None
+    timings: dict[str, float]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return "infeasible" if self.result is None else self.result.status
+
+
+def check_options(time_limit: float | None, mip_gap: float, threads: int | None) -> None:
+    """Reject bad solver options with a clear message."""
+    if time_limit is not None and not (np.isfinite(time_limit) and time_limit > 0):
+        raise ValueError(f"time_limit must be a positive number of seconds or None, got {time_limit!r}")
+    if not (np.isfinite(mip_gap) and 0 <= mip_gap < 1):
+        raise ValueError(f"mip_gap must be in [0, 1), got {mip_gap!r}")
+    if threads is not None and (int(threads) != threads or threads < 1):
+        raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+
+
+def decision_from_values(model: pyo.ConcreteModel, cm: CompiledModel, values: np.ndarray) -> Decision:
+    """Read ``y[g, o, k] > 0.5`` into a :class:`Decision` (menus x offers)."""
+    sc = model.info.scenario
+    levels = np.full((sc.n_menus, sc.n_offers), NOT_OFFERED, dtype=int)
+    for (g, o, k), var in model.y.items():
+        i = cm.index.get(var.name)
+        if i is not None and values[i] > 0.5:
+            levels[g, o] = k
+    return Decision(levels)
+
+
+def start_vector(model: pyo.ConcreteModel, cm: CompiledModel, decision: Decision) -> np.ndarray | None:
+    """Column values of ``decision`` (y, x = 1 / (v0 + sum v on), z = x y), or None
+    when the decision uses a level the model has no variable for."""
+    info = model.info
+    sc = info.scenario
+    lv = decision.levels
+    if lv.shape != (sc.n_menus, sc.n_offers):
+        return None
+    on = lv != NOT_OFFERED
+    if np.any(on & ~info.mask[np.arange(sc.n_offers)[None], np.clip(lv, 0, None)]):
+        return None
+    x = np.empty(sc.n_segments)
+    for s in range(sc.n_segments):
+        row = lv[info.seg_menu[s]]
+        offered = np.flatnonzero(row != NOT_OFFERED)
+        x[s] = 1.0 / (sc.v0[s] + sc.v[s, offered, row[offered]].sum())
+    vec = np.zeros(len(cm.columns))
+    for i, var in enumerate(cm.columns):
+        name = var.parent_component().local_name
+        idx = var.index()
+        if name == "x":
+            vec[i] = x[idx]
+        elif name == "y":
+            g, o, k = idx
+            vec[i] = float(lv[g, o] == k)
+        elif name == "z":
+            s, o, k = idx
+            vec[i] = x[s] * float(lv[info.seg_menu[s], o] == k)
+    return vec
+
+
+def heuristic_start(scenario: Scenario) -> tuple[Decision | None, str]:
+    """Greedy add/drop decision from the baselines module, if it is available."""
+    try:
+        from bundleopt.optimize.baselines import greedy_add_drop
+    except ImportError:
+        return None, "warm start: baselines.greedy_add_drop not available"
+    try:
+        return greedy_add_drop(scenario), "warm start: greedy_add_drop"
+    except Exception as exc:  # a heuristic failing must not stop the exact solve
+        return None, f"warm start: greedy_add_drop failed ({type(exc).__name__}: {exc})"
+
+
+def solve_milp(
+    scenario: Scenario,
+    *,
+    families: Collection[str] | None = None,
+    time_limit: float | None = None,
+    mip_gap: float = 1e-4,
+    threads: int | None = None,
+    warm_start: bool = True,
+    verbose: bool = False,
+    feasibility_only: bool = False,
+) -> MilpRun:
+    """Build the MILP, pass it to HiGHS (warm-started), and read the decision back.
+
+    ``feasibility_only`` replaces the objective by 0 (used by the diagnosis).
+    """
+    notes: list[str] = []
+    t0 = time.perf_counter()
+    model = build_model(scenario, families=families)
+    if feasibility_only:
+        model.profit.deactivate()
+        model.zero = pyo.Objective(expr=0.0 * model.x[0])
+    t1 = time.perf_counter()
+    try:
+        cm = compile_model(model)
+    except TriviallyInfeasible:
+        return MilpRun(None, None, {"build": t1 - t0, "handoff": 0.0, "solve": 0.0}, notes)
+    t2 = time.perf_counter()
+    start = None
+    if warm_start and not feasibility_only:
+        decision, note = heuristic_start(scenario)
+        if decision is not None:
+            start = start_vector(model, cm, decision)
+            if start is None:
+                note += " (decision outside the model's levels; not used)"
+        notes.append(note)
+    result = solve_compiled(cm, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
+                            verbose=verbose, start=start)
+    timings = {"build": t1 - t0, "handoff": (t2 - t1) + result.handoff_s, "solve": result.solve_s}
+    decision = decision_from_values(model, cm, result.values) if result.has_solution else None
+    return MilpRun(decision, result, timings, notes)
+
+
+def solve(
+    scenario: Scenario,
+    time_limit: float | None = None,
+    mip_gap: float = 1e-4,
+    threads: int | None = None,
+    warm_start: bool = True,
+    verbose: bool = False,
+) -> Solution:
+    """Choose offers and price levels maximising expected profit, exactly.
+
+    Parameters
+    ----------
+    scenario : the problem (:class:`bundleopt.Scenario`).
+    time_limit : seconds for HiGHS (None = no limit). When it runs out the best
+        decision found is returned with ``status="time_limit"`` and its ``gap``.
+    mip_gap : relative optimality gap at which the MILP stops (1e-4 = 0.01%).
+    threads : HiGHS threads (None = HiGHS default).
+    warm_start : start the MILP from the greedy add/drop heuristic.
+    verbose : print the HiGHS log.
+
+    Returns
+    -------
+    Solution, with ``method`` saying how it was solved.
+
+    Raises
+    ------
+    InfeasibleScenarioError
+        no decision satisfies the rules; the message names the conflicting families.
+
+    Examples
+    --------
+    >>> import numpy as np, bundleopt
+    >>> sc = bundleopt.Scenario.from_arrays(np.ones((1, 2, 1)), [1.0], [[2.0], [3.0]],
+    ...                                     [1.0, 1.0], [1.0], max_offers=1)
+    >>> sol = bundleopt.solve(sc, threads=1)
+    >>> sol.method, list(sol.offers["offer"]), round(sol.profit, 6)
+    ('lp-decomposed', [1], 1.0)
+    """
+    from bundleopt.optimize import decompose, diagnose
+
+    if not isinstance(scenario, Scenario):
+        raise ValueError(f"solve() needs a bundleopt.Scenario, got {type(scenario).__name__}")
+    check_options(time_limit, mip_gap, threads)
+    t0 = time.perf_counter()
+    if decompose.decomposes(scenario):
+        return decompose.solve_decomposed(scenario, time_limit=time_limit, mip_gap=mip_gap,
+                                          threads=threads, warm_start=warm_start, verbose=verbose)
+    run = solve_milp(scenario, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
+                     warm_start=warm_start, verbose=verbose)
+    if run.status == "infeasible":
+        diagnose.raise_infeasible(scenario, threads=threads)
+    if run.decision is None:
+        raise SolverError(f"HiGHS stopped ({run.status}) without a feasible decision; "
+                          "raise time_limit or relax the rules")
+    timings = {**run.timings, "total": time.perf_counter() - t0}
+    res = run.result
+    return make_solution(scenario, run.decision, status=res.status, objective=res.objective,
+                         best_bound=res.bound, gap=res.gap, timings=timings, method="milp",
+                         notes=tuple(run.notes))
