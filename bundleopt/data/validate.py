@@ -34,6 +34,7 @@ message names the table, the column, the number of rows and a sample of them.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -233,19 +234,18 @@ def _as_datetime(values: pd.Series) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values):
         out = values
     else:
-        try:
-            out = pd.to_datetime(values, errors="coerce")
-        except (TypeError, ValueError, OverflowError):
-            out = pd.Series(pd.NaT, index=values.index)
-        retry = out.isna() & values.notna()
-        if retry.any():
-            out = (
-                out.astype("datetime64[ns]")
-                if not isinstance(out.dtype, pd.DatetimeTZDtype)
-                else out
-            )
-            out[retry] = values[retry].map(_scalar_datetime)
-            out = pd.to_datetime(out, errors="coerce", utc=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "could not infer format"
+            warnings.simplefilter("ignore", RuntimeWarning)  # inf cast to datetime
+            try:
+                out = pd.to_datetime(values, errors="coerce", utc=True)
+            except (TypeError, ValueError, OverflowError):
+                out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
+            retry = (out.isna() & values.notna()).to_numpy()
+            if retry.any():
+                parsed = values[retry].map(_scalar_datetime)
+                out = out.copy()
+                out[retry] = pd.to_datetime(parsed, errors="coerce", utc=True)
     if isinstance(out.dtype, pd.DatetimeTZDtype):
         out = out.dt.tz_convert("UTC").dt.tz_localize(None)
     return pd.Series(out, index=values.index).astype("datetime64[ns]")
@@ -253,7 +253,7 @@ def _as_datetime(values: pd.Series) -> pd.Series:
 
 def _scalar_datetime(x: object) -> pd.Timestamp:
     try:
-        ts = pd.to_datetime(x, errors="coerce", format="mixed")  # type: ignore[call-overload]
+        ts = pd.to_datetime(x, errors="coerce", utc=True, format="mixed")  # type: ignore[call-overload]
         return ts if isinstance(ts, pd.Timestamp) else pd.NaT
     except (TypeError, ValueError, OverflowError):
         return pd.NaT
