@@ -177,6 +177,8 @@ class MNL:
 
 def _alt_ids(df: pd.DataFrame, alt: str) -> pd.Index:
     """Sorted alternative ids of ``df``."""
+    if len(df) == 0:
+        raise ValueError("the choice frame is empty")
     ids = pd.unique(df[alt].dropna())
     try:
         return pd.Index(ids).sort_values()

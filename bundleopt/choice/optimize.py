@@ -52,6 +52,7 @@ def maximize_loglik(
     lbfgs_tol: float = 1e-6,
     max_lbfgs: int = 500,
     max_newton: int = 20,
+    min_newton: int = 1,
     tol: float = 1e-12,
     block: int | None = None,
 ) -> FitResult:
@@ -60,7 +61,7 @@ def maximize_loglik(
     The objective handed to L-BFGS is ``-LL / W`` (``W`` = total weight), so ``lbfgs_tol``
     is a tolerance on the mean score. Newton then iterates ``theta += t (-H)^{-1} g``
     (``t`` halved until LL does not decrease) until the decrement ``g^T (-H)^{-1} g / W``
-    is below ``tol``.
+    is below ``tol``, after at least ``min_newton`` steps (the polish).
     """
     n, J, K = data.X.shape
     p = data.A.shape[1] + K
@@ -99,7 +100,7 @@ def maximize_loglik(
         step, decrement = _newton_step(g, H)
         if not np.isfinite(decrement):
             break
-        if decrement * scale < tol:
+        if decrement * scale < tol and n_newton > min_newton:
             converged = True
             n_newton -= 1
             break
