@@ -73,7 +73,7 @@ def make_market(
     n_days: int = 60,
     mean_visits: tuple[float, float] = (8.0, 20.0),
     beta_range: tuple[float, float] = (0.15, 0.6),
-    taste_strength: float = 2.0,
+    taste_strength: float = 3.0,
     synergy_range: tuple[float, float] = (2.5, 3.5),
     purchase_share: float = 0.6,
     promo_rate: float = 0.15,
