@@ -45,7 +45,7 @@ def brute_force(
         levels = _best_single_menu(scenario, max_decisions, tol)[None]
     elif not cross_segment_rules(scenario):
         levels = np.stack(
-            [_best_single_menu(_segment_scenario(scenario, s), max_decisions, tol)
+            [_best_single_menu(segment_scenario(scenario, s), max_decisions, tol)
              for s in range(scenario.n_segments)]
         )
     else:
@@ -122,8 +122,12 @@ def _best_single_menu(scenario: Scenario, max_decisions: int, tol: float) -> np.
     return best
 
 
-def _segment_scenario(scenario: Scenario, s: int) -> Scenario:
-    """Segment s alone (weight 1, one menu) with the per-menu rules only."""
+def segment_scenario(scenario: Scenario, s: int) -> Scenario:
+    """Segment s alone (weight 1, one menu) with the per-menu rules only.
+
+    The per-menu rules are every rule but those in :func:`cross_segment_rules`
+    (``min_margin_rate`` is kept when its scope is "segment" or there is one segment).
+    """
     c = scenario.constraints
     overall_rate = c.margin_rate_scope == "overall" and scenario.n_segments > 1
     c = replace(
@@ -178,7 +182,7 @@ def _joint_batches(per_segment: list[np.ndarray]) -> Iterator[np.ndarray]:
 def _best_joint(scenario: Scenario, max_decisions: int, tol: float) -> np.ndarray:
     """Best personalised decision when rules couple the segments, (S, O)."""
     per_segment = [
-        _feasible_menus(_segment_scenario(scenario, s), max_decisions, tol)
+        _feasible_menus(segment_scenario(scenario, s), max_decisions, tol)
         for s in range(scenario.n_segments)
     ]
     total = _count(per_segment)
