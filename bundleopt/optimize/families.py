@@ -146,16 +146,30 @@ def define_core_constraints(m: pyo.ConcreteModel, scenario: Scenario) -> None:
 
 
 def define_rlt_bounds(m: pyo.ConcreteModel, scenario: Scenario) -> None:
-    """Lower bounds from ``L_s``: ``x_s >= L_s`` (a variable bound) and ``z_sok >= L_s y_gok``.
+    """Bounds from the smallest possible no-purchase share (McCormick envelope of z = x y).
 
-    ``L_s = 1 / (v0_s + sum of the C largest max_k v_sok)`` (C = max_offers, or all).
+    ``L_s = 1 / (v0_s + sum of the C largest max_k v_so.)`` (C = max_offers, or all)
+    bounds ``x_s`` below (a variable bound). Sharper, per offer: with o on at k,
+    ``x_s >= L_sok = 1 / (v0_s + v_sok + top-(C-1) of the other offers)``; with o
+    off, ``x_s >= L'_so = 1 / (v0_s + top-C of the other offers)``. Rows:
+
+    * on => z >= L_sok: ``z_sok >= L_sok y_gok``
+    * upper McCormick, per offer: ``sum_k z_sok <= x_s - L'_so (1 - sum_k y_gok)``
     """
     info = _info(m)
     if info.projected:
         return
+    g_of = info.seg_menu
     m.z_lower = pyo.Constraint(
-        m.ZI, rule=lambda _, s, o, k: m.z[s, o, k] >= info.lower[s] * m.y[info.seg_menu[s], o, k]
+        m.ZI, rule=lambda _, s, o, k: m.z[s, o, k] >= info.lower_on[s, o, k] * m.y[g_of[s], o, k]
     )
+    m.z_upper = pyo.ConstraintList()
+    for s in range(scenario.n_segments):
+        for o in range(scenario.n_offers):
+            ks = _levels(info, o)
+            if ks:
+                m.z_upper.add(sum(m.z[s, o, k] - info.lower_off[s, o] * m.y[g_of[s], o, k] for k in ks)
+                              - m.x[s] <= -info.lower_off[s, o])
 
 
 # -------------------------------------------------------------- margin

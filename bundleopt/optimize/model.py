@@ -34,7 +34,9 @@ class BuildInfo:
     """Plain data the family functions read while building (stored as ``model.info``).
 
     ``mask[o, k]``: ladder pairs that get variables. ``seg_menu[s]``: menu of segment
-    s. ``lower[s]`` / ``upper[s]``: bounds ``L_s <= x[s] <= 1 / v0[s]``.
+    s. ``lower[s]`` / ``upper[s]``: bounds ``L_s <= x[s] <= 1 / v0[s]``;
+    ``lower_on[s, o, k]``: bound on ``x[s]`` when o is on at level k,
+    ``lower_off[s, o]``: when o is off (:func:`conditional_lower_bounds`).
     ``families``: names of the rule families switched on in this build.
     """
 
@@ -44,6 +46,8 @@ class BuildInfo:
     seg_menu: tuple[int, ...]
     lower: np.ndarray
     upper: np.ndarray
+    lower_on: np.ndarray
+    lower_off: np.ndarray
     families: frozenset[str]
     projected: bool
     relaxed: bool
@@ -68,6 +72,37 @@ def no_purchase_lower_bound(scenario: Scenario, mask: np.ndarray, cardinality: i
     if cardinality is not None:
         top = top[:, : int(cardinality)]
     return 1.0 / (scenario.v0 + top.sum(axis=1))
+
+
+def conditional_lower_bounds(
+    scenario: Scenario, mask: np.ndarray, cardinality: int | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds on ``x[s]`` knowing the state of one offer o (C = cardinality or O).
+
+    ``lower_on[s,o,k] = 1 / (v0 + v[s,o,k] + top-(C-1) sum of max_k v over offers != o)``
+    ``lower_off[s,o] = 1 / (v0 + top-C sum of max_k v over offers != o)``
+    Both are at least ``L_s``.
+    """
+    vmax = np.where(mask[None], scenario.v, 0.0).max(axis=2)  # (S, O)
+    n_o = scenario.n_offers
+    c = n_o if cardinality is None else min(int(cardinality), n_o)
+    order = np.argsort(-vmax, axis=1)
+    ranked = np.take_along_axis(vmax, order, axis=1)
+    prefix = np.concatenate([np.zeros((vmax.shape[0], 1)), np.cumsum(ranked, axis=1)], axis=1)
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(n_o)[None].repeat(vmax.shape[0], 0), axis=1)
+
+    def top_without(m: int) -> np.ndarray:
+        """(S, O) sum of the m largest vmax excluding offer o itself."""
+        if m <= 0:
+            return np.zeros_like(vmax)
+        inside = rank < m
+        return np.where(inside, prefix[:, min(m + 1, n_o)][:, None] - vmax, prefix[:, m][:, None])
+
+    v_on = np.where(mask[None], scenario.v, 0.0)
+    lower_on = 1.0 / (scenario.v0[:, None, None] + v_on + top_without(c - 1)[:, :, None])
+    lower_off = 1.0 / (scenario.v0[:, None] + top_without(c))
+    return lower_on, lower_off
 
 
 def build_model(
@@ -97,6 +132,8 @@ def build_model(
         pairs=tuple((int(o), int(k)) for o, k in zip(*np.nonzero(mask), strict=True)),
         seg_menu=tuple(s if scenario.personalised else 0 for s in range(scenario.n_segments)),
         lower=no_purchase_lower_bound(scenario, mask, card),
+        **dict(zip(("lower_on", "lower_off"), conditional_lower_bounds(scenario, mask, card),
+                   strict=True)),
         upper=1.0 / scenario.v0,
         families=frozenset(on),
         projected=projected,
