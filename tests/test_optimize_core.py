@@ -53,11 +53,11 @@ def assert_matches_brute_force(scenario: Scenario) -> None:
 
 
 def small(seed: int, *, personalised: bool, n_offers: int = 4, n_segments: int = 2,
-          n_levels: int = 2, n_bundles: int = 0, **rules) -> Scenario:
+          n_levels: int = 2, n_bundles: int = 0, synergy: float = 0.0, **rules) -> Scenario:
     """A tiny random latent-class instance (brute force stays under ~10^4 decisions)."""
     return random_instance(n_offers, n_segments, n_levels, n_bundles=n_bundles, seed=seed,
                            personalised=personalised, constraints=Constraints(**rules),
-                           consideration=0.8, max_bundle_size=2)
+                           consideration=0.8, max_bundle_size=2, synergy=synergy)
 
 
 @FAST
