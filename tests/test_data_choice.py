@@ -48,7 +48,8 @@ def toy():
 
 
 def one_chosen(df: pd.DataFrame) -> None:
-    assert (df.groupby("obs")["chosen"].sum() == 1).all()
+    assert (df.groupby("obs", observed=True)["chosen"].sum() == 1).all()
+    assert df.groupby("obs", observed=True).size().nunique() == 1  # a rectangle
     assert (df.loc[df["chosen"] == 1, "available"] == 1).all()
     assert not df.duplicated(["obs", "alt"]).any()
 
@@ -57,6 +58,12 @@ def test_toy_with_sessions():
     v = toy()
     df = build_choice_data(v.transactions, v.catalog, sessions=v.sessions)
     one_chosen(df)
+    plain = build_choice_data(v.transactions, v.catalog, sessions=v.sessions, categorical=False)
+    pd.testing.assert_frame_equal(
+        df.astype({"obs": str, "alt": str, "customer": str}),
+        plain.astype({"obs": str, "alt": str, "customer": str}),
+    )
+    assert isinstance(df["alt"].dtype, pd.CategoricalDtype) and plain["alt"].dtype == object
     assert list(df.columns) == [
         "obs",
         "alt",

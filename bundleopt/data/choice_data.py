@@ -150,6 +150,7 @@ def build_choice_data(
     period: str = "D",
     segments: pd.Series | Mapping[str, object] | None = None,
     random_state: int = 0,
+    categorical: bool = True,
 ) -> pd.DataFrame:
     """Long-format choice data: one row per (purchase occasion, alternative).
 
@@ -170,6 +171,8 @@ def build_choice_data(
     period : pandas frequency of the price / availability periods (default a day).
     segments : ``customer_id -> segment``, added as a ``segment`` column when given.
     random_state : seed of the no-purchase occasions drawn under ``purchase_share``.
+    categorical : store ``obs``, ``alt`` and ``customer`` as pandas categoricals
+        (7x less memory than strings; group with ``observed=True``), else as ``str``.
 
     Returns
     -------
@@ -308,14 +311,29 @@ def build_choice_data(
     n_products = len(products)
     is_bundle = np.zeros(j, dtype=np.int8)
     is_bundle[1 + n_products :] = 1
+    obs_ids = obs["obs"].to_numpy(dtype=object)
+    cust_ids = obs["customer"].to_numpy(dtype=object)
+    if categorical:
+        obs_col = pd.Categorical.from_codes(
+            np.repeat(np.arange(n), j), categories=pd.Index(obs_ids)
+        )
+        alt_col = pd.Categorical.from_codes(np.tile(np.arange(j), n), categories=alts)
+        cust_codes, cust_uniques = pd.factorize(cust_ids)
+        cust_col = pd.Categorical.from_codes(
+            np.repeat(cust_codes, j), categories=pd.Index(cust_uniques)
+        )
+    else:
+        obs_col = np.repeat(obs_ids, j)
+        alt_col = np.tile(alts.to_numpy(dtype=object), n)
+        cust_col = np.repeat(cust_ids, j)
     out = pd.DataFrame(
         {
-            "obs": np.repeat(obs["obs"].to_numpy(dtype=object), j),
-            "alt": np.tile(alts.to_numpy(dtype=object), n),
+            "obs": obs_col,
+            "alt": alt_col,
             "chosen": chosen.ravel(),
             "available": available.ravel().astype(np.int8),
             "price": price.ravel(),
-            "customer": np.repeat(obs["customer"].to_numpy(dtype=object), j),
+            "customer": cust_col,
             "timestamp": np.repeat(obs["timestamp"].to_numpy(), j),
             "is_bundle": np.tile(is_bundle, n),
         }
