@@ -1,6 +1,13 @@
-"""The ``bundleopt`` command line (typer + rich)."""
+"""The ``bundleopt`` command line (typer + rich).
+
+Each sub-command lives in its own module under :mod:`bundleopt.commands` and exposes
+``register(app)``; heavy libraries (JAX, Pyomo) are imported inside the commands so
+that ``bundleopt --help`` stays fast.
+"""
 
 from __future__ import annotations
+
+import importlib
 
 import typer
 
@@ -8,16 +15,26 @@ app = typer.Typer(
     help="Choose bundles and per-segment prices from purchase data.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    add_completion=False,
 )
 
 
-@app.command()
-def demo() -> None:
-    """Run the main job on an embedded synthetic market and print the result."""
-    from bundleopt.demo import run_demo
 
-    run_demo()
+@app.callback()
+def _root() -> None:
+    """Choose bundles and per-segment prices from purchase data."""
 
 
-if __name__ == "__main__":
+# sub-command modules, in the order `bundleopt --help` lists them
+_COMMANDS = ("demo",)
+
+for _name in _COMMANDS:
+    importlib.import_module(f"bundleopt.commands.{_name}").register(app)
+
+
+def main() -> None:  # pragma: no cover - console entry point
     app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""Sub-commands of the ``bundleopt`` CLI, one module each, each with ``register(app)``."""
