@@ -16,6 +16,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import KMeans
 from sklearn.feature_selection import mutual_info_classif
 from sklearn.metrics import silhouette_score
@@ -104,7 +105,7 @@ def customer_features(
     return feats
 
 
-class CustomerSegmenter:
+class CustomerSegmenter(ClusterMixin, BaseEstimator):
     """Cluster customers on their features; pick the number of segments when not given.
 
     Parameters

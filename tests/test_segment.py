@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 from sklearn.metrics import adjusted_rand_score
 
 from bundleopt.datasets import make_market
@@ -91,6 +92,9 @@ def test_reproducible_with_a_seed(features):
     pd.testing.assert_series_equal(a.scores_, b.scores_)
     pd.testing.assert_series_equal(a.importance_, b.importance_)
     np.testing.assert_array_equal(a.predict(features), a.labels_)
+    c = clone(a).fit(features)  # scikit-learn contract: parameters only in __init__
+    np.testing.assert_array_equal(c.labels_, a.labels_)
+    assert c.get_params()["k_range"] == (2, 4)
 
 
 def test_gmm_by_bic(features, truth):
