@@ -26,6 +26,26 @@ from pyomo.repn.plugins.standard_form import (
 INF = highspy.kHighsInf
 
 
+def _init_standard_form_compiler() -> None:
+    """Set the class attributes Pyomo's standard-form compiler initialises lazily.
+
+    ``_LinearStandardFormCompiler_impl.__init__`` sets ``_to_vector`` first and the
+    sparse-matrix constructors after it; two threads compiling at once (``sweep`` with a
+    ``ThreadPoolExecutor`` or a threaded Dask worker) could see ``_to_vector`` set and
+    ``_csr_matrix`` still ``None``. Setting all three once, at import, removes the race.
+    """
+    import scipy.sparse
+    from pyomo.repn.plugins.standard_form import _LinearStandardFormCompiler_impl as impl
+
+    if impl._csc_matrix is None or impl._csr_matrix is None or impl._to_vector is None:
+        impl._csc_matrix = scipy.sparse.csc_array
+        impl._csr_matrix = scipy.sparse.csr_array
+        impl._to_vector = np.fromiter
+
+
+_init_standard_form_compiler()
+
+
 @dataclass
 class CompiledModel:
     """A model as arrays: ``min c x  s.t.  row_lo <= A x <= row_hi, col_lo <= x <= col_hi``.
