@@ -190,3 +190,33 @@ def test_personalised_without_rules_is_per_segment_best():
         alone = Scenario.from_arrays(alone.v[s:s + 1], alone.v0[s:s + 1], alone.prices, alone.costs, [1.0], 2)
         _, best = brute_force(alone)
         assert ev.by_segment["profit"][s] == pytest.approx(sc.weights[s] * best.profit, rel=1e-12)
+
+
+COUPLED = [
+    dict(min_margin_rate=0.5),
+    dict(max_price_spread=0.1, stock={"p0": 0.05}),
+    dict(max_cannibalisation=0.2),
+    dict(max_price_spread=0.0, max_offers=2),
+    dict(stock={"p0": 0.03, "p1": 0.05}),
+    dict(max_cannibalisation=0.1, min_margin_rate=0.45, max_bundles=0),
+]
+
+
+@pytest.mark.parametrize("rules", COUPLED, ids=lambda r: "-".join(r))
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_branch_and_bound_equals_full_joint_enumeration(rules, seed):
+    """With max_decisions below the joint count (81^2) the exact branch and bound runs."""
+    sc = random_instance(4, 2, 2, n_bundles=1, seed=seed, personalised=True, constraints=Constraints(**rules),
+                         consideration=0.9, max_bundle_size=2)
+
+    def best(limit: int):
+        try:
+            return brute_force(sc, max_decisions=limit)[1].profit
+        except ValueError as exc:
+            assert "infeasible" in str(exc)
+            return None
+
+    full, searched = best(10**6), best(500)
+    assert (full is None) == (searched is None)
+    if full is not None:
+        assert searched == pytest.approx(full, rel=1e-12)

@@ -15,7 +15,9 @@ feasible one is returned (the first in enumeration order among equals).
   separable by segment, so each segment's menu is enumerated on its own.
 * Personalised prices with cross-segment rules: each segment's menus are enumerated
   and filtered by the per-menu rules, then every combination of the surviving menus
-  is enumerated jointly and checked against all rules.
+  is enumerated jointly and checked against all rules; when there are more than
+  ``max_decisions`` combinations, an exact branch and bound over them (the profit is
+  a sum of per-segment terms) evaluates at most ``max_decisions`` of them.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from bundleopt.optimize.evaluate import Evaluation, evaluate, evaluate_many
+from bundleopt.optimize.evaluate import Evaluation, evaluate, evaluate_many, segment_outcomes
 from bundleopt.scenario import NOT_OFFERED, Decision, Scenario
 
 _CROSS_SEGMENT = ("max_price_spread", "max_cannibalisation", "stock")
@@ -149,17 +151,22 @@ def segment_scenario(scenario: Scenario, s: int) -> Scenario:
     )
 
 
-def _feasible_menus(scenario: Scenario, max_decisions: int, tol: float) -> np.ndarray:
-    """All menus of a one-menu scenario satisfying its rules, (n, O)."""
+def _feasible_menus(scenario: Scenario, max_decisions: int, tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """Menus of a one-menu scenario satisfying its rules, (n, O), and their profits (n,),
+    most profitable first."""
     options = _options(scenario)
     total = _count(options)
     if total > max_decisions:
         raise _too_large(total, max_decisions, "menus per segment")
-    keep = []
+    keep, profits = [], []
     for start in range(0, total, _CHUNK):
         menus = _menus(options, start, min(total, start + _CHUNK))
-        keep.append(menus[evaluate_many(scenario, menus[:, None, :], tol=tol).feasible])
-    return np.concatenate(keep)
+        res = evaluate_many(scenario, menus[:, None, :], tol=tol)
+        keep.append(menus[res.feasible])
+        profits.append(res.profit[res.feasible])
+    menus, profit = np.concatenate(keep), np.concatenate(profits)
+    order = np.argsort(-profit, kind="stable")
+    return menus[order], profit[order]
 
 
 def _joint(per_segment: list[np.ndarray], start: int, stop: int) -> np.ndarray:
@@ -180,16 +187,25 @@ def _joint_batches(per_segment: list[np.ndarray]) -> Iterator[np.ndarray]:
 
 
 def _best_joint(scenario: Scenario, max_decisions: int, tol: float) -> np.ndarray:
-    """Best personalised decision when rules couple the segments, (S, O)."""
-    per_segment = [
-        _feasible_menus(segment_scenario(scenario, s), max_decisions, tol)
-        for s in range(scenario.n_segments)
-    ]
+    """Best personalised decision when rules couple the segments, (S, O).
+
+    Each segment's menus are filtered by the per-menu rules. When the product of the
+    survivors' counts is at most ``max_decisions``, every combination is evaluated;
+    otherwise :func:`_branch_and_bound` searches them exactly, evaluating at most
+    ``max_decisions`` complete decisions.
+    """
+    found = [_feasible_menus(segment_scenario(scenario, s), max_decisions, tol)
+             for s in range(scenario.n_segments)]
+    per_segment = [menus for menus, _ in found]
     total = _count(per_segment)
     if any(len(m) == 0 for m in per_segment):
         raise _infeasible(scenario, total)
     if total > max_decisions:
-        raise _too_large(total, max_decisions, "joint decisions (after the per-menu rules)")
+        share = [scenario.market_size * w * profit for w, (_, profit) in zip(scenario.weights, found, strict=True)]
+        best = _branch_and_bound(scenario, per_segment, share, max_decisions, tol)
+        if best is None:
+            raise _infeasible(scenario, total)
+        return best
     best_profit, best = -np.inf, None
     for batch in _joint_batches(per_segment):
         res = evaluate_many(scenario, batch, tol=tol)
@@ -200,3 +216,111 @@ def _best_joint(scenario: Scenario, max_decisions: int, tol: float) -> np.ndarra
     if best is None:
         raise _infeasible(scenario, total)
     return best
+
+
+def _branch_and_bound(
+    scenario: Scenario, menus: list[np.ndarray], share: list[np.ndarray], budget: int, tol: float
+) -> np.ndarray | None:
+    """Exact depth-first search over one menu per segment.
+
+    The profit is separable, ``sum_s share_s(menu_s)`` with ``share_s = M w_s profit_s``;
+    menus are sorted by share, so a node whose bound ``partial + sum of the remaining
+    segments' best shares`` is not above the incumbent ends its level. Necessary
+    conditions prune the rest: the spread rule pairwise against the menus already
+    chosen, and the separable cross-segment rules (overall margin rate,
+    cannibalisation, stock: ``sum_s r_s(menu_s) <= b``) by ``partial r + sum of the
+    remaining segments' smallest r > b`` (with a loose tolerance, so nothing feasible
+    is cut). At the last segment the candidate menus that could beat the incumbent are
+    evaluated with every rule, in profit order; the first feasible one is the best below
+    that node. Raises "too large" after ``budget`` evaluated decisions.
+    """
+    n_seg = len(menus)
+    rest = np.concatenate([np.cumsum([sh[0] for sh in share[::-1]])[::-1], [0.0]])
+    usage, bound = zip(*(_coupling_usage(scenario, s, menus[s]) for s in range(n_seg)), strict=True)
+    bound = bound[0]
+    low = np.stack([u.min(axis=0) for u in usage])  # (S, R)
+    low_rest = np.concatenate([np.cumsum(low[::-1], axis=0)[::-1], np.zeros((1, len(bound)))])
+    slack = 1e-6 * (1.0 + np.abs(bound) + np.abs(np.stack([u.max(axis=0) for u in usage])).sum(axis=0))
+    prices = [np.where(m >= 0, scenario.prices[np.arange(scenario.n_offers), np.maximum(m, 0)], np.nan)
+              for m in menus]
+    delta = scenario.constraints.max_price_spread
+    best_profit, best = -np.inf, None
+    evaluated = 0
+
+    def candidates(depth: int, chosen: list[int], used: np.ndarray) -> np.ndarray:
+        ok = np.all(used + usage[depth] + low_rest[depth + 1] <= bound + slack, axis=1)
+        if delta is not None:
+            for t, i in enumerate(chosen):
+                ok &= _spread_compatible(prices[depth], prices[t][i], delta, tol)
+        return np.flatnonzero(ok)
+
+    def leaves(chosen: list[int], partial: float, cand: np.ndarray) -> None:
+        nonlocal best_profit, best, evaluated
+        cand = cand[partial + share[-1][cand] > best_profit]  # still in profit order
+        for start in range(0, len(cand), _CHUNK):
+            part = cand[start : start + _CHUNK]
+            evaluated += len(part)
+            if evaluated > budget:
+                raise _too_large(evaluated, budget, "decisions evaluated by branch and bound")
+            batch = np.empty((len(part), n_seg, scenario.n_offers), dtype=int)
+            for t, i in enumerate(chosen):
+                batch[:, t, :] = menus[t][i]
+            batch[:, -1, :] = menus[-1][part]
+            res = evaluate_many(scenario, batch, tol=tol)
+            if res.feasible.any():
+                j = int(np.argmax(res.feasible))
+                if res.profit[j] > best_profit:
+                    best_profit, best = float(res.profit[j]), batch[j].copy()
+                return
+
+    def visit(depth: int, chosen: list[int], partial: float, used: np.ndarray) -> None:
+        cand = candidates(depth, chosen, used)
+        if depth == n_seg - 1:
+            leaves(chosen, partial, cand)
+            return
+        for i in cand:
+            if partial + share[depth][i] + rest[depth + 1] <= best_profit:
+                break
+            visit(depth + 1, [*chosen, int(i)], partial + share[depth][i], used + usage[depth][i])
+
+    visit(0, [], 0.0, np.zeros(len(bound)))
+    return best
+
+
+def _coupling_usage(scenario: Scenario, s: int, menus: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Segment s's terms of the separable cross-segment rules, written ``sum_s r_s <= b``.
+
+    Returns ``r`` (n menus, R) and ``b`` (R,): the overall margin rate
+    ``w_s (m rev_s - margin_s) <= 0``, cannibalisation ``-w_s P_s,single(j) <= -(1 - gamma) ref_j``
+    and stock ``M w_s sum_o n_oj P_s,o <= stock_j``.
+    """
+    c = scenario.constraints
+    w = scenario.weights[s]
+    out = segment_outcomes(segment_scenario(scenario, s), menus[:, None, :])
+    probs, margin, revenue = out.probabilities[:, 0, :], out.margin[:, 0], out.revenue[:, 0]
+    cols, bounds = [np.zeros((len(menus), 0))], [np.zeros(0)]
+    if c.min_margin_rate is not None and c.margin_rate_scope == "overall":
+        cols.append((w * (c.min_margin_rate * revenue - margin))[:, None])
+        bounds.append(np.zeros(1))
+    if c.max_cannibalisation is not None:
+        single = scenario.single_offer()
+        names = scenario.products if c.protected_products is None else c.protected_products
+        offers = [single[p] for p in names if p in single]
+        cols.append(-w * probs[:, offers])
+        bounds.append(-(1.0 - c.max_cannibalisation) * scenario.reference_sales()[offers])
+    if c.stock is not None:
+        names = list(c.stock)
+        mult = np.array([[comp.count(p) for p in names] for comp in scenario.components], dtype=float)
+        cols.append(scenario.market_size * w * probs @ mult)
+        bounds.append(np.array([c.stock[p] for p in names], dtype=float))
+    return np.concatenate(cols, axis=1), np.concatenate(bounds)
+
+
+def _spread_compatible(prices: np.ndarray, other: np.ndarray, delta: float, tol: float) -> np.ndarray:
+    """(n,) menus whose prices (n, O) (NaN = off) respect the spread against ``other`` (O,)."""
+    both = ~np.isnan(prices) & ~np.isnan(other)
+    p, q = np.where(both, prices, 1.0), np.where(both, other, 1.0)
+    cap = 1.0 + delta
+    bad = (p - cap * q) / (cap * q) > tol
+    bad |= (q - cap * p) / (cap * p) > tol
+    return ~np.any(both & bad, axis=1)

@@ -194,6 +194,23 @@ def evaluate_many(scenario: Scenario, levels: np.ndarray, tol: float = 1e-9) -> 
     return BatchEvaluation(*(np.concatenate(arrs) for arrs in zip(*parts, strict=True)))
 
 
+@dataclass(frozen=True)
+class SegmentOutcomes:
+    """Per-customer outcomes of N decisions: ``probabilities`` (N, S, O) and the
+    expected ``margin`` and ``revenue`` per customer of each segment (N, S)."""
+
+    probabilities: np.ndarray
+    margin: np.ndarray
+    revenue: np.ndarray
+
+
+def segment_outcomes(scenario: Scenario, levels: np.ndarray) -> SegmentOutcomes:
+    """MNL purchase probabilities, margin and revenue per customer for (N, menus, O) levels
+    (not scaled by weight or market size; levels assumed valid)."""
+    q = _quantities(scenario, np.asarray(levels, dtype=int))
+    return SegmentOutcomes(q.probs, q.seg_profit, q.seg_revenue)
+
+
 def validate_decision(scenario: Scenario, decision: Decision | np.ndarray) -> np.ndarray:
     """The decision's levels as an int array (n_menus, O), or a ``ValueError``.
 
