@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bundleopt.data import NO_PURCHASE, build_choice_data, validate
 from bundleopt.data.choice_data import purchase_occasions
@@ -207,3 +209,35 @@ def test_mnl_recovers_the_truth_on_a_one_segment_market():
     z = (est[names] - pd.Series(truth)[names]) / se[names]
     assert (z.abs() < 4).all(), z.abs().sort_values().tail()
     assert est["price"] == pytest.approx(t.beta[0], rel=0.15)
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    share=st.one_of(st.none(), st.floats(0.05, 1.0)),
+    availability=st.sampled_from(["always", "sold"]),
+    with_bundles=st.booleans(),
+)
+def test_property_one_chosen_available_row_per_occasion(seed, share, availability, with_bundles):
+    m = make_market(seed=seed, n_products=6, n_pairs=2, n_customers=15, n_days=5)
+    v = validate(m.transactions, m.catalog, sessions=m.sessions)
+    bundles = None
+    if with_bundles:
+        pairs = m.truth.planted_pairs
+        bundles = pd.DataFrame({"bundle_id": ["+".join(p) for p in pairs], "components": pairs})
+    df = build_choice_data(
+        v.transactions,
+        v.catalog,
+        sessions=v.sessions if share is None else None,
+        purchase_share=share,
+        bundles=bundles,
+        availability=availability,
+    )
+    one_chosen(df)
+    none = df[df["alt"] == NO_PURCHASE]
+    assert (none["price"] == 0).all() and (none["available"] == 1).all()
+    assert (df.loc[df["alt"] != NO_PURCHASE, "price"] > 0).all()
+    # every line of every order is accounted for by exactly one occasion
+    chosen = df[(df["chosen"] == 1) & (df["alt"] != NO_PURCHASE)]
+    n_items = chosen["alt"].astype(str).str.count(r"\+").add(1).sum()
+    assert n_items == len(v.transactions.drop_duplicates(["order_id", "product_id"]))
