@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bundleopt.optimize.evaluate import check_constraints, evaluate, evaluate_many
 from bundleopt.optimize.instances import random_instance
@@ -171,3 +175,55 @@ def test_probabilities_sum_below_one_and_profit_matches_definition():
                                      for o in on)
     assert ev.profit == pytest.approx(total, rel=1e-12)
     assert (ev.probabilities.sum(axis=1) < 1).all()
+
+
+# ------------------------------------------------------------ property tests
+SETTINGS = settings(max_examples=25, deadline=None)
+
+
+@st.composite
+def scenario_and_decision(draw):
+    personalised = draw(st.booleans())
+    sc = random_instance(draw(st.integers(3, 6)), draw(st.integers(1, 3)), draw(st.integers(1, 3)),
+                         n_bundles=draw(st.integers(0, 1)), seed=draw(st.integers(0, 10**6)),
+                         personalised=personalised)
+    levels = draw(st.lists(st.integers(-1, sc.n_levels - 1), min_size=sc.n_menus * sc.n_offers,
+                           max_size=sc.n_menus * sc.n_offers))
+    return sc, Decision(np.reshape(levels, (sc.n_menus, sc.n_offers)))
+
+
+@SETTINGS
+@given(scenario_and_decision(), st.floats(0.1, 100.0))
+def test_scaling_a_segments_weights_changes_nothing(case, factor):
+    """MNL probabilities are invariant to scaling v[s] and v0[s] by the same factor."""
+    sc, d = case
+    scaled = Scenario.from_arrays(sc.v * factor, sc.v0 * factor, sc.prices, sc.costs, sc.weights,
+                                  personalised=sc.personalised, offer_ids=sc.offer_ids,
+                                  components=sc.components, segment_ids=sc.segment_ids)
+    a, b = evaluate(sc, d), evaluate(scaled, d)
+    np.testing.assert_allclose(a.probabilities, b.probabilities, rtol=1e-12)
+    assert a.profit == pytest.approx(b.profit, rel=1e-12)
+
+
+@SETTINGS
+@given(scenario_and_decision(), st.floats(0.5, 1e4))
+def test_totals_are_linear_in_market_size_and_add_up(case, size):
+    sc, d = case
+    big = replace(sc, market_size=size)
+    a, b = evaluate(sc, d), evaluate(big, d)
+    assert b.profit == pytest.approx(size * a.profit, rel=1e-12, abs=1e-12)
+    assert b.units == pytest.approx(size * a.units, rel=1e-12, abs=1e-12)
+    assert b.by_segment["revenue"].sum() == pytest.approx(b.revenue, rel=1e-12, abs=1e-12)
+    assert b.product_units.sum() == pytest.approx(b.units, rel=1e-12, abs=1e-12)
+    no_purchase = 1.0 - a.probabilities.sum(axis=1)
+    assert (no_purchase > 0).all()
+    assert (a.profit >= 0) == (a.revenue >= 0)
+
+
+@SETTINGS
+@given(scenario_and_decision(), st.integers(0, 5))
+def test_loosening_a_cap_never_adds_violations(case, cap):
+    sc, d = case
+    tight = check_constraints(sc.with_constraints(max_offers=cap, min_margin_rate=0.4), d)
+    loose = check_constraints(sc.with_constraints(max_offers=cap + 1, min_margin_rate=0.3), d)
+    assert len(loose) <= len(tight)
