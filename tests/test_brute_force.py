@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bundleopt.optimize.brute_force import brute_force, cross_segment_rules
 from bundleopt.optimize.evaluate import evaluate
@@ -220,3 +222,33 @@ def test_branch_and_bound_equals_full_joint_enumeration(rules, seed):
     assert (full is None) == (searched is None)
     if full is not None:
         assert searched == pytest.approx(full, rel=1e-12)
+
+
+@st.composite
+def ruled_instance(draw):
+    """A tiny instance with a random combination of rules."""
+    rules = {}
+    if draw(st.booleans()):
+        rules["max_offers"] = draw(st.integers(1, 3))
+    if draw(st.booleans()):
+        rules["max_bundles"] = draw(st.integers(0, 1))
+    if draw(st.booleans()):
+        rules["min_margin"] = draw(st.sampled_from([0.3, 0.45, 0.55]))
+    if draw(st.booleans()):
+        rules["min_margin_rate"] = draw(st.sampled_from([0.4, 0.5, 0.6]))
+        rules["margin_rate_scope"] = draw(st.sampled_from(["overall", "segment"]))
+    if draw(st.booleans()):
+        rules["min_bundle_discount"] = draw(st.sampled_from([0.0, 0.1, 0.3]))
+    if draw(st.booleans()):
+        rules["max_cannibalisation"] = draw(st.sampled_from([0.1, 0.3, 0.6]))
+    if draw(st.booleans()):
+        rules["max_price_spread"] = draw(st.sampled_from([0.0, 0.1, 0.5]))
+    if draw(st.booleans()):
+        rules["stock"] = {"p0": draw(st.sampled_from([0.02, 0.05, 0.2]))}
+    return tiny(draw(st.integers(0, 10**6)), draw(st.booleans()), **rules)
+
+
+@settings(max_examples=20, deadline=None)
+@given(ruled_instance())
+def test_random_rule_combinations_equal_literal_enumeration(sc):
+    compare(sc)
