@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import traceback
 from collections.abc import Iterable, Mapping
@@ -57,7 +58,9 @@ def _as_items(scenarios: Mapping[Any, Scenario] | Iterable[Scenario]) -> list[tu
 def _resolve_executor(executor: Any) -> tuple[Executor, bool]:
     """(executor, owned): a dask Client is viewed through its concurrent.futures executor."""
     if executor is None:
-        return ProcessPoolExecutor(max_workers=max(1, os.cpu_count() or 1)), True
+        # spawn, not fork: forking a process in which JAX (multithreaded) runs can deadlock
+        context = multiprocessing.get_context("spawn")
+        return ProcessPoolExecutor(max_workers=max(1, os.cpu_count() or 1), mp_context=context), True
     if hasattr(executor, "get_executor") and not isinstance(executor, Executor):
         return executor.get_executor(), False  # dask.distributed.Client
     if isinstance(executor, Executor):
