@@ -241,3 +241,19 @@ def test_property_one_chosen_available_row_per_occasion(seed, share, availabilit
     chosen = df[(df["chosen"] == 1) & (df["alt"] != NO_PURCHASE)]
     n_items = chosen["alt"].astype(str).str.count(r"\+").add(1).sum()
     assert n_items == len(v.transactions.drop_duplicates(["order_id", "product_id"]))
+
+
+def test_bundle_with_a_component_never_bought():
+    v = toy()
+    cat = pd.concat(
+        [v.catalog, pd.DataFrame({"product_id": ["d"], "unit_cost": [1.0], "list_price": [7.0]})],
+        ignore_index=True,
+    )
+    bundles = pd.DataFrame({"bundle_id": ["a+d"], "components": [("a", "d")]})
+    df = build_choice_data(v.transactions, cat, sessions=v.sessions, bundles=bundles)
+    assert "d" not in set(df["alt"])  # not an offer: never bought
+    row = df[df["obs"] == "visit:s3"].set_index("alt")
+    assert row.loc["a+d", "price"] == 3.5 + 7.0 and row.loc["a+d", "available"] == 1
+    with pytest.raises(ValueError, match="component"):
+        bad = pd.DataFrame({"bundle_id": ["a+z"], "components": [("a", "z")]})
+        build_choice_data(v.transactions, cat, sessions=v.sessions, bundles=bad)

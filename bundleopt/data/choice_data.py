@@ -21,7 +21,8 @@ See ``formulations/choice_data.md`` for the model behind it. In short:
   always available). ``available`` is 1 for every offer (``availability="always"``),
   or only for offers with a listed price that period (``prices`` table) or sold in
   that period (``availability="sold"``). A bundle is available when all its
-  components are.
+  components are (components need not be offers themselves; they must be in
+  the catalog).
 * **Prices.** The chosen alternative carries the price paid (for a bundle, the
   sum of its components' unit prices paid). Other alternatives carry the listed
   price of the period: from ``prices`` when given, else the median unit price
@@ -247,8 +248,14 @@ def build_choice_data(
     list_price = catalog.assign(product_id=catalog["product_id"].astype(str)).set_index(
         "product_id"
     )["list_price"]
+    # price table over the offered products and every bundle component (items)
+    comp_ids = sorted({p for comps in b["components"] for p in comps})
+    items = products.append(pd.Index(comp_ids).difference(products))
+    unknown = items.difference(list_price.index)
+    if len(unknown):
+        raise ValueError(f"bundles: component id(s) not in the catalog: {list(unknown[:10])}")
     base = np.broadcast_to(
-        list_price.reindex(products).to_numpy(dtype=float), (len(periods), len(products))
+        list_price.reindex(items).to_numpy(dtype=float), (len(periods), len(items))
     )
     if prices is not None:
         missing = [c for c in ("date", "product_id", "price") if c not in prices.columns]
@@ -261,7 +268,7 @@ def build_choice_data(
         if "available" in pr:
             pr = pr[pr["available"].astype(bool)]
         tab = pr.pivot_table(index="_per", columns="product_id", values="price", aggfunc="median")
-        tab = tab.reindex(index=periods, columns=products)
+        tab = tab.reindex(index=periods, columns=items)
         listed = tab.to_numpy(dtype=float)
         avail = np.isfinite(listed)
         listed = np.where(avail, listed, base)
@@ -273,28 +280,20 @@ def build_choice_data(
         tab = tx.pivot_table(
             index="_per", columns="product_id", values="unit_price", aggfunc="median"
         )
-        tab = tab.reindex(index=periods, columns=products).to_numpy(dtype=float)
+        tab = tab.reindex(index=periods, columns=items).to_numpy(dtype=float)
         sold = np.isfinite(tab)
         listed = np.where(sold, tab, base)
         avail = np.ones_like(sold) if availability == "always" else sold
     if len(b):
-        col = {p: i for i, p in enumerate(products)}
-        idx = [[col.get(p, -1) for p in comps] for comps in b["components"]]
+        idx = [items.get_indexer(list(comps)) for comps in b["components"]]
         b_price = np.column_stack(
-            [
-                listed[:, ix].sum(axis=1) * r if min(ix) >= 0 else np.full(len(periods), np.nan)
-                for ix, r in zip(idx, b["ratio"], strict=True)
-            ]
+            [listed[:, ix].sum(axis=1) * r for ix, r in zip(idx, b["ratio"], strict=True)]
         )
-        b_avail = np.column_stack(
-            [
-                avail[:, ix].all(axis=1) if min(ix) >= 0 else np.zeros(len(periods), bool)
-                for ix in idx
-            ]
-        )
-        b_price = np.where(np.isfinite(b_price), b_price, 0.0)
-        listed = np.hstack([listed, b_price])
-        avail = np.hstack([avail, b_avail])
+        b_avail = np.column_stack([avail[:, ix].all(axis=1) for ix in idx])
+        listed = np.hstack([listed[:, : len(products)], b_price])
+        avail = np.hstack([avail[:, : len(products)], b_avail])
+    else:
+        listed, avail = listed[:, : len(products)], avail[:, : len(products)]
     listed = np.hstack([np.zeros((len(periods), 1)), listed])
     avail = np.hstack([np.ones((len(periods), 1), bool), avail])
 
