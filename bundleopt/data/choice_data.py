@@ -126,7 +126,8 @@ def purchase_occasions(
         matched = pd.DataFrame(
             matched_rows, columns=["order_id", "customer", "timestamp", "alt", "price"]
         )
-        lines = pd.concat([lines[matched.columns], matched], ignore_index=True)
+        if len(matched):
+            lines = pd.concat([lines[matched.columns], matched], ignore_index=True)
     occ = lines[["order_id", "customer", "timestamp", "alt", "price"]].sort_values(
         ["timestamp", "order_id", "alt"], kind="stable"
     )
