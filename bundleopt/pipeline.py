@@ -1,0 +1,614 @@
+"""The main job: transactions + catalog in, a priced bundle plan out (:func:`build_plan`).
+
+Steps, each a call into the stage that owns it::
+
+    validate (CleaningReport kept)                       bundleopt.data.validate
+    -> customer features + segments (KMeans/silhouette)  bundleopt.segment
+    -> bundle candidates (FP-growth, lift)               bundleopt.candidates
+    -> choice data (occasions x alternatives)            bundleopt.data.build_choice_data
+    -> one MNL per observable segment (JAX, float64)     bundleopt.choice.MNL
+    -> preference weights on the price ladder            bundleopt.choice.preference_weights
+    -> Scenario (personalised per segment when asked)    bundleopt.scenario
+    -> solve, evaluate status quo and baselines          bundleopt.optimize
+    -> Plan (plain data)
+
+Model of each segment ``s`` (``formulations/bundle_utility.md``): a choice occasion
+of a customer of segment s picks one alternative by MNL,
+
+    P(o | menu) = v[s, o, k(o)] / (v0[s] + sum_{o' on menu} v[s, o', k(o')]),
+    v[s, o, k] = exp(ASC_s(o) + beta_s * p[o, k]),    v0[s] = 1 (no purchase, reference),
+
+with ``p[o, k] = ladder[k] * list_price(o)`` (a bundle's list price is the sum of
+its components' list prices). How a bundle gets its constant is the
+``bundle_utility`` assumption:
+
+* ``"copurchase"`` (default): a basket holding all of a bundle's components is one
+  choice of the bundle at the sum of the prices paid, so ``ASC_s(b)`` is estimated
+  like any other constant;
+* ``"additive"``: bundles are not in the choice data; their utility is the sum of
+  the components' utilities plus a synergy ``log(lift_b)``:
+  ``ASC_s(b) = sum_{j in b} ASC_s(j) + log(lift_b)``.
+
+Weights ``w_s`` are the segments' shares of choice occasions and
+``market_size`` the number of occasions in the data, so expected profits are
+per period as long as the data's.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import time
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from bundleopt.data.schemas import NO_PURCHASE
+from bundleopt.data.validate import CleaningReport, validate
+from bundleopt.scenario import NOT_OFFERED, Constraints, Decision, Scenario
+from bundleopt.solution import Solution
+
+__all__ = ["BUNDLE_UTILITIES", "Plan", "ProgressCallback", "build_plan", "fit_segment_models"]
+
+#: ``progress(step, fraction)``: called when a step starts (``fraction`` of the job done, 0..1).
+ProgressCallback = Callable[[str, float], None]
+
+BUNDLE_UTILITIES = ("copurchase", "additive")
+BundleUtility = Literal["copurchase", "additive"]
+DEFAULT_LADDER = (0.8, 0.85, 0.9, 0.95, 1.0)
+
+# share of the whole job each step accounts for (for progress bars)
+_STEPS = (
+    ("validating data", 0.02),
+    ("segmenting customers", 0.18),
+    ("mining bundle candidates", 0.05),
+    ("building choice data", 0.05),
+    ("fitting choice models", 0.45),
+    ("building the scenario", 0.02),
+    ("solving", 0.15),
+    ("evaluating baselines", 0.08),
+)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A priced bundle plan and everything that led to it (plain data).
+
+    Attributes
+    ----------
+    solution : the optimiser's :class:`~bundleopt.Solution`.
+    scenario : the :class:`~bundleopt.Scenario` it solved (fitted weights, ladder, rules).
+    table : one row per (segment, offered offer): ``segment``, ``offer``,
+        ``components`` (``"a+b"``), ``is_bundle``, ``price``, ``list_price``,
+        ``discount`` (``1 - price / list_price``), ``cost``, ``units``, ``revenue``,
+        ``profit`` (expected, that segment's occasions, ``market_size`` scale).
+    comparison : one row per plan compared: ``optimised``, ``shop`` (the shop's
+        list prices: singles at list price, co-purchase of each candidate bundle at
+        the sum of its components' list prices), ``status_quo`` (singles at list
+        price, no bundles: ``Scenario.status_quo()``) and each baseline of
+        :mod:`bundleopt.optimize.baselines`; columns ``plan``, ``profit``,
+        ``revenue``, ``units``, ``feasible``, ``n_violations``, ``uplift`` (relative
+        to ``shop``).
+    profit_by_segment : plans x segments expected profit (rows as in ``comparison``).
+    cleaning : the :class:`~bundleopt.data.CleaningReport` of validation.
+    segments : per segment: ``segment``, ``n_customers``, ``customer_share``,
+        ``n_occasions``, ``weight`` (occasion share), ``purchase_rate``,
+        ``price_coef``, ``price_se`` and the mean of each customer feature.
+    assignments : customer id -> segment.
+    candidates : the bundle candidates (:func:`bundleopt.candidates.mine_bundles`).
+    params : fitted parameters: ``segment``, ``parameter``, ``estimate``, ``std_error``.
+    importance : mutual information of each customer feature with the segments.
+    data_summary : counts (rows, customers, orders, products, occasions, ...).
+    timings : seconds per step.
+    settings : the arguments of :func:`build_plan` (JSON-friendly).
+    notes : warnings worth reading (e.g. a positive price coefficient).
+    """
+
+    solution: Solution
+    scenario: Scenario
+    table: pd.DataFrame
+    comparison: pd.DataFrame
+    profit_by_segment: pd.DataFrame
+    cleaning: CleaningReport
+    segments: pd.DataFrame
+    assignments: pd.Series
+    candidates: pd.DataFrame
+    params: pd.DataFrame
+    importance: pd.Series
+    data_summary: dict[str, Any]
+    timings: dict[str, float]
+    settings: dict[str, Any]
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def profit(self) -> float:
+        """Expected profit of the optimised plan."""
+        return float(self.solution.profit)
+
+    @property
+    def shop_profit(self) -> float:
+        """Expected profit at the shop's list prices (``comparison`` row ``shop``)."""
+        return float(self.comparison.set_index("plan").at["shop", "profit"])
+
+    @property
+    def price_coefficients(self) -> pd.Series:
+        """Fitted price coefficient ``beta_s`` per segment."""
+        return self.segments.set_index("segment")["price_coef"]
+
+    def __repr__(self) -> str:
+        return (f"Plan(segments={len(self.segments)}, offers={self.scenario.n_offers}, "
+                f"profit={self.profit:.6g}, shop_profit={self.shop_profit:.6g})")
+
+
+# --------------------------------------------------------------------------- checks
+def _check_args(
+    n_segments: int | None, max_bundles: int | None, max_offers: int | None,
+    min_margin: float | None, ladder: Sequence[float], bundle_utility: str,
+    purchase_share: float | None, sessions: pd.DataFrame | None, smoothing: float,
+    max_bundle_size: int, min_support: float, min_lift: float, max_products: int | None,
+) -> tuple[float, ...]:
+    """Reject bad arguments with one clear message; return the ladder, sorted, with 1.0."""
+    if n_segments is not None and (int(n_segments) != n_segments or n_segments < 1):
+        raise ValueError(f"n_segments must be a positive integer or None (choose), got {n_segments!r}")
+    for name, value in (("max_bundles", max_bundles), ("max_offers", max_offers),
+                        ("max_products", max_products)):
+        if value is not None and (int(value) != value or value < 0):
+            raise ValueError(f"{name} must be a non-negative integer or None, got {value!r}")
+    if max_offers == 0:
+        raise ValueError("max_offers must be at least 1 (a plan offers something)")
+    if min_margin is not None and not (math.isfinite(min_margin) and 0 <= min_margin < 1):
+        raise ValueError(f"min_margin must be in [0, 1), got {min_margin!r}")
+    lad = [float(x) for x in ladder]
+    if not lad or not all(math.isfinite(x) and x > 0 for x in lad):
+        raise ValueError(f"ladder must be positive multiples of the list price, got {list(ladder)!r}")
+    if len(set(lad)) != len(lad):
+        raise ValueError(f"ladder has repeated levels: {lad}")
+    if bundle_utility not in BUNDLE_UTILITIES:
+        raise ValueError(f"bundle_utility must be one of {BUNDLE_UTILITIES}, got {bundle_utility!r}")
+    if sessions is None and purchase_share is None:
+        raise ValueError("no-purchase is not observed: give sessions (visits) or purchase_share "
+                         "(the share of shop visits that end in a purchase, e.g. 0.3)")
+    if purchase_share is not None and not (math.isfinite(purchase_share) and 0 < purchase_share <= 1):
+        raise ValueError(f"purchase_share must be in (0, 1], got {purchase_share!r}")
+    if not (math.isfinite(smoothing) and smoothing >= 0):
+        raise ValueError(f"smoothing must be >= 0, got {smoothing!r}")
+    if int(max_bundle_size) != max_bundle_size or max_bundle_size < 2:
+        raise ValueError(f"max_bundle_size must be an integer >= 2, got {max_bundle_size!r}")
+    if not (0 < min_support <= 1):
+        raise ValueError(f"min_support must be in (0, 1], got {min_support!r}")
+    if not (math.isfinite(min_lift) and min_lift > 0):
+        raise ValueError(f"min_lift must be > 0, got {min_lift!r}")
+    if 1.0 not in lad:
+        lad.append(1.0)  # the list price: the shop's status quo needs it
+    return tuple(sorted(lad))
+
+
+# --------------------------------------------------------------------------- steps
+def _top_products(tx: pd.DataFrame, n: int, report: CleaningReport) -> pd.DataFrame:
+    """Keep the lines of the ``n`` products bought in the most orders (reported)."""
+    counts = tx.groupby("product_id")["order_id"].nunique().sort_values(ascending=False, kind="stable")
+    keep = set(counts.index[:n])
+    out = ~tx["product_id"].isin(keep)
+    report.add("transactions", "not_top_product", "product_id", tx[out])
+    report.n_rows_out["transactions"] = int((~out).sum())
+    return tx[~out].reset_index(drop=True)
+
+
+def _rectangle(choice: pd.DataFrame, alts: pd.Index) -> tuple[np.ndarray, ...]:
+    """(n_obs, J) arrays ``price``, ``available``, ``chosen`` of a long-format frame."""
+    obs_codes, obs_ids = pd.factorize(choice["obs"].astype(str), sort=False)
+    alt_codes = alts.get_indexer(choice["alt"].astype(str))
+    n, j = len(obs_ids), len(alts)
+    price = np.zeros((n, j))
+    avail = np.zeros((n, j), dtype=np.int8)
+    chosen = np.zeros((n, j), dtype=np.int8)
+    price[obs_codes, alt_codes] = choice["price"].to_numpy(dtype=float)
+    avail[obs_codes, alt_codes] = choice["available"].to_numpy()
+    chosen[obs_codes, alt_codes] = choice["chosen"].to_numpy()
+    return price, avail, chosen
+
+
+def fit_segment_models(
+    choice: pd.DataFrame,
+    segments: Sequence[Any],
+    *,
+    smoothing: float = 0.5,
+    max_lbfgs: int = 0,
+    progress: Callable[[Any], None] | None = None,
+) -> dict[Any, Any]:
+    """One MNL (``ASC`` per alternative, one price coefficient) per segment.
+
+    ``choice`` is :func:`bundleopt.data.build_choice_data` output with a ``segment``
+    column; the no-purchase alternative is the reference (``v0 = 1``). Two devices
+    keep the fits fast and finite:
+
+    * **smoothing**: every alternative gets one pseudo-occasion choosing it (all
+      alternatives available, at the segment's median listed prices) with weight
+      ``smoothing``, so an alternative a segment never chose gets a small finite
+      constant instead of ``-inf`` (additive smoothing of choice counts);
+    * **padding**: every segment's data is padded with zero-weight copies to the
+      same number of occasions, so JAX compiles the likelihood once for all segments.
+
+    The log-likelihood is concave and has few parameters (one constant per
+    alternative and the price coefficient), so the fit is damped Newton with the
+    exact Hessian from zero (``max_lbfgs = 0`` L-BFGS steps first): 6-10 steps
+    here, where L-BFGS took 170-250 iterations on make_market.
+
+    Returns ``{segment: fitted MNL}``.
+    """
+    from bundleopt.choice import MNL
+
+    alts = pd.Index(pd.unique(choice["alt"].astype(str))).sort_values()
+    if NO_PURCHASE not in alts:
+        raise ValueError("choice data has no no-purchase alternative")
+    j = len(alts)
+    seg_col = choice["segment"]
+    blocks = {}
+    for s in segments:
+        blocks[s] = _rectangle(choice[(seg_col == s).to_numpy()], alts)
+    n_max = max(b[0].shape[0] for b in blocks.values()) + j
+    models: dict[Any, Any] = {}
+    for s, (price, avail, chosen) in blocks.items():
+        n = price.shape[0]
+        listed = np.where(avail > 0, price, np.nan)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an alternative never on sale
+            med = np.nan_to_num(np.nanmedian(listed, axis=0), nan=0.0) if n else np.zeros(j)
+        pad = n_max - n - j
+        price_all = np.vstack([price, np.tile(med, (j + pad, 1))])
+        avail_all = np.vstack([avail, np.ones((j + pad, j), dtype=np.int8)])
+        pseudo = np.eye(j, dtype=np.int8)
+        filler = np.zeros((pad, j), dtype=np.int8)
+        filler[:, alts.get_loc(NO_PURCHASE)] = 1
+        chosen_all = np.vstack([chosen, pseudo, filler])
+        weights = np.concatenate([np.ones(n), np.full(j, smoothing), np.zeros(pad)])
+        frame = pd.DataFrame({
+            "obs": np.repeat(np.arange(n_max), j),
+            "alt": np.tile(alts.to_numpy(dtype=object), n_max),
+            "chosen": chosen_all.ravel(),
+            "available": avail_all.ravel(),
+            "price": price_all.ravel(),
+        })
+        model = MNL(features=["price"], reference=NO_PURCHASE, max_iter=max_lbfgs)
+        models[s] = model.fit(frame, obs="obs", alt="alt", choice="chosen", avail="available",
+                              weights=weights)
+        if progress is not None:
+            progress(s)
+    return models
+
+
+def _bundle_weights(
+    model: Any, offer_ids: Sequence[str], components: Sequence[tuple[str, ...]],
+    prices: np.ndarray, lift: Mapping[str, float], bundle_utility: str,
+) -> np.ndarray:
+    """(O, K) preference weights of one segment; bundles by the ``bundle_utility`` rule."""
+    from bundleopt.choice import preference_weights
+
+    known = set(map(str, model.alternatives_))
+    direct = [o for o, oid in enumerate(offer_ids) if oid in known]
+    v = np.zeros(prices.shape)
+    vd, v0 = preference_weights(model, [offer_ids[o] for o in direct], prices[direct])
+    if not np.allclose(v0, 1.0):
+        raise RuntimeError("the no-purchase alternative must be the model's reference")
+    v[direct] = vd[0]
+    params = model.params_
+    beta = float(params["price"])
+    for o, oid in enumerate(offer_ids):
+        if oid in known:
+            continue
+        if bundle_utility != "additive" or len(components[o]) < 2:
+            raise ValueError(f"offer {oid!r} has no fitted constant")
+        asc = sum(float(params.get(f"ASC_{p}", 0.0)) for p in components[o]) + math.log(lift[oid])
+        with np.errstate(invalid="ignore"):
+            v[o] = np.where(np.isfinite(prices[o]), np.exp(asc + beta * np.nan_to_num(prices[o])), 0.0)
+    return v
+
+
+def shop_decision(scenario: Scenario) -> Decision:
+    """The shop's list prices: every offer (singles and bundles) at its list level.
+
+    A bundle at its list level costs the sum of its components' list prices, which is
+    what a customer pays buying them together at the shop today (co-purchase).
+    """
+    return Decision(np.tile(scenario.list_level, (scenario.n_menus, 1)))
+
+
+def _plan_table(scenario: Scenario, solution: Solution) -> pd.DataFrame:
+    sc = scenario
+    probs = solution.probabilities.to_numpy()
+    list_p = sc.list_prices()
+    rows = []
+    for s, seg in enumerate(sc.segment_ids):
+        levels = solution.decision.menu_of(s)
+        for o in np.flatnonzero(levels != NOT_OFFERED):
+            price = float(sc.prices[o, levels[o]])
+            units = float(sc.market_size * sc.weights[s] * probs[s, o])
+            rows.append({
+                "segment": seg, "offer": sc.offer_ids[o], "components": "+".join(sc.components[o]),
+                "is_bundle": len(sc.components[o]) > 1, "price": price,
+                "list_price": float(list_p[o]), "discount": 1.0 - price / float(list_p[o]),
+                "cost": float(sc.costs[o]), "units": units, "revenue": units * price,
+                "profit": units * (price - float(sc.costs[o])),
+            })
+    cols = ["segment", "offer", "components", "is_bundle", "price", "list_price", "discount",
+            "cost", "units", "revenue", "profit"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _compare(scenario: Scenario, solution: Solution) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from bundleopt.optimize import evaluate
+    from bundleopt.optimize.baselines import BASELINES
+
+    decisions: dict[str, Decision] = {
+        "optimised": solution.decision,
+        "shop": shop_decision(scenario),
+        "status_quo": scenario.status_quo(),
+    }
+    for name, make in BASELINES.items():
+        decisions[name] = make(scenario)
+    rows, by_seg = [], {}
+    for name, decision in decisions.items():
+        ev = evaluate(scenario, decision)
+        rows.append({"plan": name, "profit": ev.profit, "revenue": ev.revenue, "units": ev.units,
+                     "feasible": ev.feasible, "n_violations": len(ev.violations)})
+        by_seg[name] = ev.by_segment.set_index("segment")["profit"]
+    comp = pd.DataFrame(rows)
+    shop = float(comp.loc[comp["plan"] == "shop", "profit"].iloc[0])
+    comp["uplift"] = comp["profit"] / shop - 1.0 if shop > 0 else np.nan
+    by_segment = pd.DataFrame(by_seg).T
+    by_segment.index.name = "plan"
+    by_segment.columns.name = "segment"
+    return comp, by_segment
+
+
+def _versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version()}
+    for pkg in ("bundleopt", "numpy", "pandas", "jax", "pyomo", "highspy", "scikit-learn", "mlxtend"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            pass
+    return out
+
+
+# --------------------------------------------------------------------------- main job
+def build_plan(
+    transactions: pd.DataFrame,
+    catalog: pd.DataFrame,
+    *,
+    sessions: pd.DataFrame | None = None,
+    purchase_share: float | None = None,
+    n_segments: int | None = None,
+    k_range: tuple[int, int] = (2, 6),
+    max_bundles: int | None = 3,
+    max_offers: int | None = None,
+    min_margin: float | None = None,
+    personalised: bool = True,
+    ladder: Sequence[float] = DEFAULT_LADDER,
+    bundle_utility: BundleUtility = "copurchase",
+    no_arbitrage: bool = True,
+    constraints: Mapping[str, Any] | None = None,
+    min_support: float = 0.01,
+    min_lift: float = 1.5,
+    max_bundle_size: int = 2,
+    max_candidates: int = 10,
+    max_products: int | None = None,
+    errors: Literal["raise", "drop"] = "drop",
+    smoothing: float = 0.5,
+    min_occasions: int = 30,
+    random_state: int = 0,
+    time_limit: float | None = 60.0,
+    threads: int | None = 1,
+    progress: ProgressCallback | None = None,
+) -> Plan:
+    """Run the whole pipeline on validated-or-raw tables and return a :class:`Plan`.
+
+    Parameters
+    ----------
+    transactions, catalog : tables in :mod:`bundleopt.data`'s schema (raw: they are validated here).
+    sessions : visits (observed no-purchase); else ``purchase_share`` is required: the
+        share of choice occasions that end in a purchase (``formulations/choice_data.md``).
+    n_segments : number of customer segments; ``None`` chooses it by silhouette in ``k_range``.
+    max_bundles, max_offers : at most this many bundles / offers per menu (None = no cap).
+    min_margin : per-offer margin floor ``(p - c) / p >= min_margin``.
+    personalised : one menu (offers and prices) per segment, else one menu for all.
+    ladder : price levels as multiples of each offer's list price (1.0 is always added).
+    bundle_utility : ``"copurchase"`` or ``"additive"`` (module docstring,
+        ``formulations/bundle_utility.md``).
+    no_arbitrage : a bundle costs at most the sum of its components' prices on its menu.
+    constraints : further :class:`~bundleopt.scenario.Constraints` fields, e.g.
+        ``{"max_price_spread": 0.1}``; they override the arguments above.
+    min_support, min_lift, max_bundle_size, max_candidates : bundle mining
+        (:func:`bundleopt.candidates.mine_bundles`).
+    max_products : keep only the lines of the N products bought in most orders (reported).
+    errors : validation policy (``"drop"``: bad rows are dropped and reported; ``"raise"``).
+    smoothing : weight of the pseudo-occasions of :func:`fit_segment_models`.
+    min_occasions : a segment with fewer purchase occasions is an error (use fewer segments).
+    random_state : seed of segmentation and of the no-purchase draws.
+    time_limit, threads : HiGHS options.
+    progress : ``progress(step, fraction_done)`` called as each step starts.
+
+    Raises ``ValueError`` (``DataValidationError``, ``InfeasibleScenarioError`` are
+    ``ValueError`` too) with a message saying what to fix.
+    """
+    from bundleopt.candidates import mine_bundles
+    from bundleopt.data.choice_data import build_choice_data
+    from bundleopt.optimize import solve
+    from bundleopt.segment import CustomerSegmenter, customer_features
+
+    lad = _check_args(n_segments, max_bundles, max_offers, min_margin, ladder, bundle_utility,
+                      purchase_share, sessions, smoothing, max_bundle_size, min_support, min_lift,
+                      max_products)
+    settings = {
+        "n_segments": n_segments, "k_range": list(k_range), "max_bundles": max_bundles,
+        "max_offers": max_offers, "min_margin": min_margin, "personalised": personalised,
+        "ladder": list(lad), "bundle_utility": bundle_utility, "no_arbitrage": no_arbitrage,
+        "constraints": dict(constraints or {}), "min_support": min_support, "min_lift": min_lift,
+        "max_bundle_size": max_bundle_size, "max_candidates": max_candidates,
+        "max_products": max_products, "errors": errors, "smoothing": smoothing,
+        "purchase_share": purchase_share, "sessions": sessions is not None,
+        "random_state": random_state, "time_limit": time_limit, "threads": threads,
+    }
+    timings: dict[str, float] = {}
+    notes: list[str] = []
+    done = 0.0
+    clock = [time.perf_counter()]
+
+    def step(i: int) -> None:
+        nonlocal done
+        name, share = _STEPS[i]
+        now = time.perf_counter()
+        if i > 0:
+            timings[_STEPS[i - 1][0]] = now - clock[0]
+        clock[0] = now
+        if progress is not None:
+            progress(name, done)
+        done += share
+
+    # 1. validation
+    step(0)
+    checked = validate(transactions, catalog, sessions=sessions, errors=errors)
+    tx, cat, report = checked.transactions, checked.catalog, checked.report
+    if max_products is not None:
+        tx = _top_products(tx, max_products, report)
+
+    # 2. segments
+    step(1)
+    feats = customer_features(tx, cat)
+    if n_segments is not None and n_segments > len(feats):
+        raise ValueError(f"n_segments={n_segments} but the data has only {len(feats)} customers")
+    seg_model = CustomerSegmenter(n_segments=n_segments, k_range=k_range, random_state=random_state,
+                                  n_init=4)
+    if n_segments is None and len(feats) < 3:
+        seg_model.set_params(n_segments=1)
+    seg_model.fit(feats)
+    assignments = seg_model.segments_.astype(int)
+    seg_ids = list(range(seg_model.n_segments_))
+
+    # 3. candidates
+    step(2)
+    cands = mine_bundles(tx, cat, min_support=min_support, min_lift=min_lift,
+                         max_size=max_bundle_size, max_candidates=max_candidates)
+    cands = cands.drop_duplicates("bundle_id").reset_index(drop=True)
+
+    # 4. choice data
+    step(3)
+    bundles_in_data = cands if bundle_utility == "copurchase" and len(cands) else None
+    choice = build_choice_data(tx, cat, sessions=checked.sessions, purchase_share=purchase_share,
+                               bundles=bundles_in_data, segments=assignments,
+                               random_state=random_state)
+    no_seg = choice["segment"].isna().to_numpy()
+    n_unsegmented = int(pd.unique(choice.loc[no_seg, "obs"].astype(str)).size) if no_seg.any() else 0
+    if n_unsegmented:
+        notes.append(f"{n_unsegmented} occasion(s) of customers without a purchase (no segment) left out")
+        choice = choice[~no_seg]
+    chosen_rows = choice[choice["chosen"] == 1]
+    occ = chosen_rows.groupby("segment", observed=True).size().reindex(seg_ids, fill_value=0)
+    buys = chosen_rows[chosen_rows["alt"].astype(str) != NO_PURCHASE]
+    purchases = buys.groupby("segment", observed=True).size().reindex(seg_ids, fill_value=0)
+    small = [s for s in seg_ids if purchases[s] < min_occasions]
+    if small:
+        raise ValueError(
+            f"segment(s) {small} have fewer than {min_occasions} purchase occasions "
+            f"({purchases[small].tolist()}); use fewer segments (e.g. --segments "
+            f"{max(1, len(seg_ids) - len(small))}) or more data")
+
+    # 5. one MNL per segment
+    step(4)
+    n_fit = [0]
+
+    def fitted(_s: Any) -> None:
+        n_fit[0] += 1
+        if progress is not None:
+            progress(f"fitting choice models ({n_fit[0]}/{len(seg_ids)})",
+                     done - _STEPS[4][1] * (1 - n_fit[0] / len(seg_ids)))
+
+    models = fit_segment_models(choice, seg_ids, smoothing=smoothing, progress=fitted)
+    param_rows = []
+    for s, m in models.items():
+        for name, est in m.params_.items():
+            param_rows.append({"segment": s, "parameter": name, "estimate": float(est),
+                               "std_error": float(m.std_errors_[name])})
+        if not m.converged_:
+            notes.append(f"segment {s}: the MNL fit did not converge ({m.fit_result_.message})")
+        if m.params_["price"] >= 0:
+            notes.append(f"segment {s}: price coefficient {m.params_['price']:.3g} >= 0; "
+                         "its prices go to the top of the ladder")
+    params = pd.DataFrame(param_rows, columns=["segment", "parameter", "estimate", "std_error"])
+
+    # 6. scenario
+    step(5)
+    products = sorted(set(tx["product_id"].astype(str)))
+    cat_i = cat.set_index("product_id")
+    offer_ids = list(products) + list(cands["bundle_id"])
+    components = [(p,) for p in products] + [tuple(c) for c in cands["components"]]
+    list_price = np.array([float(cat_i.loc[list(c), "list_price"].sum()) for c in components])
+    costs = np.array([float(cat_i.loc[list(c), "unit_cost"].sum()) for c in components])
+    prices = np.outer(list_price, np.asarray(lad))
+    lift = dict(zip(cands["bundle_id"], cands["lift"].astype(float), strict=True))
+    v = np.stack([_bundle_weights(models[s], offer_ids, components, prices, lift, bundle_utility)
+                  for s in seg_ids])
+    weights = (occ / occ.sum()).to_numpy(dtype=float)
+    rules: dict[str, Any] = {"max_offers": max_offers, "max_bundles": max_bundles,
+                             "min_margin": min_margin,
+                             "min_bundle_discount": 0.0 if no_arbitrage and len(cands) else None}
+    rules.update(constraints or {})
+    try:
+        cons = Constraints(**rules)
+    except TypeError as exc:
+        raise ValueError(f"unknown constraint in {sorted(constraints or {})}: {exc}") from exc
+    scenario = Scenario.from_arrays(
+        v, np.ones(len(seg_ids)), prices, costs, weights, personalised=personalised,
+        offer_ids=offer_ids, components=components, segment_ids=seg_ids, constraints=cons,
+        market_size=float(occ.sum()), list_level=np.full(len(offer_ids), lad.index(1.0)),
+    )
+
+    # 7. solve
+    step(6)
+    solution = solve(scenario, time_limit=time_limit, threads=threads)
+    if solution.status != "optimal":
+        notes.append(f"solver status {solution.status!r}, gap {solution.gap:.2%}")
+
+    # 8. compare with the shop and the baselines
+    step(7)
+    comparison, by_segment = _compare(scenario, solution)
+    timings[_STEPS[7][0]] = time.perf_counter() - clock[0]
+    timings["total"] = sum(timings.values())
+    if progress is not None:
+        progress("done", 1.0)
+
+    beta = params[params["parameter"] == "price"].set_index("segment")
+    n_cust = assignments.value_counts().reindex(seg_ids, fill_value=0)
+    seg_table = pd.DataFrame({
+        "segment": seg_ids, "n_customers": n_cust.to_numpy(),
+        "customer_share": (n_cust / n_cust.sum()).to_numpy(),
+        "n_occasions": occ.to_numpy(), "weight": weights,
+        "purchase_rate": (purchases / occ.replace(0, np.nan)).to_numpy(),
+        "price_coef": beta["estimate"].reindex(seg_ids).to_numpy(),
+        "price_se": beta["std_error"].reindex(seg_ids).to_numpy(),
+    })
+    seg_table = seg_table.join(seg_model.profiles_.reset_index(drop=True))
+    observed = float(((tx["unit_price"] - tx["product_id"].map(cat_i["unit_cost"])) * tx["quantity"]).sum())
+    summary = {
+        "transaction_rows": int(len(tx)), "customers": int(tx["customer_id"].nunique()),
+        "orders": int(tx["order_id"].nunique()), "products": len(products),
+        "candidates": int(len(cands)), "offers": len(offer_ids), "segments": len(seg_ids),
+        "occasions": int(occ.sum()), "purchase_occasions": int(purchases.sum()),
+        "occasions_left_out": n_unsegmented + int(choice.attrs.get("n_dropped_occasions", 0)),
+        "first_day": str(tx["timestamp"].min().date()), "last_day": str(tx["timestamp"].max().date()),
+        "observed_gross_margin": observed, "market_size": float(occ.sum()),
+        "solver_method": solution.method, "solver_status": solution.status,
+        "machine": platform.platform(), "versions": _versions(),
+    }
+    return Plan(
+        solution=solution, scenario=scenario, table=_plan_table(scenario, solution),
+        comparison=comparison, profit_by_segment=by_segment, cleaning=report, segments=seg_table,
+        assignments=assignments, candidates=cands, params=params, importance=seg_model.importance_,
+        data_summary=summary, timings=timings, settings=settings, notes=tuple(notes),
+    )
