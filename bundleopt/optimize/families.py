@@ -60,7 +60,12 @@ def add_menu_rows(
             lhs = sum(a * m.y[g, o, k] for (o, k), a in terms)
             ycons.add(lhs <= b if sense == "<=" else lhs >= b)
         for s in info.segments_of(g):
-            lhs = sum(a * m.z[s, o, k] for (o, k), a in terms) - b * m.x[s]
+            # z[s,o,k] exists only where v[s,o,k] > 0 (MILP builds); there z = 0, and
+            # dropping the term keeps the row valid only if it can only loosen it.
+            missing = [a for (o, k), a in terms if (s, o, k) not in m.ZI]
+            if any((a < 0) if sense == "<=" else (a > 0) for a in missing):
+                continue
+            lhs = sum(a * m.z[s, o, k] for (o, k), a in terms if (s, o, k) in m.ZI) - b * m.x[s]
             zcons.add(lhs <= 0 if sense == "<=" else lhs >= 0)
 
 
@@ -118,7 +123,9 @@ def define_core_constraints(m: pyo.ConcreteModel, scenario: Scenario) -> None:
 
     * normalisation: ``v0_s x_s + sum_{o,k} v_sok z_sok = 1``
     * off => 0: ``(v0_s + v_sok) z_sok <= y_gok``
-    * on => z = x: ``x_s - z_sok <= (1 - y_gok) / v0_s``
+    * on => z = x, per offer: ``x_s - sum_k z_sok <= (1 - sum_k y_gok) / v0_s``
+      (implies the per-level row ``x_s - z_sok <= (1 - y_gok) / v0_s`` given
+      off => 0, with S*O rows instead of S*O*K)
     * one price: ``sum_k y_gok <= 1`` (RLT: ``sum_k z_sok <= x_s``)
     """
     info = _info(m)
@@ -135,10 +142,13 @@ def define_core_constraints(m: pyo.ConcreteModel, scenario: Scenario) -> None:
         m.link_off = pyo.Constraint(
             m.ZI, rule=lambda _, s, o, k: (sc.v0[s] + sc.v[s, o, k]) * m.z[s, o, k] <= m.y[g_of[s], o, k]
         )
-        m.link_on = pyo.Constraint(
-            m.ZI, rule=lambda _, s, o, k: m.x[s] - m.z[s, o, k] + info.upper[s] * m.y[g_of[s], o, k]
-            <= info.upper[s]
-        )
+        m.link_on = pyo.ConstraintList()
+        for s in range(sc.n_segments):
+            for o in range(sc.n_offers):
+                ks = [k for k in _levels(info, o) if (s, o, k) in m.ZI]
+                if ks:
+                    m.link_on.add(m.x[s] - sum(m.z[s, o, k] - info.upper[s] * m.y[g_of[s], o, k]
+                                               for k in ks) <= info.upper[s])
     add_menu_rows(m, "one_price", (
         (g, [((o, k), 1.0) for k in _levels(info, o)], "<=", 1.0)
         for g in range(sc.n_menus) for o in range(sc.n_offers)
@@ -166,10 +176,60 @@ def define_rlt_bounds(m: pyo.ConcreteModel, scenario: Scenario) -> None:
     m.z_upper = pyo.ConstraintList()
     for s in range(scenario.n_segments):
         for o in range(scenario.n_offers):
-            ks = _levels(info, o)
+            ks = [k for k in _levels(info, o) if (s, o, k) in m.ZI]
             if ks:
                 m.z_upper.add(sum(m.z[s, o, k] - info.lower_off[s, o] * m.y[g_of[s], o, k] for k in ks)
                               - m.x[s] <= -info.lower_off[s, o])
+
+
+def define_attraction_cuts(
+    m: pyo.ConcreteModel, scenario: Scenario, n_sets: int = 8, n_tangents: int = 6
+) -> None:
+    """Tangent cuts on the purchase share of nested high-margin sets of ladder pairs.
+
+    For any set T of pairs, segment s buys from T with probability
+    ``sum_T v z = t x <= h(t) = t / (v0_s + t)`` where ``t = sum_T v_sok y_gok``
+    (since ``x_s = 1 / (v0_s + sum_all v y) <= 1 / (v0_s + t)``). h is concave, so
+    every tangent at ``t0 > 0`` is a valid linear row:
+
+        sum_T v_sok z_sok - v0_s / (v0_s + t0)^2 sum_T v_sok y_gok <= t0^2 / (v0_s + t0)^2
+
+    With T = every pair this is the tangent of ``x_s >= 1 / (v0_s + sum v y)``. The
+    sets T are nested by margin ``p - c`` (the top 1/n_sets, 2/n_sets, ... of the
+    pairs of segment s), so they bound how much purchase share the relaxation can
+    move onto high-margin offers; ``t0`` runs geometrically up to the largest ``t``
+    any menu of at most C offers reaches.
+    """
+    info = _info(m)
+    if info.projected or n_sets <= 0 or n_tangents <= 0:
+        return
+    sc = scenario
+    card = sc.constraints.max_offers if "cardinality" in info.families else None
+    margin = np.nan_to_num(sc.prices - sc.costs[:, None], nan=-np.inf)
+    m.attraction_cuts = pyo.ConstraintList()
+    for s in range(sc.n_segments):
+        g = info.seg_menu[s]
+        pairs = [(o, k) for o, k in info.pairs if (s, o, k) in m.ZI]
+        if not pairs:
+            continue
+        pairs.sort(key=lambda p: -margin[p])
+        v0 = sc.v0[s]
+        sizes = sorted({max(1, round(len(pairs) * i / n_sets)) for i in range(1, n_sets + 1)})
+        for size in sizes:
+            T = pairs[:size]
+            best = {}
+            for o, k in T:
+                best[o] = max(best.get(o, 0.0), sc.v[s, o, k])
+            top = sorted(best.values(), reverse=True)
+            tmax = sum(top if card is None else top[:card])
+            if tmax <= 0:
+                continue
+            for t0 in np.geomspace(tmax / 30.0, tmax, n_tangents):
+                slope = v0 / (v0 + t0) ** 2
+                m.attraction_cuts.add(
+                    sum(sc.v[s, o, k] * (m.z[s, o, k] - slope * m.y[g, o, k]) for o, k in T)
+                    <= (t0 / (v0 + t0)) ** 2
+                )
 
 
 # -------------------------------------------------------------- margin

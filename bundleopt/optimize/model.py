@@ -145,6 +145,7 @@ def build_model(
     _define_objective(m, info)
     fam.define_core_constraints(m, scenario)
     fam.define_rlt_bounds(m, scenario)
+    fam.define_attraction_cuts(m, scenario)
     for name, (_, define) in fam.FAMILIES.items():
         if name in on:
             define(m, scenario)
@@ -152,11 +153,15 @@ def build_model(
 
 
 def _define_variables(m: pyo.ConcreteModel, info: BuildInfo) -> None:
-    """``x[s]`` in ``[L_s, 1/v0_s]``; ``z[s,o,k]`` in ``[0, 1/(v0_s + v_sok)]``; ``y[g,o,k]``."""
+    """``x[s]`` in ``[L_s, 1/v0_s]``; ``z[s,o,k]`` in ``[0, 1/(v0_s + v_sok)]`` (pairs with
+    ``v_sok > 0`` only, except in projected builds); ``y[g,o,k]``."""
     sc = info.scenario
     m.S = pyo.Set(initialize=range(sc.n_segments), ordered=True)
+    # z only where it can carry a purchase (v > 0); projected builds keep every pair,
+    # since there z / x stands for y in the menu rules.
     m.ZI = pyo.Set(dimen=3, ordered=True,
-                   initialize=[(s, o, k) for s in range(sc.n_segments) for o, k in info.pairs])
+                   initialize=[(s, o, k) for s in range(sc.n_segments) for o, k in info.pairs
+                               if info.projected or sc.v[s, o, k] > 0])
     m.x = pyo.Var(m.S, bounds=lambda _, s: (info.lower[s], info.upper[s]))
     m.z = pyo.Var(m.ZI, bounds=lambda _, s, o, k: (0.0, 1.0 / (sc.v0[s] + sc.v[s, o, k])))
     if not info.projected:
