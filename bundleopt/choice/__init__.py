@@ -11,12 +11,14 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 
+from bundleopt.choice.latent_class import LatentClassMNL  # noqa: E402
 from bundleopt.choice.mnl import MNL  # noqa: E402
 from bundleopt.choice.simulate import simulate_latent_class, simulate_mnl  # noqa: E402
 from bundleopt.choice.weights import preference_weights, segment_weights  # noqa: E402
 
 __all__ = [
     "MNL",
+    "LatentClassMNL",
     "preference_weights",
     "segment_weights",
     "simulate_mnl",

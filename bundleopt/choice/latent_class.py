@@ -1,0 +1,416 @@
+"""Latent-class multinomial logit (panel), estimated by EM then direct maximum likelihood.
+
+Customer i belongs to class c with probability ``pi[i, c] = softmax_c(Z[i] . gamma_c)``
+(``Z[i] = [1, membership features of i]``, ``gamma_0 = 0``; without membership features
+``pi[i, c] = shares[c]``). All of a customer's choices come from the same class::
+
+    LL = sum_i log sum_c pi[i, c] prod_{t in i} P(y_it | theta_c)
+    posterior h[i, c] = pi[i, c] prod_t P(y_it | theta_c) / (sum over c of the same)
+
+EM from ``n_starts`` starting points (the pooled MNL estimate plus random perturbations):
+the E-step computes ``h``; the M-step takes one Newton step per class on the weighted
+MNL ``sum_n h[i(n), c] log P(y_n | theta_c)`` and one on the membership logit
+``sum_i sum_c h[i, c] log pi[i, c]`` (closed form ``shares = mean_i h[i]`` without
+features). The best start is then polished by direct maximisation of ``LL`` (L-BFGS,
+Newton with ``jax.hessian``, L-BFGS if Newton stalls), whose inverse Hessian gives the
+standard errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from functools import partial
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+import scipy.optimize
+
+from bundleopt.choice.likelihood import MNLData, loglik, loglik_per_obs, make_data, probabilities
+from bundleopt.choice.long_format import check_columns, pack_long
+from bundleopt.choice.mnl import _alt_ids, _pack_for_predict
+from bundleopt.choice.optimize import covariance
+from bundleopt.choice.spec import Specification
+
+
+class PanelData(NamedTuple):
+    """MNL data plus the panel: ``customer[n]`` in 0..I-1 and membership design ``Z`` (I, 1+M)."""
+
+    mnl: MNLData
+    customer: jax.Array
+    Z: jax.Array
+
+
+def _unpack(params: jax.Array, n_classes: int, n_theta: int, n_z: int) -> tuple[jax.Array, jax.Array]:
+    """Flat vector -> (theta (C, P), gamma (C, 1+M) with a zero first row)."""
+    theta = params[: n_classes * n_theta].reshape(n_classes, n_theta)
+    gamma = params[n_classes * n_theta :].reshape(n_classes - 1, n_z)
+    return theta, jnp.concatenate([jnp.zeros((1, n_z), params.dtype), gamma], axis=0)
+
+
+def _class_loglik(theta: jax.Array, data: PanelData) -> jax.Array:
+    """``L[i, c] = sum_{t in i} log P(y_it | theta_c)``, shape (I, C)."""
+    per_obs = jax.vmap(loglik_per_obs, in_axes=(0, None))(theta, data.mnl)  # (C, N)
+    n_cust = data.Z.shape[0]
+    return jax.ops.segment_sum(per_obs.T, data.customer, num_segments=n_cust)
+
+
+def _log_prior(gamma: jax.Array, Z: jax.Array) -> jax.Array:
+    """``log pi[i, c] = log softmax_c(Z[i] . gamma_c)``, shape (I, C)."""
+    return jax.nn.log_softmax(Z @ gamma.T, axis=1)
+
+
+def _panel_loglik(params: jax.Array, data: PanelData, n_classes: int, n_theta: int, n_z: int) -> jax.Array:
+    """``LL = sum_i logsumexp_c(log pi[i, c] + L[i, c])``."""
+    theta, gamma = _unpack(params, n_classes, n_theta, n_z)
+    joint = _log_prior(gamma, data.Z) + _class_loglik(theta, data)
+    return jnp.sum(jax.nn.logsumexp(joint, axis=1))
+
+
+_STATIC = ("n_classes", "n_theta", "n_z")
+panel_loglik = jax.jit(_panel_loglik, static_argnames=_STATIC)
+_panel_value_and_grad = jax.jit(jax.value_and_grad(_panel_loglik), static_argnames=_STATIC)
+
+
+@partial(jax.jit, static_argnames=_STATIC)
+def panel_derivatives(params: jax.Array, data: PanelData, n_classes: int, n_theta: int, n_z: int):
+    """``(LL, gradient, Hessian)`` of :func:`panel_loglik` (one compilation for all three)."""
+    f = partial(_panel_loglik, data=data, n_classes=n_classes, n_theta=n_theta, n_z=n_z)
+    return f(params), jax.grad(f)(params), jax.hessian(f)(params)
+
+
+@jax.jit
+def posterior(theta: jax.Array, gamma: jax.Array, data: PanelData) -> tuple[jax.Array, jax.Array]:
+    """E-step: ``(h (I, C), LL)``."""
+    joint = _log_prior(gamma, data.Z) + _class_loglik(theta, data)
+    lse = jax.nn.logsumexp(joint, axis=1, keepdims=True)
+    return jnp.exp(joint - lse), jnp.sum(lse)
+
+
+def _newton(g: jax.Array, H: jax.Array, ridge: float = 1e-8) -> jax.Array:
+    """Newton step ``(-H + ridge I)^{-1} g`` (the ridge guards flat directions)."""
+    return jnp.linalg.solve(-H + ridge * jnp.eye(H.shape[0], dtype=H.dtype), g)
+
+
+@jax.jit
+def em_step(theta: jax.Array, gamma: jax.Array, data: PanelData) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """One generalised-EM iteration: E-step, then one Newton step per M-step block.
+
+    Returns ``(theta, gamma, LL)``, LL evaluated at the input parameters.
+    """
+    h, ll = posterior(theta, gamma, data)
+    w_obs = h[data.customer]  # (N, C): posterior of each observation's customer
+
+    def class_step(th, w):
+        d = data.mnl._replace(weight=w)
+        return th + _newton(jax.grad(loglik)(th, d), jax.hessian(loglik)(th, d))
+
+    theta = jax.vmap(class_step, in_axes=(0, 1))(theta, w_obs)
+
+    n_free, n_z = gamma.shape[0] - 1, gamma.shape[1]
+    if n_free == 0:  # one class: no membership model
+        return theta, gamma, ll
+
+    def q_member(free: jax.Array) -> jax.Array:
+        gm = jnp.concatenate([jnp.zeros((1, n_z), gamma.dtype), free.reshape(n_free, n_z)], axis=0)
+        return jnp.sum(h * _log_prior(gm, data.Z))
+
+    free = gamma[1:].reshape(-1)
+    free = free + _newton(jax.grad(q_member)(free), jax.hessian(q_member)(free))
+    gamma = jnp.concatenate([gamma[:1], free.reshape(n_free, n_z)], axis=0)
+    return theta, gamma, ll
+
+
+class LatentClassMNL:
+    """Latent-class MNL with optional class-membership model (panel data).
+
+    Args:
+        n_classes: number of latent classes C.
+        features, asc, reference, features_by_alt: the utility of each class, as in
+            :class:`~bundleopt.choice.MNL` (every class has its own coefficients).
+        membership: customer feature columns driving class membership (constant within
+            a customer), or ``None`` for constant class shares.
+        n_starts: EM starting points (the first is the pooled MNL with small noise).
+        random_state: seed of the starting points.
+        max_em_iter, em_tol: EM stops when LL improves by less than ``em_tol`` (absolute).
+        max_iter: L-BFGS iterations of the final direct maximisation.
+
+    Fitted attributes: ``class_params_`` (DataFrame, parameters x classes),
+    ``std_errors_`` (same layout, NaN where the Hessian is singular), ``shares_`` (C,),
+    ``membership_params_`` (DataFrame ``const, membership...`` x classes, class 0 = 0),
+    ``membership_std_errors_``, ``posterior_`` (DataFrame customers x classes),
+    ``loglik_``, ``start_logliks_``, ``n_obs_``, ``n_customers_``, ``converged_``,
+    ``n_iter_`` (EM iterations of the best start).
+    """
+
+    def __init__(
+        self,
+        n_classes: int = 2,
+        features: Sequence[str] | None = None,
+        membership: Sequence[str] | None = None,
+        asc: bool = True,
+        reference: Hashable | None = None,
+        features_by_alt: Mapping[Hashable, Sequence[str]] | None = None,
+        n_starts: int = 5,
+        random_state: int | None = 0,
+        max_em_iter: int = 200,
+        em_tol: float = 1e-6,
+        max_iter: int = 500,
+    ) -> None:
+        self.n_classes = n_classes
+        self.features = features
+        self.membership = membership
+        self.asc = asc
+        self.reference = reference
+        self.features_by_alt = features_by_alt
+        self.n_starts = n_starts
+        self.random_state = random_state
+        self.max_em_iter = max_em_iter
+        self.em_tol = em_tol
+        self.max_iter = max_iter
+
+    def _spec(self) -> Specification:
+        return Specification.create(self.features, self.asc, self.reference, self.features_by_alt)
+
+    # ------------------------------------------------------------------ data
+    def _membership_design(self, df: pd.DataFrame, obs_cust: pd.Series, cust_ids: pd.Index) -> np.ndarray:
+        """``Z`` (I, 1 + M): an intercept and each customer's membership features."""
+        cols = list(self.membership or [])
+        Z = np.ones((len(cust_ids), 1 + len(cols)))
+        if not cols:
+            return Z
+        frame = df[cols].apply(pd.to_numeric, errors="coerce")
+        bad = frame.isna().any(axis=1).to_numpy()
+        if bad.any():
+            raise ValueError(
+                f"membership column(s) {cols} must be numeric without NaN; {int(bad.sum())} row(s) are not, "
+                f"e.g.\n{df.loc[bad, cols].head(5).to_string()}"
+            )
+        grouped = frame.groupby(obs_cust.to_numpy(), sort=False)
+        varying = (grouped.nunique() > 1).any(axis=1)
+        if varying.any():
+            raise ValueError(
+                f"membership column(s) {cols} must be constant within a customer; customers "
+                f"{list(varying[varying].index[:5])} are not"
+            )
+        Z[:, 1:] = grouped.first().reindex(cust_ids).to_numpy()
+        return Z
+
+    def _pack(self, df, obs, alt, choice, customer, avail):
+        spec = self._spec()
+        check_columns(
+            df, obs=obs, alt=alt, choice=choice, avail=avail, customer=customer,
+            features=spec.used_columns(), membership=list(self.membership or []),
+        )  # fmt: skip
+        if self.n_classes < 1 or int(self.n_classes) != self.n_classes:
+            raise ValueError(f"n_classes must be a positive integer, got {self.n_classes!r}")
+        alt_ids = _alt_ids(df, alt)
+        spec.reference_alt(alt_ids)
+        arrays = pack_long(
+            df, obs=obs, alt=alt, columns=spec.design_columns(alt_ids), choice=choice, avail=avail, alt_ids=alt_ids
+        )
+        # customer of each observation (first row of the observation)
+        first_row = np.unique(arrays.row_obs, return_index=True)[1]
+        if customer is None:
+            obs_cust = pd.Series(arrays.obs_ids, index=arrays.obs_ids)
+        else:
+            per_row = df[customer]
+            if per_row.isna().any():
+                raise ValueError(f"customer column {customer!r} has missing values")
+            n_cust_per_obs = per_row.groupby(arrays.row_obs).nunique()
+            if (n_cust_per_obs > 1).any():
+                bad = arrays.obs_ids[n_cust_per_obs.index[n_cust_per_obs > 1]][:5]
+                raise ValueError(f"customer column {customer!r} varies within observations {list(bad)}")
+            obs_cust = pd.Series(per_row.to_numpy()[first_row], index=arrays.obs_ids)
+        cust_codes, cust_ids = pd.factorize(obs_cust, sort=False)
+        row_cust = df[customer] if customer is not None else df[obs]
+        Z = self._membership_design(df, row_cust, pd.Index(cust_ids))
+        return spec, arrays, cust_codes.astype(np.int32), pd.Index(cust_ids), Z
+
+    # ------------------------------------------------------------------ fitting
+    def fit(
+        self,
+        df: pd.DataFrame,
+        obs: str = "obs",
+        alt: str = "alt",
+        choice: str = "chosen",
+        customer: str | None = None,
+        avail: str | None = None,
+    ) -> LatentClassMNL:
+        """Estimate from a long-format frame; ``customer`` groups observations into panels."""
+        spec, arrays, cust, cust_ids, Z = self._pack(df, obs, alt, choice, customer, avail)
+        self._columns = {"obs": obs, "alt": alt, "choice": choice, "avail": avail, "customer": customer}
+        C = int(self.n_classes)
+        A = spec.asc_matrix(arrays.alt_ids)
+        mnl = make_data(arrays.X, arrays.choice, arrays.avail, A)
+        data = PanelData(mnl=mnl, customer=jnp.asarray(cust), Z=jnp.asarray(Z))
+        names = spec.param_names(arrays.alt_ids)
+        P, nz = len(names), Z.shape[1]
+
+        # the pooled (one-class) MNL: EM from identical classes is Newton on the pooled LL
+        same = jnp.zeros((C, P))
+        gamma_eq = jnp.zeros((C, nz))
+        for _ in range(25):
+            new, _, ll_pool = em_step(same, gamma_eq, data)
+            if float(jnp.max(jnp.abs(new - same))) < 1e-8 or not np.all(np.isfinite(np.asarray(new))):
+                break
+            same = new
+        pooled = np.nan_to_num(np.asarray(same[0]))
+        rng = np.random.default_rng(self.random_state)
+        scale = np.maximum(np.abs(pooled), 0.5)
+        best = None
+        self.start_logliks_ = []
+        for start in range(max(1, int(self.n_starts))):
+            noise = 0.1 if start == 0 else 1.0
+            theta0 = pooled[None, :] + noise * scale[None, :] * rng.standard_normal((C, P))
+            gamma0 = np.zeros((C, nz))
+            theta, gamma, ll, n_it = self._em(jnp.asarray(theta0), jnp.asarray(gamma0), data)
+            self.start_logliks_.append(ll)
+            if best is None or ll > best[2]:
+                best = (theta, gamma, ll, n_it)
+        theta, gamma, _, n_em = best
+
+        # direct maximum likelihood from the best EM point, then Newton polish
+        x0 = np.concatenate([np.asarray(theta).ravel(), np.asarray(gamma)[1:].ravel()])
+        static = {"n_classes": C, "n_theta": P, "n_z": nz}
+        x, ll, H, converged = _direct_mle(x0, data, static, self.max_iter)
+        theta, gamma = (np.asarray(a) for a in _unpack(jnp.asarray(x), C, P, nz))
+        cov = covariance(H)
+        se = np.sqrt(np.where(np.diag(cov) >= 0, np.diag(cov), np.nan))
+        classes = list(range(C))
+        mem_names = ["const", *(self.membership or [])]
+        self.spec_ = spec
+        self.alternatives_ = arrays.alt_ids
+        self.reference_ = spec.reference_alt(arrays.alt_ids)
+        self.class_params_ = pd.DataFrame(theta.T, index=names, columns=classes)
+        self.std_errors_ = pd.DataFrame(se[: C * P].reshape(C, P).T, index=names, columns=classes)
+        self.membership_params_ = pd.DataFrame(gamma.T, index=mem_names, columns=classes)
+        mem_se = np.vstack([np.zeros((1, nz)), se[C * P :].reshape(C - 1, nz)]) if C > 1 else np.zeros((1, nz))
+        self.membership_std_errors_ = pd.DataFrame(mem_se.T, index=mem_names, columns=classes)
+        h, _ = posterior(jnp.asarray(theta), jnp.asarray(gamma), data)
+        self.posterior_ = pd.DataFrame(np.asarray(h), index=cust_ids, columns=classes)
+        self.posterior_.index.name = customer or obs
+        prior = np.exp(np.asarray(_log_prior(jnp.asarray(gamma), data.Z)))
+        self.shares_ = prior.mean(axis=0)
+        self.loglik_ = float(ll)
+        self.n_obs_ = arrays.n_obs
+        self.n_customers_ = len(cust_ids)
+        self.n_iter_ = n_em
+        self.converged_ = bool(converged)
+        self.cov_ = cov
+        return self
+
+    def _em(self, theta, gamma, data: PanelData) -> tuple[jax.Array, jax.Array, float, int]:
+        prev = -np.inf
+        ll = -np.inf
+        it = 0
+        for it in range(1, self.max_em_iter + 1):  # noqa: B007
+            new_theta, new_gamma, ll_arr = em_step(theta, gamma, data)
+            ll = float(ll_arr)
+            if not (np.isfinite(ll) and np.all(np.isfinite(np.asarray(new_theta)))):
+                break
+            theta, gamma = new_theta, new_gamma
+            if ll - prev < self.em_tol:
+                break
+            prev = ll
+        _, ll_arr = posterior(theta, gamma, data)
+        return theta, gamma, float(ll_arr), it
+
+    # ------------------------------------------------------------------ prediction
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "class_params_"):
+            raise ValueError("this LatentClassMNL is not fitted yet: call fit(df, ...) first")
+
+    def predict_proba(
+        self,
+        df: pd.DataFrame,
+        obs: str | None = None,
+        alt: str | None = None,
+        avail: str | None = None,
+    ) -> pd.Series:
+        """Unconditional ``P(alt | obs) = sum_c pi[c] P(alt | obs, theta_c)`` per row of ``df``.
+
+        ``pi`` is ``shares_``, or the membership model's prior for each row's membership
+        features when the model has them (the columns must be in ``df``).
+        """
+        self._check_fitted()
+        arrays, cols = _pack_for_predict(self, df, obs, alt, avail)
+        A = jnp.asarray(self.spec_.asc_matrix(arrays.alt_ids))
+        X, av = jnp.asarray(arrays.X), jnp.asarray(arrays.avail)
+        P = jax.vmap(lambda th: probabilities(th, X, av, A))(jnp.asarray(self.class_params_.to_numpy().T))
+        if self.membership:
+            check_columns(df, membership=list(self.membership))
+            first = np.unique(arrays.row_obs, return_index=True)[1]
+            Zo = np.column_stack([np.ones(arrays.n_obs), df[list(self.membership)].to_numpy(float)[first]])
+            prior = np.exp(np.asarray(_log_prior(jnp.asarray(self.membership_params_.to_numpy().T), jnp.asarray(Zo))))
+        else:
+            prior = np.broadcast_to(self.shares_, (arrays.n_obs, self.n_classes))
+        mix = np.einsum("nc,cnj->nj", prior, np.asarray(P))
+        return pd.Series(arrays.rows_from_dense(mix), index=df.index, name="proba")
+
+    def segment_weights(self) -> np.ndarray:
+        """Class shares ``w_s`` (the optimizer's segment weights)."""
+        self._check_fitted()
+        return np.asarray(self.shares_)
+
+    def preference_weights(self, alts: Sequence[Hashable], prices: np.ndarray, **kwargs: Any):
+        """``(v, v0)`` per class: see :func:`bundleopt.choice.weights.preference_weights`."""
+        from bundleopt.choice.weights import preference_weights
+
+        return preference_weights(self, alts, prices, **kwargs)
+
+    def _coef_matrix(self) -> pd.DataFrame:
+        self._check_fitted()
+        return self.class_params_.T.reset_index(drop=True)
+
+
+def _direct_mle(x0: np.ndarray, data: PanelData, static: dict, max_iter: int):
+    """Maximise ``panel_loglik`` from the EM point: Newton with step halving, with an
+    L-BFGS fallback when Newton cannot proceed (Hessian not negative definite).
+
+    Returns ``(x, LL, Hessian, converged)``; converged when the Newton decrement per
+    observation is below 1e-14 (or, after L-BFGS, the mean score below 1e-6).
+    """
+    n_total = float(data.mnl.X.shape[0])
+    x = np.asarray(x0, dtype=np.float64)
+    ll, g, H = (np.asarray(a) for a in panel_derivatives(jnp.asarray(x), data, **static))
+    used_lbfgs = False
+    for _ in range(50):
+        try:
+            step = np.linalg.solve(-H, g)
+            dec = float(g @ step)
+        except np.linalg.LinAlgError:
+            dec = np.nan
+        if not np.isfinite(dec) or dec < 0:
+            if used_lbfgs:
+                break
+            x = _lbfgs(x, data, static, max_iter, n_total)  # leave the non-concave region
+            used_lbfgs = True
+            ll, g, H = (np.asarray(a) for a in panel_derivatives(jnp.asarray(x), data, **static))
+            continue
+        if dec / n_total < 1e-14:
+            return x, float(ll), H, True
+        t = 1.0
+        for _ in range(30):
+            cand = x + t * step
+            ll_c, g_c, H_c = (np.asarray(a) for a in panel_derivatives(jnp.asarray(cand), data, **static))
+            if np.isfinite(ll_c) and ll_c >= ll - 1e-10 * abs(ll):
+                break
+            t /= 2
+        else:
+            break
+        x, ll, g, H = cand, ll_c, g_c, H_c
+    return x, float(ll), H, bool(np.max(np.abs(g)) / n_total < 1e-6)
+
+
+def _lbfgs(x0: np.ndarray, data: PanelData, static: dict, max_iter: int, n_total: float) -> np.ndarray:
+    def fun(x):
+        v, g = _panel_value_and_grad(jnp.asarray(x), data, **static)
+        return -float(v) / n_total, -np.asarray(g) / n_total
+
+    res = scipy.optimize.minimize(
+        fun, x0, jac=True, method="L-BFGS-B", options={"maxiter": max_iter, "gtol": 1e-9, "ftol": 1e-15}
+    )
+    return np.asarray(res.x)
