@@ -1,0 +1,308 @@
+"""Write a :class:`~bundleopt.pipeline.Plan` to a folder: CSV, JSON, PNG plots, HTML/Markdown.
+
+:func:`write_report` writes everything into a temporary folder next to the target
+and renames it into place at the end, so a failure leaves nothing half-written
+(and an existing report is replaced only when ``overwrite=True``, after the new
+one is complete).
+
+Files::
+
+    plan.csv                one row per (segment, offer): price, list price, discount,
+                            expected units / revenue / profit
+    plan.json               settings, data summary, comparison, segments, fitted
+                            parameters, candidates, cleaning, timings, notes,
+                            machine, versions and seed
+    comparison.csv          optimised plan vs shop prices, status quo and baselines
+    profit_by_segment.csv   the same per segment
+    segments.csv, params.csv, candidates.csv, cleaning.csv
+    price_ladder.png        per segment: each offer's ladder and the chosen price
+    profit_by_segment.png   profit per segment: optimised vs shop vs baselines
+    bundle_map.png          products x candidate bundles, offered ones marked
+    report.md, report.html  a short report linking all of the above
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["REPORT_FILES", "plot_bundle_map", "plot_price_ladder", "plot_profit_by_segment",
+           "plan_to_json", "write_report"]
+
+REPORT_FILES = (
+    "plan.csv", "plan.json", "comparison.csv", "profit_by_segment.csv", "segments.csv",
+    "params.csv", "candidates.csv", "cleaning.csv", "price_ladder.png",
+    "profit_by_segment.png", "bundle_map.png", "report.md", "report.html",
+)
+
+
+# --------------------------------------------------------------------------- JSON
+def _plain(value: Any) -> Any:
+    """JSON-friendly copy: numpy scalars to Python, NaN/inf to None, tuples to lists."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [_plain(v) for v in value.tolist()]
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return value
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return _plain(frame.astype(object).where(frame.notna(), None).to_dict(orient="records"))
+
+
+def plan_to_json(plan: Any) -> dict[str, Any]:
+    """Everything in a plan that is data, as a JSON-friendly dict."""
+    sol = plan.solution
+    return _plain({
+        "profit": plan.profit,
+        "shop_profit": plan.shop_profit,
+        "uplift_vs_shop": plan.profit / plan.shop_profit - 1.0 if plan.shop_profit > 0 else None,
+        "solver": {"method": sol.method, "status": sol.status, "gap": sol.gap,
+                   "best_bound": sol.best_bound, "timings": sol.timings, "notes": list(sol.notes)},
+        "settings": plan.settings,
+        "seed": plan.settings.get("random_state"),
+        "data_summary": {k: v for k, v in plan.data_summary.items() if k not in ("machine", "versions")},
+        "machine": plan.data_summary.get("machine"),
+        "versions": plan.data_summary.get("versions"),
+        "timings": plan.timings,
+        "notes": list(plan.notes),
+        "plan": _records(plan.table),
+        "comparison": _records(plan.comparison),
+        "segments": _records(plan.segments),
+        "params": _records(plan.params),
+        "candidates": _records(plan.candidates.assign(
+            components=plan.candidates["components"].map(lambda c: "+".join(c)))),
+        "importance": _plain(plan.importance.to_dict()),
+        "cleaning": _records(plan.cleaning.to_frame().assign(
+            sample=lambda d: d["sample"].map(lambda s: [str(x) for x in s]))),
+        "cleaning_summary": plan.cleaning.summary(),
+    })
+
+
+# --------------------------------------------------------------------------- plots
+def _figure(width: float, height: float):
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt, plt.figure(figsize=(width, height))
+
+
+def plot_price_ladder(plan: Any, path: str | Path) -> None:
+    """One panel per segment: every offer's ladder (grey) and its chosen price (dot)."""
+    sc = plan.scenario
+    plt, fig = _figure(max(6.0, 0.35 * sc.n_offers + 2), 2.2 * sc.n_segments + 1)
+    x = np.arange(sc.n_offers)
+    list_p = sc.list_prices()
+    axes = fig.subplots(sc.n_segments, 1, sharex=True, squeeze=False)[:, 0]
+    for s, ax in enumerate(axes):
+        for k in range(sc.n_levels):
+            ax.scatter(x, sc.prices[:, k] / list_p, marker="_", color="0.7", s=80)
+        levels = plan.solution.decision.menu_of(s)
+        on = levels != -1
+        chosen = np.where(on, sc.prices[x, np.maximum(levels, 0)] / list_p, np.nan)
+        colors = np.where(sc.is_bundle, "tab:orange", "tab:blue")
+        ax.scatter(x[on], chosen[on], c=colors[on], s=30, zorder=3)
+        ax.set_ylabel(f"segment {sc.segment_ids[s]}\nprice / list")
+        ax.grid(axis="y", alpha=0.3)
+    axes[-1].set_xticks(x)
+    axes[-1].set_xticklabels([str(o) for o in sc.offer_ids], rotation=90, fontsize=7)
+    fig.suptitle("Price ladder per segment (grey: levels; blue: single, orange: bundle offered)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_profit_by_segment(plan: Any, path: str | Path) -> None:
+    """Grouped bars: expected profit per segment for each plan compared."""
+    data = plan.profit_by_segment
+    plt, fig = _figure(8.0, 4.5)
+    ax = fig.add_subplot()
+    n_plans, n_seg = data.shape
+    width = 0.8 / max(n_plans, 1)
+    x = np.arange(n_seg)
+    for i, (name, row) in enumerate(data.iterrows()):
+        ax.bar(x + (i - (n_plans - 1) / 2) * width, row.to_numpy(dtype=float), width, label=str(name))
+    ax.set_xticks(x)
+    ax.set_xticklabels([f"segment {s}" for s in data.columns])
+    ax.set_ylabel("expected profit")
+    ax.set_title("Profit by segment: optimised vs shop prices vs baselines")
+    ax.legend(fontsize=8, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_bundle_map(plan: Any, path: str | Path) -> None:
+    """Products (rows) x candidate bundles (columns); offered bundles name their segments."""
+    sc = plan.scenario
+    bundles = [o for o in range(sc.n_offers) if sc.is_bundle[o]]
+    comps = sorted({p for o in bundles for p in sc.components[o]})
+    plt, fig = _figure(max(4.0, 0.6 * len(bundles) + 2.5), max(3.0, 0.3 * len(comps) + 2))
+    ax = fig.add_subplot()
+    if not bundles:
+        ax.text(0.5, 0.5, "no bundle candidates", ha="center", va="center")
+        ax.set_axis_off()
+    else:
+        mat = np.array([[p in sc.components[o] for o in bundles] for p in comps], dtype=float)
+        ax.imshow(mat, cmap="Greys", vmin=0, vmax=1.5, aspect="auto")
+        labels = []
+        for o in bundles:
+            segs = [str(sc.segment_ids[s]) for s in range(sc.n_segments)
+                    if plan.solution.decision.menu_of(s)[o] != -1]
+            labels.append(f"{sc.offer_ids[o]}\n(seg {','.join(segs)})" if segs else str(sc.offer_ids[o]))
+        ax.set_xticks(np.arange(len(bundles)))
+        ax.set_xticklabels(labels, rotation=60, ha="right", fontsize=7)
+        ax.set_yticks(np.arange(len(comps)))
+        ax.set_yticklabels(comps, fontsize=7)
+        ax.set_xlabel("candidate bundle (segments it is offered to)")
+        ax.set_ylabel("component product")
+    ax.set_title("Bundle map")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------------- text
+def _markdown(plan: Any, title: str) -> str:
+    summ = plan.data_summary
+    comp = plan.comparison[["plan", "profit", "uplift", "feasible"]]
+    lines = [
+        f"# {title}", "",
+        f"Expected profit of the optimised plan: **{plan.profit:,.2f}** vs **{plan.shop_profit:,.2f}** "
+        f"at the shop's list prices ({plan.profit / plan.shop_profit - 1:+.1%})." if plan.shop_profit > 0
+        else f"Expected profit of the optimised plan: **{plan.profit:,.2f}**.", "",
+        f"Data: {summ['transaction_rows']} lines, {summ['customers']} customers, {summ['orders']} orders, "
+        f"{summ['products']} products, {summ['first_day']} to {summ['last_day']}; "
+        f"{summ['segments']} segments, {summ['candidates']} bundle candidates, "
+        f"{summ['occasions']} choice occasions. Solver: {summ['solver_method']} ({summ['solver_status']}).",
+        "", "## Plan", "", "[plan.csv](plan.csv) · [plan.json](plan.json)", "",
+        plan.table.drop(columns=["cost"]).to_markdown(index=False, floatfmt=".3f")
+        if _has_tabulate() else "see plan.csv", "",
+        "## Comparison", "", "[comparison.csv](comparison.csv)", "",
+        comp.to_markdown(index=False, floatfmt=".2f") if _has_tabulate() else "see comparison.csv", "",
+        "![profit by segment](profit_by_segment.png)", "",
+        "## Prices", "", "![price ladder](price_ladder.png)", "",
+        "## Bundles", "", "![bundle map](bundle_map.png) · [candidates.csv](candidates.csv)", "",
+        "## Segments and models", "", "[segments.csv](segments.csv) · [params.csv](params.csv)", "",
+        "## Data cleaning", "", "```", plan.cleaning.summary(), "```", "",
+    ]
+    if plan.notes:
+        lines += ["## Notes", "", *[f"- {n}" for n in plan.notes], ""]
+    return "\n".join(lines)
+
+
+def _has_tabulate() -> bool:
+    try:
+        import tabulate  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _html(plan: Any, title: str) -> str:
+    esc = html.escape
+
+    def table(frame: pd.DataFrame) -> str:
+        return frame.to_html(index=False, float_format=lambda v: f"{v:,.3f}", border=0)
+
+    uplift = (f" ({plan.profit / plan.shop_profit - 1:+.1%} vs the shop's list prices, "
+              f"{plan.shop_profit:,.2f})" if plan.shop_profit > 0 else "")
+    notes = "".join(f"<li>{esc(n)}</li>" for n in plan.notes)
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>{esc(title)}</title>
+<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}
+table{{border-collapse:collapse;font-size:12px}}td,th{{padding:2px 8px;text-align:right}}
+img{{max-width:100%}}</style></head><body>
+<h1>{esc(title)}</h1>
+<p>Expected profit of the optimised plan: <b>{plan.profit:,.2f}</b>{esc(uplift)}.</p>
+<p>Files: <a href="plan.csv">plan.csv</a> · <a href="plan.json">plan.json</a> ·
+<a href="comparison.csv">comparison.csv</a> · <a href="segments.csv">segments.csv</a> ·
+<a href="params.csv">params.csv</a> · <a href="candidates.csv">candidates.csv</a> ·
+<a href="cleaning.csv">cleaning.csv</a> · <a href="report.md">report.md</a></p>
+<h2>Plan</h2>{table(plan.table.drop(columns=["cost"]))}
+<h2>Comparison</h2>{table(plan.comparison)}
+<img src="profit_by_segment.png" alt="profit by segment">
+<h2>Prices</h2><img src="price_ladder.png" alt="price ladder per segment">
+<h2>Bundles</h2><img src="bundle_map.png" alt="bundle map">
+<h2>Segments</h2>{table(plan.segments)}
+<h2>Data cleaning</h2><pre>{esc(plan.cleaning.summary())}</pre>
+{f"<h2>Notes</h2><ul>{notes}</ul>" if notes else ""}
+</body></html>
+"""
+
+
+# --------------------------------------------------------------------------- writing
+def _write_all(plan: Any, folder: Path, title: str) -> None:
+    plan.table.to_csv(folder / "plan.csv", index=False)
+    with open(folder / "plan.json", "w", encoding="utf-8") as fh:
+        json.dump(plan_to_json(plan), fh, indent=2, allow_nan=False)
+    plan.comparison.to_csv(folder / "comparison.csv", index=False)
+    plan.profit_by_segment.to_csv(folder / "profit_by_segment.csv")
+    plan.segments.to_csv(folder / "segments.csv", index=False)
+    plan.params.to_csv(folder / "params.csv", index=False)
+    plan.candidates.assign(components=plan.candidates["components"].map("+".join)).to_csv(
+        folder / "candidates.csv", index=False)
+    plan.cleaning.to_frame().to_csv(folder / "cleaning.csv", index=False)
+    plot_price_ladder(plan, folder / "price_ladder.png")
+    plot_profit_by_segment(plan, folder / "profit_by_segment.png")
+    plot_bundle_map(plan, folder / "bundle_map.png")
+    (folder / "report.md").write_text(_markdown(plan, title), encoding="utf-8")
+    (folder / "report.html").write_text(_html(plan, title), encoding="utf-8")
+
+
+def write_report(plan: Any, out: str | Path, *, overwrite: bool = False,
+                 title: str = "Bundle and price plan") -> Path:
+    """Write the plan's files (:data:`REPORT_FILES`) to the folder ``out``, atomically.
+
+    Raises ``FileExistsError`` when ``out`` exists and is not an empty folder (unless
+    ``overwrite``), ``NotADirectoryError`` when its parent is not a folder. Returns
+    the folder.
+    """
+    out = Path(out)
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise NotADirectoryError(f"cannot write the report: folder {parent} does not exist")
+    if out.exists() and not (out.is_dir() and not any(out.iterdir())) and not overwrite:
+        raise FileExistsError(f"{out} already exists; choose another folder or overwrite it")
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"{out} exists and is not a folder")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
+    try:
+        _write_all(plan, tmp, title)
+        os.chmod(tmp, 0o755)
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=parent))
+            os.replace(out, old / "report")
+            try:
+                os.replace(tmp, out)
+            except OSError:
+                os.replace(old / "report", out)
+                raise
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
