@@ -206,3 +206,23 @@ def test_user_errors(market):
         ThompsonPolicy(forget=0.0)
     with pytest.raises(ValueError, match="personalised"):
         benchmark_market(seed=0, personalised=True, observed_segments=False)
+
+
+def test_simulate_command_writes_curves(tmp_path):
+    import typer
+    from typer.testing import CliRunner
+
+    from bundleopt.commands import simulate
+
+    app = typer.Typer()
+    app.callback()(lambda: None)
+    simulate.register(app)
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["simulate", "--periods", "3", "--customers", "50", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    periods = pd.read_csv(out / "periods.csv")
+    assert len(periods) == 3 and {"regret", "cumulative_regret", "revenue_ratio"} <= set(periods.columns)
+    assert (out / "curves.png").stat().st_size > 0
+    assert json.loads((out / "summary.json").read_text())["settings"]["customers_per_period"] == 50
+    bad = CliRunner().invoke(app, ["simulate", "--periods", "0", "--out", str(out)])
+    assert bad.exit_code != 0

@@ -1,0 +1,49 @@
+"""``bundleopt simulate``: the adaptive re-pricing loop on the benchmark market."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+DEFAULT_OUT = Path("simulation")
+
+
+def simulate(
+    periods: Annotated[int, typer.Option(min=1, help="Number of periods.")] = 50,
+    customers: Annotated[int, typer.Option(min=1, help="Customers arriving per period.")] = 500,
+    seed: Annotated[int, typer.Option(help="Seed of the market, the customers and the policy.")] = 0,
+    out: Annotated[Path, typer.Option(help="Folder for periods.csv, summary.json, posterior.csv, curves.png.")] = DEFAULT_OUT,
+    drift: Annotated[float, typer.Option(min=0.0, help="Per-period random-walk sd of the true tastes (0 = static).")] = 0.0,
+    forget: Annotated[float, typer.Option(min=0.0, max=1.0, help="Discount per period of old sales (use < 1 with drift).")] = 1.0,
+    explore: Annotated[float, typer.Option(min=0.0, max=1.0, help="Probability per period and menu of a one-step price move.")] = 0.0,
+    greedy: Annotated[bool, typer.Option("--greedy", help="Plan with the posterior mean (no Thompson sampling).")] = False,
+    latent: Annotated[bool, typer.Option("--latent", help="Segments are latent: one pooled model, one menu for all.")] = False,
+) -> None:
+    """Price a simulated market period by period and compare with the oracle that knows it."""
+    from bundleopt.adaptive import ThompsonPolicy, benchmark_market, run_simulation
+
+    console = Console()
+    if forget <= 0:
+        raise typer.BadParameter("--forget must be in (0, 1]")
+    market = benchmark_market(seed=seed, drift_sd=drift, personalised=not latent, observed_segments=not latent)
+    policy = ThompsonPolicy(thompson=not greedy, explore=explore, forget=forget, seed=seed)
+    result = run_simulation(market, policy, n_periods=periods, customers_per_period=customers, seed=seed,
+                            progress=True)
+    paths = result.save(out)
+    s = result.summary()
+    table = Table(title=f"Adaptive pricing: {periods} periods x {customers} customers (seed {seed})")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key, value in s.items():
+        table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
+    console.print(table)
+    for name, path in paths.items():
+        console.print(f"{name}: {path}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("simulate")(simulate)
