@@ -26,7 +26,7 @@ def _root() -> None:
 
 
 # sub-command modules, in the order `bundleopt --help` lists them
-_COMMANDS = ("demo", "bench", "simulate")
+_COMMANDS = ("demo", "plan", "bench", "simulate")
 
 for _name in _COMMANDS:
     importlib.import_module(f"bundleopt.commands.{_name}").register(app)

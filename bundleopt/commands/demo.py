@@ -1,29 +1,62 @@
-"""``bundleopt demo``: the main job on an embedded synthetic market."""
+"""``bundleopt demo``: the whole pipeline on an embedded synthetic market."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 from rich.console import Console
-from rich.table import Table
+
+from bundleopt.commands._common import (
+    OneLineErrors,
+    frame_table,
+    print_plan,
+    progress_bar,
+    user_errors,
+)
 
 
-def demo(seed: int = typer.Option(0, help="Random seed of the synthetic market.")) -> None:
-    """Fit a multinomial logit on a simulated market and print the estimates."""
-    from bundleopt.choice import MNL, simulate_mnl
+def demo(
+    seed: Annotated[int, typer.Option("--seed", help="Random seed of the synthetic market.")] = 0,
+    segments: Annotated[int | None, typer.Option("--segments", "-k", help="Number of customer segments "
+                                        "(default: chosen by silhouette).")] = None,
+    personalised: Annotated[bool, typer.Option("--personalised/--uniform", help="One menu per segment, or one "
+                                      "menu for everybody.")] = True,
+    max_bundles: Annotated[int, typer.Option("--max-bundles", help="At most this many bundles per menu.")] = 3,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write the plan and report to this folder.")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace --out if it exists.")] = False,
+) -> None:
+    """Run the whole pipeline on a synthetic shop (make_market) and print the plan.
+
+    The market's true choice model is known, so the plan is also scored under the
+    truth against the shop's list prices.
+    """
+    from bundleopt.datasets import make_market
+    from bundleopt.pipeline import build_plan
+    from bundleopt.report import write_report
+    from bundleopt.truth import truth_comparison
 
     console = Console()
-    with console.status("simulating and fitting an MNL (JAX, float64)..."):
-        data, truth = simulate_mnl(n_obs=5000, n_alts=5, n_features=2, seed=seed)
-        features = [c for c in data.columns if c.startswith("x")]
-        model = MNL(features=features).fit(data, obs="obs", alt="alt", choice="chosen")
-    table = Table(title=f"MNL on {model.n_obs_} simulated choices (log-likelihood {model.loglik_:.2f})")
-    for col in ("parameter", "true", "estimate", "std. error"):
-        table.add_column(col, justify="right")
-    for name, est in model.params_.items():
-        table.add_row(name, f"{truth.get(name, float('nan')):.3f}", f"{est:.3f}",
-                      f"{model.std_errors_[name]:.3f}")
-    console.print(table)
+    with user_errors():
+        if out is not None and out.exists() and not overwrite and not (out.is_dir() and not any(out.iterdir())):
+            raise FileExistsError(f"{out} already exists; choose another --out or add --overwrite")
+        with console.status("simulating a shop (make_market)..."):
+            market = make_market(seed=seed)
+        with progress_bar(console) as progress:
+            result = build_plan(market.transactions, market.catalog, sessions=market.sessions,
+                                n_segments=segments, personalised=personalised, max_bundles=max_bundles,
+                                random_state=seed, progress=progress)
+        truth = truth_comparison(result, market)
+        folder = write_report(result, out, overwrite=overwrite, title="bundleopt demo plan") if out else None
+    print_plan(console, result)
+    truth = truth.assign(true_uplift=truth["true_uplift"].map("{:+.1%}".format))
+    console.print(frame_table(truth, "Under the market's TRUE model (known parameters)"))
+    console.print(f"true price coefficients per segment: {[round(float(b), 3) for b in market.truth.beta]}; "
+                  f"planted bundles: {['+'.join(p) for p in market.truth.planted_pairs]}", markup=False)
+    if folder is not None:
+        console.print(f"plan and report written to {folder}/")
 
 
 def register(app: typer.Typer) -> None:
-    app.command("demo")(demo)
+    app.command("demo", cls=OneLineErrors)(demo)

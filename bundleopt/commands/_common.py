@@ -1,0 +1,119 @@
+"""Shared pieces of the ``plan`` and ``demo`` commands: one-line errors, progress, tables.
+
+Every user mistake ends with ONE line on stderr (``error: ...``) and a non-zero exit
+code: bad options (exit 2, caught while parsing by :class:`OneLineErrors`) and bad
+files or impossible settings (exit 1, :func:`user_errors`). Nothing is written before
+the work succeeds (:func:`bundleopt.report.write_report` is atomic).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
+from typer.core import TyperCommand
+
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print ``error: <first line of message>`` on stderr and exit with ``code``."""
+    first = str(message).strip().splitlines()[0] if str(message).strip() else "failed"
+    stderr.print(f"error: {first.rstrip(':')}", markup=False)
+    raise typer.Exit(code)
+
+
+class OneLineErrors(TyperCommand):
+    """A command whose option errors are one line (``error: ...``), exit code 2."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except NoArgsIsHelpError:
+            raise
+        except UsageError as exc:
+            fail(f"{exc.format_message()} (see: bundleopt {self.name} --help)", code=2)
+
+
+def user_error_types() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean "fix your input": reported in one line, never a traceback."""
+    from bundleopt.optimize import SolverError
+
+    return (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError,
+            IsADirectoryError, PermissionError, SolverError)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn a user's mistake raised inside the block into one line and exit code 1."""
+    try:
+        yield
+    except user_error_types() as exc:
+        fail(str(exc))
+
+
+@contextmanager
+def progress_bar(console: Console, enabled: bool = True) -> Iterator[Callable[[str, float], None]]:
+    """A rich progress bar driven by ``callback(step, fraction_done)``."""
+    if not enabled:
+        yield lambda step, fraction: None
+        return
+    with Progress(TextColumn("{task.description:<40}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                  TimeElapsedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("starting", total=1.0)
+
+        def update(step: str, fraction: float) -> None:
+            bar.update(task, description=step, completed=fraction)
+
+        yield update
+
+
+def frame_table(frame: Any, title: str, floats: str = "{:,.2f}", max_rows: int | None = None) -> Table:
+    """A rich table of a DataFrame (numbers right-aligned)."""
+    import numpy as np
+
+    table = Table(title=title, title_justify="left")
+    for col in frame.columns:
+        table.add_column(str(col), justify="right" if np.issubdtype(frame[col].dtype, np.number) else "left")
+    rows = frame if max_rows is None else frame.head(max_rows)
+    for row in rows.itertuples(index=False):
+        cells = []
+        for value in row:
+            if isinstance(value, (float, np.floating)):
+                cells.append("" if value != value else floats.format(value))
+            else:
+                cells.append(str(value))
+        table.add_row(*cells)
+    if max_rows is not None and len(frame) > max_rows:
+        table.caption = f"{len(frame) - max_rows} more rows not shown"
+    return table
+
+
+def print_plan(console: Console, plan: Any, max_rows: int = 40) -> None:
+    """The plan, its comparison with the shop's prices and the segments, as rich tables."""
+    summ = plan.data_summary
+    console.print(
+        f"[bold]{summ['transaction_rows']}[/] lines, [bold]{summ['customers']}[/] customers, "
+        f"[bold]{summ['products']}[/] products, {summ['first_day']} to {summ['last_day']}; "
+        f"[bold]{summ['segments']}[/] segments, [bold]{summ['candidates']}[/] bundle candidates, "
+        f"{summ['occasions']} choice occasions")
+    seg = plan.segments[["segment", "n_customers", "weight", "purchase_rate", "price_coef", "price_se"]]
+    console.print(frame_table(seg, "Segments (one MNL each; weight = share of occasions)", "{:,.3f}"))
+    table = plan.table[["segment", "offer", "price", "list_price", "discount", "units", "profit"]]
+    console.print(frame_table(table, "Plan: offers and prices per segment (expected units and profit)",
+                              max_rows=max_rows))
+    comp = plan.comparison[["plan", "profit", "revenue", "units", "feasible", "uplift"]]
+    comp = comp.assign(uplift=comp["uplift"].map("{:+.1%}".format))
+    console.print(frame_table(comp, "Expected profit: optimised plan vs shop list prices and baselines"))
+    console.print(
+        f"optimised plan [bold green]{plan.profit:,.2f}[/] vs shop list prices "
+        f"[bold]{plan.shop_profit:,.2f}[/] ({plan.profit / plan.shop_profit - 1:+.1%}); "
+        f"solver {plan.solution.method} ({plan.solution.status}), {plan.timings['total']:.1f} s")
+    for note in plan.notes:
+        console.print(f"note: {note}", markup=False)

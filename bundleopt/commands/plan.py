@@ -1,0 +1,106 @@
+"""``bundleopt plan``: the main job on the user's files, written to a report folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from bundleopt.commands._common import OneLineErrors, fail, print_plan, progress_bar, user_errors
+
+
+def _ladder(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        fail(f"--ladder must be comma-separated numbers such as 0.8,0.9,1.0, got {text!r}", code=2)
+    if not values:
+        fail("--ladder needs at least one level, e.g. 0.8,0.9,1.0", code=2)
+    return values
+
+
+def plan(
+    transactions: Annotated[Path, typer.Option(
+        "--transactions", "-t", help="Transactions file (CSV or Parquet): order_id, customer_id, "
+        "timestamp, product_id, quantity, unit_price.")],
+    catalog: Annotated[Path, typer.Option(
+        "--catalog", "-c", help="Catalog file (CSV or Parquet): product_id, unit_cost, list_price "
+        "[, category, stock].")],
+    sessions: Annotated[Path | None, typer.Option(
+        "--sessions", help="Visits file (session_id, customer_id, timestamp [, order_id]); visits "
+        "without an order are no-purchases.")] = None,
+    purchase_share: Annotated[float | None, typer.Option(
+        "--purchase-share", help="Without --sessions: share of visits that end in a purchase, e.g. 0.3.")] = None,
+    segments: Annotated[int | None, typer.Option(
+        "--segments", "-k", help="Number of customer segments (default: chosen by silhouette in 2..6).")] = None,
+    max_bundles: Annotated[int, typer.Option("--max-bundles", help="At most this many bundles per menu.")] = 3,
+    max_offers: Annotated[int | None, typer.Option(
+        "--max-offers", help="At most this many offers per menu (default: no cap).")] = None,
+    min_margin: Annotated[float | None, typer.Option(
+        "--min-margin", help="Margin floor (p - c) / p of every offer, from 0 up to 1.")] = None,
+    personalised: Annotated[bool, typer.Option(
+        "--personalised/--uniform", help="One menu per segment, or one menu for everybody.")] = True,
+    ladder: Annotated[str, typer.Option(
+        "--ladder", help="Price levels as multiples of the list price, comma-separated; 1.0 is always "
+        "added.")] = "0.8,0.85,0.9,0.95,1.0",
+    bundle_utility: Annotated[str, typer.Option(
+        "--bundle-utility", help="How bundles get a utility: copurchase (estimated from baskets) or "
+        "additive (components plus log lift).")] = "copurchase",
+    min_support: Annotated[float, typer.Option(
+        "--min-support", help="Bundle mining: minimum share of baskets.")] = 0.01,
+    min_lift: Annotated[float, typer.Option("--min-lift", help="Bundle mining: minimum lift.")] = 1.5,
+    max_candidates: Annotated[int, typer.Option(
+        "--max-candidates", help="At most this many bundle candidates.")] = 10,
+    max_products: Annotated[int | None, typer.Option(
+        "--max-products", help="Keep only the N products bought in most orders.")] = None,
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="Stop at the first bad row instead of dropping and reporting bad rows.")] = False,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (segmentation, no-purchase draws).")] = 0,
+    time_limit: Annotated[float, typer.Option("--time-limit", help="Solver time limit in seconds.")] = 60.0,
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", help="Folder to write the plan and report into (written atomically).")] = Path("bundleopt-plan"),
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace --out if it exists.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or tables.")] = False,
+) -> None:
+    """Choose bundles and per-segment prices from your transactions; write plan + report to --out.
+
+    Runs validation, segmentation, bundle mining, one choice model per segment and the exact optimiser, then writes plan.csv, plan.json, plots and report.html to --out.
+    """
+    from bundleopt.data import load_catalog, load_sessions, load_transactions
+    from bundleopt.pipeline import BUNDLE_UTILITIES, build_plan
+    from bundleopt.report import write_report
+
+    if bundle_utility not in BUNDLE_UTILITIES:
+        fail(f"--bundle-utility must be one of {', '.join(BUNDLE_UTILITIES)}, got {bundle_utility!r}", code=2)
+    levels = _ladder(ladder)
+    console = Console(quiet=quiet)
+    with user_errors():
+        if out.exists() and not overwrite and not (out.is_dir() and not any(out.iterdir())):
+            raise FileExistsError(f"{out} already exists; choose another --out or add --overwrite")
+        if sessions is None and purchase_share is None:
+            raise ValueError("no-purchase is not observed: give --sessions FILE (visits) or "
+                             "--purchase-share S (share of visits that end in a purchase)")
+        tx = load_transactions(transactions)
+        cat = load_catalog(catalog)
+        ses = load_sessions(sessions) if sessions is not None else None
+        with progress_bar(console, enabled=not quiet) as progress:
+            result = build_plan(
+                tx, cat, sessions=ses, purchase_share=purchase_share, n_segments=segments,
+                max_bundles=max_bundles, max_offers=max_offers, min_margin=min_margin,
+                personalised=personalised, ladder=levels, bundle_utility=bundle_utility,  # type: ignore[arg-type]
+                min_support=min_support, min_lift=min_lift, max_candidates=max_candidates,
+                max_products=max_products, errors="raise" if strict else "drop",
+                random_state=seed, time_limit=time_limit, progress=progress,
+            )
+        folder = write_report(result, out, overwrite=overwrite)
+    if not quiet:
+        if result.cleaning.entries:
+            console.print(f"[yellow]cleaned:[/]\n{result.cleaning.summary()}")
+        print_plan(console, result)
+    console.print(f"plan and report written to {folder}/ (open {folder / 'report.html'})")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("plan", cls=OneLineErrors)(plan)
