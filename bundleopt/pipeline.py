@@ -41,7 +41,7 @@ import platform
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -185,6 +185,18 @@ def _check_args(
     if 1.0 not in lad:
         lad.append(1.0)  # the list price: the shop's status quo needs it
     return tuple(sorted(lad))
+
+
+def _constraints(max_offers: int | None, max_bundles: int | None, min_margin: float | None,
+                 no_arbitrage: bool, extra: Mapping[str, Any] | None) -> Constraints:
+    """The business rules; ``extra`` (Constraints fields) overrides the arguments."""
+    rules: dict[str, Any] = {"max_offers": max_offers, "max_bundles": max_bundles,
+                             "min_margin": min_margin, "min_bundle_discount": 0.0 if no_arbitrage else None}
+    rules.update(extra or {})
+    unknown = sorted(set(rules) - set(Constraints.__dataclass_fields__))
+    if unknown:
+        raise ValueError(f"unknown constraint(s) {unknown}; known: {sorted(Constraints.__dataclass_fields__)}")
+    return Constraints(**rules)
 
 
 # --------------------------------------------------------------------------- steps
@@ -455,6 +467,7 @@ def build_plan(
         "purchase_share": purchase_share, "sessions": sessions is not None,
         "random_state": random_state, "time_limit": time_limit, "threads": threads,
     }
+    rules = _constraints(max_offers, max_bundles, min_margin, no_arbitrage, constraints)
     timings: dict[str, float] = {}
     notes: list[str] = []
     done = 0.0
@@ -555,17 +568,11 @@ def build_plan(
     v = np.stack([_bundle_weights(models[s], offer_ids, components, prices, lift, bundle_utility)
                   for s in seg_ids])
     weights = (occ / occ.sum()).to_numpy(dtype=float)
-    rules: dict[str, Any] = {"max_offers": max_offers, "max_bundles": max_bundles,
-                             "min_margin": min_margin,
-                             "min_bundle_discount": 0.0 if no_arbitrage and len(cands) else None}
-    rules.update(constraints or {})
-    try:
-        cons = Constraints(**rules)
-    except TypeError as exc:
-        raise ValueError(f"unknown constraint in {sorted(constraints or {})}: {exc}") from exc
+    if not len(cands) and rules.min_bundle_discount == 0.0 and "min_bundle_discount" not in (constraints or {}):
+        rules = replace(rules, min_bundle_discount=None)  # no bundle, no arbitrage rule
     scenario = Scenario.from_arrays(
         v, np.ones(len(seg_ids)), prices, costs, weights, personalised=personalised,
-        offer_ids=offer_ids, components=components, segment_ids=seg_ids, constraints=cons,
+        offer_ids=offer_ids, components=components, segment_ids=seg_ids, constraints=rules,
         market_size=float(occ.sum()), list_level=np.full(len(offer_ids), lad.index(1.0)),
     )
 
