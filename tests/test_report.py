@@ -1,0 +1,80 @@
+"""write_report: every file, faithful contents, atomic writes (nothing half-written)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+import pytest
+
+import bundleopt.report as report
+from bundleopt.datasets import make_market
+from bundleopt.pipeline import build_plan
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def plan():
+    m = make_market(seed=3, n_products=10, n_customers=250, n_pairs=2)
+    return build_plan(m.transactions, m.catalog, sessions=m.sessions, n_segments=2, min_lift=1.2, threads=1)
+
+
+def test_every_file_is_written_and_faithful(plan, tmp_path):
+    out = report.write_report(plan, tmp_path / "rep")
+    assert sorted(p.name for p in out.iterdir()) == sorted(report.REPORT_FILES)
+    table = pd.read_csv(out / "plan.csv")
+    assert len(table) == len(plan.table)
+    pd.testing.assert_series_equal(table["price"], plan.table["price"], check_names=False)
+    assert math.isclose(table["profit"].sum(), plan.profit, rel_tol=1e-9)
+    doc = json.loads((out / "plan.json").read_text())
+    assert math.isclose(doc["profit"], plan.profit) and math.isclose(doc["shop_profit"], plan.shop_profit)
+    assert doc["seed"] == plan.settings["random_state"]
+    assert doc["machine"] and {"python", "numpy", "jax"} <= set(doc["versions"])
+    assert len(doc["plan"]) == len(plan.table) and len(doc["segments"]) == len(plan.segments)
+    comp = pd.read_csv(out / "comparison.csv").set_index("plan")
+    assert math.isclose(comp.at["optimised", "profit"], plan.profit, rel_tol=1e-9)
+    for name in ("price_ladder.png", "profit_by_segment.png", "bundle_map.png"):
+        data = (out / name).read_bytes()
+        assert data.startswith(PNG) and len(data) > 5_000
+    html = (out / "report.html").read_text()
+    for name in ("plan.csv", "plan.json", "price_ladder.png", "profit_by_segment.png", "bundle_map.png"):
+        assert name in html and name in (out / "report.md").read_text()
+    assert list(tmp_path.iterdir()) == [out]  # no temporary folder left behind
+
+
+def test_an_existing_folder_is_kept_unless_overwrite(plan, tmp_path):
+    out = tmp_path / "rep"
+    out.mkdir()
+    (out / "mine.txt").write_text("keep me")
+    with pytest.raises(FileExistsError, match="already exists"):
+        report.write_report(plan, out)
+    assert [p.name for p in out.iterdir()] == ["mine.txt"]
+    report.write_report(plan, out, overwrite=True)
+    assert not (out / "mine.txt").exists() and (out / "plan.csv").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]
+
+
+def test_a_failure_writes_nothing(plan, tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("plot failed")
+
+    monkeypatch.setattr(report, "plot_bundle_map", broken)
+    with pytest.raises(RuntimeError, match="plot failed"):
+        report.write_report(plan, tmp_path / "rep")
+    assert list(tmp_path.iterdir()) == []
+    # an existing report survives a failed overwrite untouched
+    monkeypatch.undo()
+    first = report.write_report(plan, tmp_path / "rep")
+    before = (first / "plan.csv").read_bytes()
+    monkeypatch.setattr(report, "plot_bundle_map", broken)
+    with pytest.raises(RuntimeError):
+        report.write_report(plan, tmp_path / "rep", overwrite=True)
+    assert (first / "plan.csv").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]
+
+
+def test_missing_parent_folder(plan, tmp_path):
+    with pytest.raises(NotADirectoryError, match="does not exist"):
+        report.write_report(plan, tmp_path / "no" / "such" / "rep")
