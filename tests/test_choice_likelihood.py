@@ -15,6 +15,7 @@ from bundleopt.choice.likelihood import (
     loglik_grad_hess,
     loglik_per_obs,
     make_data,
+    n_blocks,
     score_outer,
 )
 
@@ -36,8 +37,8 @@ def _data(n=60, J=4, K=3, seed=0):
 def test_fused_matches_reference(size):
     """Blocks of any size (the last one overlapping) give the reference LL, gradient, Hessian."""
     data, theta = _data()
-    ll, g = loglik_and_grad(theta, data, size)
-    ll2, g2, H = loglik_grad_hess(theta, data, size)
+    ll, g = loglik_and_grad(theta, data, size, n_blocks(60, size))
+    ll2, g2, H = loglik_grad_hess(theta, data, size, n_blocks(60, size))
     assert ll == pytest.approx(float(loglik(theta, data)), rel=1e-13)
     np.testing.assert_allclose(g, jax.grad(loglik)(theta, data), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(g2, g, rtol=1e-12, atol=1e-12)
@@ -47,7 +48,7 @@ def test_fused_matches_reference(size):
 def test_gradient_matches_finite_differences():
     """Analytic gradient = central finite differences of the log-likelihood (float64)."""
     data, theta = _data(seed=3)
-    _, g = loglik_and_grad(theta, data, 16)
+    _, g = loglik_and_grad(theta, data, 16, 4)
     h = 1e-6
     fd = np.array(
         [
@@ -60,10 +61,10 @@ def test_gradient_matches_finite_differences():
 
 def test_hessian_matches_finite_differences_of_gradient():
     data, theta = _data(seed=4)
-    _, _, H = loglik_grad_hess(theta, data, 16)
+    _, _, H = loglik_grad_hess(theta, data, 16, 4)
     h = 1e-5
     cols = [
-        (np.asarray(loglik_and_grad(theta.at[i].add(h), data, 16)[1]) - np.asarray(loglik_and_grad(theta.at[i].add(-h), data, 16)[1]))
+        (np.asarray(loglik_and_grad(theta.at[i].add(h), data, 16, 4)[1]) - np.asarray(loglik_and_grad(theta.at[i].add(-h), data, 16, 4)[1]))
         / (2 * h)
         for i in range(theta.shape[0])
     ]
@@ -73,7 +74,16 @@ def test_hessian_matches_finite_differences_of_gradient():
 def test_score_outer_is_sum_of_score_outer_products():
     data, theta = _data(seed=5)
     G = jax.jacobian(loglik_per_obs)(theta, data) * data.weight[:, None]
-    np.testing.assert_allclose(score_outer(theta, data, 11), G.T @ G, rtol=1e-11, atol=1e-11)
+    np.testing.assert_allclose(score_outer(theta, data, 11, 6), G.T @ G, rtol=1e-11, atol=1e-11)
+
+
+def test_prefix_blocks_are_a_subsample():
+    """Visiting the first m blocks = the log-likelihood of the first m * size observations."""
+    data, theta = _data(n=60)
+    sub = data._replace(weight=data.weight.at[20:].set(0.0))
+    ll, g = loglik_and_grad(theta, data, 10, 2)
+    assert float(ll) == pytest.approx(float(loglik(theta, sub)), rel=1e-13)
+    np.testing.assert_allclose(g, jax.grad(loglik)(theta, sub), rtol=1e-12, atol=1e-12)
 
 
 def test_block_size_targets_cache():

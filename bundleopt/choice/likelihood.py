@@ -103,12 +103,19 @@ def block_size(n_obs: int, n_alt: int, n_col: int) -> int:
     return int(max(1, min(n_obs, BLOCK_BYTES // per_obs)))
 
 
+def n_blocks(n_obs: int, size: int) -> int:
+    """Blocks of ``size`` observations covering ``n_obs`` (the last one may overlap)."""
+    return -(-n_obs // size)
+
+
 def _blocks(data: MNLData, size: int):
-    """Yield-free block slicer: ``(start, mask)`` for block i, as functions of i.
+    """Block slicer: block i as ``(X, choice, avail, weight)`` slices of ``size`` rows.
 
     Block i covers rows ``[start, start + size)`` with ``start = min(i * size, N - size)``;
     rows before ``i * size`` were counted by the previous block and get weight 0, so the
     last block may overlap without double counting and ``X`` is never padded or copied.
+    The number of blocks visited is a traced argument of the kernels below: the first
+    ``m`` blocks (a prefix sample of the data) reuse the same compiled code.
     """
     n = data.X.shape[0]
 
@@ -119,7 +126,7 @@ def _blocks(data: MNLData, size: int):
         w = jnp.where(fresh, sl(data.weight), 0.0)
         return sl(data.X), sl(data.choice), sl(data.avail), w
 
-    return block, -(-n // size)
+    return block
 
 
 def _block_stats(theta, X, y, avail, w, A):
@@ -139,20 +146,24 @@ def _block_stats(theta, X, y, avail, w, A):
 
 
 @partial(jax.jit, static_argnames=("size",))
-def loglik_and_grad(theta: jax.Array, data: MNLData, size: int) -> tuple[jax.Array, jax.Array]:
-    """``(LL, dLL/dtheta)`` in one fused pass over blocks of ``size`` observations."""
-    block, n_blocks = _blocks(data, size)
+def loglik_and_grad(
+    theta: jax.Array, data: MNLData, size: int, blocks: jax.Array | int | None = None
+) -> tuple[jax.Array, jax.Array]:
+    """``(LL, dLL/dtheta)`` in one fused pass over the first ``blocks`` blocks of ``size`` rows
+    (``None``: all of them)."""
+    block = _blocks(data, size)
+    blocks = n_blocks(data.X.shape[0], size) if blocks is None else blocks
 
     def body(i, acc):
         ll, g, _ = _block_stats(theta, *block(i), data.A)
         return acc[0] + ll, acc[1] + g
 
-    return jax.lax.fori_loop(0, n_blocks, body, (jnp.zeros(()), jnp.zeros_like(theta)))
+    return jax.lax.fori_loop(0, blocks, body, (jnp.zeros(()), jnp.zeros_like(theta)))
 
 
 @partial(jax.jit, static_argnames=("size",))
 def loglik_grad_hess(
-    theta: jax.Array, data: MNLData, size: int
+    theta: jax.Array, data: MNLData, size: int, blocks: jax.Array | int | None = None
 ) -> tuple[jax.Array, jax.Array, jax.Array]:
     """``(LL, gradient, Hessian)`` in one pass; Hessian = ``-sum_n w Z^T (diag P - P P^T) Z``.
 
@@ -160,7 +171,8 @@ def loglik_grad_hess(
     O(J n_asc^2): beta-beta ``X^T diag(P) X - xbar xbar^T``, asc-beta
     ``A^T (diag(P) X - P xbar^T)``, asc-asc ``A^T (diag(P) - P P^T) A``.
     """
-    block, n_blocks = _blocks(data, size)
+    block = _blocks(data, size)
+    blocks = n_blocks(data.X.shape[0], size) if blocks is None else blocks
     p = theta.shape[0]
 
     def body(i, acc):
@@ -176,13 +188,14 @@ def loglik_grad_hess(
         return acc[0] + ll, acc[1] + g, acc[2] - h
 
     init = (jnp.zeros(()), jnp.zeros_like(theta), jnp.zeros((p, p), theta.dtype))
-    return jax.lax.fori_loop(0, n_blocks, body, init)
+    return jax.lax.fori_loop(0, blocks, body, init)
 
 
 @partial(jax.jit, static_argnames=("size",))
-def score_outer(theta: jax.Array, data: MNLData, size: int) -> jax.Array:
+def score_outer(theta: jax.Array, data: MNLData, size: int, blocks: jax.Array | int | None = None) -> jax.Array:
     """``sum_n w[n]^2 g_n g_n^T`` with ``g_n`` the score of observation n (sandwich's meat)."""
-    block, n_blocks = _blocks(data, size)
+    block = _blocks(data, size)
+    blocks = n_blocks(data.X.shape[0], size) if blocks is None else blocks
     p = theta.shape[0]
 
     def body(i, acc):
@@ -193,4 +206,4 @@ def score_outer(theta: jax.Array, data: MNLData, size: int) -> jax.Array:
         g = jnp.concatenate([R @ data.A, jnp.einsum("nj,njk->nk", R, X)], axis=1)
         return acc + g.T @ g
 
-    return jax.lax.fori_loop(0, n_blocks, body, jnp.zeros((p, p), theta.dtype))
+    return jax.lax.fori_loop(0, blocks, body, jnp.zeros((p, p), theta.dtype))

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from bundleopt.choice.likelihood import block_size, make_data, probabilities, score_outer
+from bundleopt.choice.likelihood import block_size, make_data, n_blocks, probabilities, score_outer
 from bundleopt.choice.long_format import ChoiceArrays, check_columns, pack_long
 from bundleopt.choice.optimize import FitResult, covariance, maximize_loglik
 from bundleopt.choice.spec import Specification
@@ -116,8 +116,8 @@ class MNL:
         self.std_errors_ = pd.Series(np.sqrt(np.clip(np.diag(cov), 0, None)), index=names, name="std_error")
         self.std_errors_[~np.isfinite(np.diag(cov)) | (np.diag(cov) < 0)] = np.nan
         if self.robust:
-            size = block_size(*arrays.X.shape[:2], max(arrays.X.shape[2], 1))
-            meat = np.asarray(score_outer(jnp.asarray(res.theta), data, size))
+            size = block_size(*arrays.X.shape)
+            meat = np.asarray(score_outer(jnp.asarray(res.theta), data, size, n_blocks(arrays.n_obs, size)))
             rcov = covariance(res.hessian, meat)
             self.robust_std_errors_ = pd.Series(np.sqrt(np.clip(np.diag(rcov), 0, None)), index=names, name="robust_std_error")
         w = np.asarray(data.weight)

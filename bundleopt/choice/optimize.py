@@ -20,6 +20,7 @@ from bundleopt.choice.likelihood import (
     block_size,
     loglik_and_grad,
     loglik_grad_hess,
+    n_blocks,
 )
 
 
@@ -30,7 +31,8 @@ class FitResult:
     ``theta`` the estimate; ``loglik`` its log-likelihood; ``grad``/``hessian`` at
     ``theta``; ``converged`` when the Newton decrement ``g^T (-H)^{-1} g`` fell below
     ``tol`` times the total weight; ``n_iter``/``n_newton`` L-BFGS and Newton iterations;
-    ``n_eval`` value-and-gradient evaluations; ``timings`` seconds by phase.
+    ``n_eval`` value-and-gradient evaluations (of ``lbfgs_obs`` observations each);
+    ``n_hess`` value-gradient-Hessian passes over all the data; ``timings`` seconds by phase.
     """
 
     theta: np.ndarray
@@ -42,6 +44,8 @@ class FitResult:
     n_newton: int
     n_eval: int
     message: str
+    n_hess: int = 0
+    lbfgs_obs: int = 0
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -55,6 +59,7 @@ def maximize_loglik(
     min_newton: int = 1,
     tol: float = 1e-12,
     block: int | None = None,
+    warm_start_obs: int | None = 50_000,
 ) -> FitResult:
     """Maximise the (weighted) MNL log-likelihood of ``data``.
 
@@ -62,12 +67,28 @@ def maximize_loglik(
     is a tolerance on the mean score. Newton then iterates ``theta += t (-H)^{-1} g``
     (``t`` halved until LL does not decrease) until the decrement ``g^T (-H)^{-1} g / W``
     is below ``tol``, after at least ``min_newton`` steps (the polish).
+
+    Large data (more than ``4 * warm_start_obs`` observations): L-BFGS runs on the first
+    blocks of observations only (at least ``warm_start_obs`` and 1/16 of the data), whose
+    estimate is within a few standard errors of the full one; Newton on all the data
+    then converges from there in one or two steps. The answer does not depend on this
+    (Newton with line search finds the same maximum of the concave LL); only the time
+    does. Set ``warm_start_obs=None`` to run L-BFGS on everything.
     """
     n, J, K = data.X.shape
     p = data.A.shape[1] + K
     size = block or block_size(n, J, K)
-    total_w = float(jnp.sum(data.weight))
+    all_blocks = n_blocks(n, size)
+    lbfgs_blocks = all_blocks
+    if warm_start_obs and n > 4 * warm_start_obs:
+        lbfgs_blocks = min(all_blocks, n_blocks(max(warm_start_obs, n // 16), size))
+    weight_np = np.asarray(data.weight)
+    total_w = float(weight_np.sum())
+    lbfgs_w = float(weight_np[: min(n, lbfgs_blocks * size)].sum())
+    if lbfgs_w <= 0:
+        lbfgs_blocks, lbfgs_w = all_blocks, total_w
     scale = 1.0 / max(total_w, 1e-300)
+    lbfgs_scale = 1.0 / max(lbfgs_w, 1e-300)
     theta = np.zeros(p) if theta0 is None else np.asarray(theta0, dtype=np.float64).copy()
     timings: dict[str, float] = {}
     n_eval = 0
@@ -75,8 +96,8 @@ def maximize_loglik(
     def fun(th: np.ndarray) -> tuple[float, np.ndarray]:
         nonlocal n_eval
         n_eval += 1
-        ll, g = loglik_and_grad(jnp.asarray(th), data, size)
-        return -float(ll) * scale, -np.asarray(g) * scale
+        ll, g = loglik_and_grad(jnp.asarray(th), data, size, lbfgs_blocks)
+        return -float(ll) * lbfgs_scale, -np.asarray(g) * lbfgs_scale
 
     t0 = time.perf_counter()
     n_iter = 0
@@ -93,9 +114,10 @@ def maximize_loglik(
     timings["lbfgs"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    ll, g, H = (np.asarray(a) for a in loglik_grad_hess(jnp.asarray(theta), data, size))
+    ll, g, H = (np.asarray(a) for a in loglik_grad_hess(jnp.asarray(theta), data, size, all_blocks))
     converged = False
     n_newton = 0
+    n_hess = 1
     for n_newton in range(1, max_newton + 1):  # noqa: B007
         step, decrement = _newton_step(g, H)
         if not np.isfinite(decrement):
@@ -107,7 +129,8 @@ def maximize_loglik(
         t = 1.0
         for _ in range(30):
             cand = theta + t * step
-            ll_c, g_c, H_c = (np.asarray(a) for a in loglik_grad_hess(jnp.asarray(cand), data, size))
+            ll_c, g_c, H_c = (np.asarray(a) for a in loglik_grad_hess(jnp.asarray(cand), data, size, all_blocks))
+            n_hess += 1
             if np.isfinite(ll_c) and ll_c >= ll - 1e-12 * abs(ll):
                 break
             t /= 2
@@ -128,6 +151,8 @@ def maximize_loglik(
         n_newton=n_newton,
         n_eval=n_eval,
         message=message,
+        n_hess=n_hess,
+        lbfgs_obs=min(n, lbfgs_blocks * size),
         timings=timings,
     )
 
