@@ -45,7 +45,8 @@ import pandas as pd
 
 import bundleopt.choice  # noqa: F401  (float64 for JAX)
 from bundleopt.adaptive.market import NO_PURCHASE, Catalog
-from bundleopt.choice.likelihood import MNLData, block_size, loglik_grad_hess
+from bundleopt.choice.likelihood import MNLData, loglik_grad_hess
+from bundleopt.choice.streaming import full_pass
 from bundleopt.optimize import solve
 from bundleopt.scenario import NOT_OFFERED, Decision, Scenario
 
@@ -285,10 +286,8 @@ def map_newton(
     Returns ``(theta_hat, (P0 - H)^-1, iterations)``; the objective is strictly concave
     (``P0`` positive definite), so Newton with step halving converges from any start.
     """
-    size = block_size(*data.X.shape[:2], data.X.shape[2])
-
     def stats(th: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        ll, g, H = (np.asarray(a) for a in loglik_grad_hess(jnp.asarray(th), data, size))
+        ll, g, H = (np.asarray(a) for a in full_pass(loglik_grad_hess, jnp.asarray(th), data))
         d = th - prior_mean
         return float(ll) - 0.5 * d @ prior_prec @ d, g - prior_prec @ d, H - prior_prec
 

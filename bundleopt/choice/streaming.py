@@ -29,12 +29,14 @@ so the jitted likelihood compiles for a handful of shapes only.
 
 from __future__ import annotations
 
+import inspect
 import os
 import time
 from collections.abc import Hashable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
@@ -56,6 +58,27 @@ from bundleopt.choice.optimize import FitResult, _newton_step, covariance
 
 #: chunks are padded (with zero-weight observations) to a multiple of this many observations
 PAD_QUANTUM = 1024
+
+
+def full_pass(kernel, theta: jax.Array, data: MNLData):
+    """``kernel(theta, data, size)`` over every block of ``data`` (``size`` from :func:`block_size`).
+
+    ``kernel`` is :func:`~bundleopt.choice.likelihood.loglik_and_grad` or
+    :func:`~bundleopt.choice.likelihood.loglik_grad_hess`; works whether or not the kernel
+    takes the number of blocks to visit as a fourth argument.
+    """
+    n, J, K = data.X.shape
+    size = block_size(n, J, max(K, 1))
+    if _takes_blocks(kernel):
+        return kernel(theta, data, size, -(-n // size))
+    return kernel(theta, data, size)
+
+
+def _takes_blocks(kernel) -> bool:
+    try:
+        return "blocks" in inspect.signature(kernel).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 # ----------------------------------------------------------------------------- reading
@@ -197,7 +220,12 @@ class ParquetChoiceSource:
     def _pack(self, df: pd.DataFrame) -> Chunk:
         arrays = pack_long(df, obs=self.obs, alt=self.alt, columns=list(self.design), choice=self.choice,
                            avail=self.avail, alt_ids=self.alt_ids)
-        data = pad_arrays(arrays, self.A, padded_size(arrays.n_obs))
+        # one compiled shape for all full chunks (and the last one when it is at least half full)
+        nominal = padded_size(-(-self.batch_rows // len(self.alt_ids)))
+        n_pad = padded_size(arrays.n_obs)
+        if 2 * arrays.n_obs >= nominal:
+            n_pad = max(n_pad, nominal)
+        data = pad_arrays(arrays, self.A, n_pad)
         return Chunk(data, arrays.n_obs, float(np.log(arrays.avail.sum(axis=1)).sum()))
 
     def chunks(self) -> Iterator[Chunk]:
@@ -221,8 +249,7 @@ def full_batch_stats(
     ll, g, H = 0.0, np.zeros_like(theta), np.zeros((theta.size, theta.size))
     n, log_avail = 0, 0.0
     for ch in chunks:
-        size = block_size(*ch.data.X.shape[:2], max(ch.data.X.shape[2], 1))
-        cl, cg, cH = loglik_grad_hess(th, ch.data, size)
+        cl, cg, cH = full_pass(loglik_grad_hess, th, ch.data)
         ll += float(cl)
         g += np.asarray(cg)
         H += np.asarray(cH)
@@ -369,8 +396,7 @@ class StreamingMNL(MNL):
         task = bar.add_task("minibatch (Adam)", total=None)
         for epoch in range(int(self.epochs)):
             for ch in src.chunks():
-                size = block_size(*ch.data.X.shape[:2], max(ch.data.X.shape[2], 1))
-                ll, g = loglik_and_grad(params, ch.data, size)
+                ll, g = full_pass(loglik_and_grad, params, ch.data)
                 losses.append(-float(ll) / ch.n_obs)
                 updates, state = opt.update(-g / ch.n_obs, state, params)
                 params = optax.apply_updates(params, updates)
