@@ -19,9 +19,13 @@ def market():
     return make_market(seed=0)
 
 
+PROGRESS: list[tuple[str, float]] = []
+
+
 @pytest.fixture(scope="module")
 def plan(market):
-    return build_plan(market.transactions, market.catalog, sessions=market.sessions, threads=1)
+    return build_plan(market.transactions, market.catalog, sessions=market.sessions, threads=1,
+                      progress=lambda step, f: PROGRESS.append((step, f)))
 
 
 def test_plan_table_matches_the_solution(plan):
@@ -103,17 +107,15 @@ def test_additive_bundle_utility_follows_its_rule():
         np.testing.assert_allclose(sc.v[0, o], np.exp(u + params["price"] * sc.prices[o]), rtol=1e-12)
 
 
-def test_progress_is_reported_in_order(market):
-    seen: list[tuple[str, float]] = []
-    small = market.transactions[market.transactions["customer_id"] < "U00200"]
-    ses = market.sessions[market.sessions["customer_id"] < "U00200"]
-    build_plan(small, market.catalog, sessions=ses, n_segments=2, threads=1,
-               progress=lambda step, f: seen.append((step, f)))
-    fractions = [f for _, f in seen]
-    assert fractions == sorted(fractions) and fractions[-1] == 1.0
-    steps = [s for s, _ in seen]
-    for name in ("validating data", "segmenting customers", "mining bundle candidates", "solving"):
+def test_progress_is_reported_in_order(plan):
+    fractions = [f for _, f in PROGRESS]
+    assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
+    steps = [s for s, _ in PROGRESS]
+    for name in ("validating data", "segmenting customers", "mining bundle candidates",
+                 "building choice data", "solving", "evaluating baselines"):
         assert name in steps
+    assert sum(s.startswith("fitting choice models (") for s in steps) == len(plan.segments)
+    assert set(plan.timings) >= {"validating data", "fitting choice models", "solving", "total"}
 
 
 def test_segment_fits_are_independent_of_padding_and_finite(market):
