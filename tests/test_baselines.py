@@ -145,3 +145,33 @@ def test_compare_baselines_table():
     table = compare_baselines(instance(0, False, max_offers=3))
     assert list(table["baseline"]) == list(BASELINES)
     assert {"profit", "feasible", "n_violations", "seconds"} <= set(table.columns)
+
+
+@pytest.mark.parametrize("rules", [dict(max_cannibalisation=0.3), dict(min_margin_rate=0.5, stock={"p0": 0.02}),
+                                   dict(max_price_spread=0.05, max_bundles=1)], ids=lambda r: "-".join(r))
+def test_greedy_screen_changes_nothing(rules, monkeypatch):
+    """The fast screen of personalised moves only skips moves that break a rule: the
+    greedy path is the same with a screen that lets every move through."""
+    import bundleopt.optimize.baselines as baselines
+
+    sc = random_instance(12, 4, 3, n_bundles=3, seed=9, personalised=True, constraints=Constraints(**rules))
+    screened = greedy_add_drop(sc)
+
+    class PassAll(baselines._Screen):
+        def passes(self, levels, moves):
+            return np.ones(len(moves), dtype=bool)
+
+    monkeypatch.setattr(baselines, "_Screen", PassAll)
+    plain = greedy_add_drop(sc)
+    np.testing.assert_array_equal(screened.levels, plain.levels)
+    assert evaluate(sc, screened).feasible
+
+
+def test_greedy_time_limit_returns_quickly():
+    import time
+
+    sc = random_instance(60, 10, 5, n_bundles=10, seed=2, personalised=True)
+    t0 = time.perf_counter()
+    d = greedy_add_drop(sc, time_limit=0.05)
+    assert time.perf_counter() - t0 < 5.0
+    assert evaluate(sc, d).feasible

@@ -8,17 +8,24 @@ per-offer margin floor), so ``min_margin`` always holds.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
-from bundleopt.optimize.brute_force import segment_scenario
+from bundleopt.optimize.brute_force import (
+    _spread_compatible,
+    coupling_spec,
+    segment_scenario,
+)
 from bundleopt.optimize.evaluate import evaluate, evaluate_many, validate_decision
 from bundleopt.scenario import NOT_OFFERED, Decision, Scenario
 
 # Candidates checked per call of evaluate_many in the greedy's feasible phase.
 _GREEDY_BATCH = 64
+# Moves screened at once on personalised menus.
+_SCREEN_BATCH = 256
 
 
 def naive_linear(scenario: Scenario) -> Decision:
@@ -147,8 +154,6 @@ BASELINES: dict[str, Callable[[Scenario], Decision]] = {
 def compare_baselines(scenario: Scenario) -> pd.DataFrame:
     """Every baseline's decision evaluated: one row per baseline (name, profit,
     revenue, units, feasible, n_violations, seconds)."""
-    import time
-
     rows = []
     for name, make in BASELINES.items():
         t0 = time.perf_counter()
@@ -219,10 +224,13 @@ def greedy_add_drop(
     start: Decision | np.ndarray | None = None,
     max_iter: int | None = None,
     rel_tol: float = 1e-12,
+    time_limit: float | None = None,
 ) -> Decision:
     """Greedy local search over single (menu, offer, level) moves.
 
-    Start from ``start`` (default: nothing offered). A move sets one offer on one menu
+    Start from ``start`` (default: nothing offered; if that breaks a rule, e.g. a
+    cannibalisation cap, the status quo of all singles at list price when it satisfies
+    every rule). A move sets one offer on one menu
     to another allowed level, or removes it (add, change price, drop). Each step:
 
     * while the current decision is feasible, take the move with the largest expected
@@ -237,19 +245,32 @@ def greedy_add_drop(
     infeasible only when the infeasible phase got stuck; evaluate it to see the
     violations). Move profits are computed incrementally from the MNL sums
     ``A_s = v0[s] + sum vv`` and ``N_s = sum (p - c) vv``; rules are checked only for
-    the most profitable candidates, in batches.
+    the most profitable candidates, in batches (for personalised menus, a move is first
+    screened on its own menu: per-menu rules, spread against the other menus and the
+    separable cross-segment sums, then confirmed on the whole decision). With
+    ``time_limit`` (seconds) the search stops after that long with the current decision.
     """
-    levels = (
-        np.full((scenario.n_menus, scenario.n_offers), NOT_OFFERED)
-        if start is None
-        else validate_decision(scenario, start).copy()
-    )
+    deadline = None if time_limit is None else time.perf_counter() + time_limit
+    screen = _Screen(scenario) if scenario.n_menus > 1 else None
+    if start is not None:
+        levels = validate_decision(scenario, start).copy()
+        current = evaluate_many(scenario, levels[None])
+    else:
+        levels = np.full((scenario.n_menus, scenario.n_offers), NOT_OFFERED)
+        current = evaluate_many(scenario, levels[None])
+        if not current.feasible[0]:
+            status_quo = validate_decision(scenario, scenario.status_quo())
+            if evaluate_many(scenario, status_quo[None]).feasible[0]:
+                levels = status_quo.copy()
+                current = evaluate_many(scenario, levels[None])
     max_iter = 20 * scenario.n_menus * scenario.n_offers + 10 if max_iter is None else max_iter
-    current = evaluate_many(scenario, levels[None])
     for _ in range(max_iter):
+        if deadline is not None and time.perf_counter() > deadline:
+            break
         moves, profits = _move_profits(scenario, levels)
         if current.feasible[0]:
-            step = _best_feasible_move(scenario, levels, moves, profits, float(current.profit[0]), rel_tol)
+            step = _best_feasible_move(scenario, levels, moves, profits, float(current.profit[0]),
+                                       rel_tol, screen)
         else:
             step = _best_repair_move(scenario, levels, moves, current)
         if step is None:
@@ -317,10 +338,26 @@ def _best_feasible_move(
     profits: np.ndarray,
     current: float,
     rel_tol: float,
+    screen: _Screen | None = None,
 ) -> int | None:
     """Index of the most profitable improving move that keeps every rule, or None."""
     improving = np.flatnonzero(profits > current + rel_tol * max(1.0, abs(current)))
     order = improving[np.argsort(-profits[improving], kind="stable")]
+    if screen is None:
+        return _first_feasible(scenario, levels, moves, order)
+    if len(order) and evaluate_many(scenario, _candidates(levels, moves[order[:1]])).feasible[0]:
+        return int(order[0])
+    screen.reset(levels)
+    for start in range(1, len(order), _SCREEN_BATCH):  # screen lazily, best moves first
+        part = order[start : start + _SCREEN_BATCH]
+        found = _first_feasible(scenario, levels, moves, part[screen.passes(levels, moves[part])])
+        if found is not None:
+            return found
+    return None
+
+
+def _first_feasible(scenario: Scenario, levels: np.ndarray, moves: np.ndarray, order: np.ndarray) -> int | None:
+    """The first move of ``order`` whose result satisfies every rule, or None."""
     start, size = 0, 1
     while start < len(order):
         batch = order[start : start + size]
@@ -329,6 +366,102 @@ def _best_feasible_move(
             return int(batch[np.argmax(ok)])
         start, size = start + size, min(4 * size, _GREEDY_BATCH)
     return None
+
+
+class _Screen:
+    """Fast necessary checks of single moves on personalised menus.
+
+    A move on menu g changes only segment g's outcome: it must satisfy the per-menu
+    rules (:func:`segment_scenario`), keep the spread against every other menu, and keep
+    the separable cross-segment sums ``sum_s r_s <= b`` (:func:`coupling_terms`). Each
+    ``r_s`` is ``w_s sum_o vv[s,o] L[o, k(o)] / A_s`` with ``A_s = v0[s] + sum_o vv[s,o]``
+    and per-(offer, level) rows ``L`` (margin rate: ``m p - (p - c)``; cannibalisation:
+    ``-1`` on protected singles; stock: ``M n_oj``), so a move's effect is a rank-one
+    update. Moves that pass are confirmed on the whole decision by the caller.
+    """
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.subs = [segment_scenario(scenario, s) for s in range(scenario.n_segments)]
+        self.delta = scenario.constraints.max_price_spread
+        spec = coupling_spec(scenario)
+        self.bound = spec.bound
+        self.rows = self._coupling_rows(scenario, spec)  # (O, K+1, R), level K = off
+        self.menu_rules = any(
+            name != "min_margin" for name in self.subs[0].constraints.active()
+        )  # proposed levels are allowed, so min_margin alone needs no check
+        self.vv = np.zeros((scenario.n_segments, scenario.n_offers))
+        self.base = np.zeros((scenario.n_segments, len(self.bound)))
+        self.denom = np.ones(scenario.n_segments)
+
+    @staticmethod
+    def _coupling_rows(sc: Scenario, spec) -> np.ndarray:
+        n_o, n_k = sc.n_offers, sc.n_levels
+        price = np.concatenate([np.nan_to_num(sc.prices), np.zeros((n_o, 1))], axis=1)
+        cols = []
+        if spec.rate is not None:
+            cols.append((spec.rate * price - (price - sc.costs[:, None]))[:, :, None])
+        protected = np.zeros((n_o, len(spec.protected)))
+        protected[spec.protected, np.arange(len(spec.protected))] = -1.0
+        cols.append(np.repeat(protected[:, None, :], n_k + 1, axis=1))
+        cols.append(np.repeat(spec.stock_units[:, None, :], n_k + 1, axis=1))
+        rows = np.concatenate(cols, axis=2)
+        rows[:, n_k, :] = 0.0
+        return rows
+
+    def reset(self, levels: np.ndarray) -> None:
+        """Record each segment's MNL sums for the current decision."""
+        sc = self.scenario
+        n_k = sc.n_levels
+        idx = np.where(levels >= 0, levels, n_k)  # (S, O)
+        v = np.concatenate([sc.v, np.zeros((sc.n_segments, sc.n_offers, 1))], axis=2)
+        s_idx, o_idx = np.arange(sc.n_segments)[:, None], np.arange(sc.n_offers)[None, :]
+        self.vv = v[s_idx, o_idx, idx]
+        self.denom = sc.v0 + self.vv.sum(axis=1)
+        self.base = np.einsum("so,sor->sr", self.vv, self.rows[o_idx, idx])
+        self.idx = idx
+
+    def passes(self, levels: np.ndarray, moves: np.ndarray) -> np.ndarray:
+        """(M,) bool: the moves that pass the screen."""
+        ok = np.ones(len(moves), dtype=bool)
+        if self.menu_rules:
+            for g in np.unique(moves[:, 0]):
+                rows = np.flatnonzero(moves[:, 0] == g)
+                menus = np.repeat(levels[g][None], len(rows), axis=0)
+                menus[np.arange(len(rows)), moves[rows, 1]] = moves[rows, 2]
+                ok[rows] = evaluate_many(self.subs[g], menus[:, None, :]).feasible
+        if len(self.bound):
+            ok &= self._coupling_ok(moves)
+        if self.delta is not None:
+            ok &= self._spread_ok(levels, moves)
+        return ok
+
+    def _coupling_ok(self, moves: np.ndarray) -> np.ndarray:
+        """Separable cross-segment sums after each move, by a rank-one update."""
+        sc = self.scenario
+        g, o, k = moves[:, 0], moves[:, 1], moves[:, 2]
+        k_new = np.where(k >= 0, k, sc.n_levels)
+        v_new = np.where(k >= 0, sc.v[g, o, np.maximum(k, 0)], 0.0)
+        v_old = self.vv[g, o]
+        w = sc.weights
+        usage = w[:, None] * self.base / self.denom[:, None]  # (S, R)
+        total = usage.sum(axis=0)
+        base_new = (self.base[g] - v_old[:, None] * self.rows[o, self.idx[g, o]]
+                    + v_new[:, None] * self.rows[o, k_new])
+        usage_new = w[g, None] * base_new / (self.denom[g] - v_old + v_new)[:, None]
+        after = total - usage[g] + usage_new
+        return np.all(after <= self.bound + 1e-12 * (1.0 + np.abs(self.bound)), axis=1)
+
+    def _spread_ok(self, levels: np.ndarray, moves: np.ndarray) -> np.ndarray:
+        """Spread of the moved offer against its price on the other menus (the current
+        decision is feasible, so no other offer can break the spread)."""
+        sc = self.scenario
+        g, o, k = moves[:, 0], moves[:, 1], moves[:, 2]
+        current = np.where(levels >= 0, sc.prices[np.arange(sc.n_offers), np.maximum(levels, 0)], np.nan)
+        others = current[:, o].T.copy()  # (M, G)
+        others[np.arange(len(moves)), g] = np.nan
+        new = np.where(k >= 0, sc.prices[o, np.maximum(k, 0)], np.nan)
+        return _spread_compatible(others, new[:, None], self.delta, 1e-9)
 
 
 def _best_repair_move(scenario: Scenario, levels: np.ndarray, moves: np.ndarray, current) -> int | None:

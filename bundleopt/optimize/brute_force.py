@@ -23,7 +23,7 @@ feasible one is returned (the first in enumeration order among equals).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -236,7 +236,9 @@ def _branch_and_bound(
     """
     n_seg = len(menus)
     rest = np.concatenate([np.cumsum([sh[0] for sh in share[::-1]])[::-1], [0.0]])
-    usage, bound = zip(*(_coupling_usage(scenario, s, menus[s]) for s in range(n_seg)), strict=True)
+    spec = coupling_spec(scenario)
+    usage, bound = zip(*(coupling_terms(scenario, segment_scenario(scenario, s), s, menus[s], spec)
+                         for s in range(n_seg)), strict=True)
     bound = bound[0]
     low = np.stack([u.min(axis=0) for u in usage])  # (S, R)
     low_rest = np.concatenate([np.cumsum(low[::-1], axis=0)[::-1], np.zeros((1, len(bound)))])
@@ -287,33 +289,64 @@ def _branch_and_bound(
     return best
 
 
-def _coupling_usage(scenario: Scenario, s: int, menus: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Segment s's terms of the separable cross-segment rules, written ``sum_s r_s <= b``.
+@dataclass(frozen=True)
+class CouplingSpec:
+    """The separable cross-segment rules as ``sum_s r_s <= b`` (see :func:`coupling_terms`).
 
-    Returns ``r`` (n menus, R) and ``b`` (R,): the overall margin rate
-    ``w_s (m rev_s - margin_s) <= 0``, cannibalisation ``-w_s P_s,single(j) <= -(1 - gamma) ref_j``
-    and stock ``M w_s sum_o n_oj P_s,o <= stock_j``.
+    ``rate``: the overall margin-rate floor or None; ``protected`` (J1,): single offers
+    under the cannibalisation cap; ``stock_units`` (O, J2): ``M n_oj`` for the stocked
+    products; ``bound`` (R,): 0 for the margin rate, then ``-(1 - gamma) ref_j`` and
+    ``stock_j``.
     """
+
+    rate: float | None
+    protected: np.ndarray
+    stock_units: np.ndarray
+    bound: np.ndarray
+
+
+def coupling_spec(scenario: Scenario) -> CouplingSpec:
+    """Static data of :func:`coupling_terms` for ``scenario``."""
     c = scenario.constraints
-    w = scenario.weights[s]
-    out = segment_outcomes(segment_scenario(scenario, s), menus[:, None, :])
-    probs, margin, revenue = out.probabilities[:, 0, :], out.margin[:, 0], out.revenue[:, 0]
-    cols, bounds = [np.zeros((len(menus), 0))], [np.zeros(0)]
-    if c.min_margin_rate is not None and c.margin_rate_scope == "overall":
-        cols.append((w * (c.min_margin_rate * revenue - margin))[:, None])
-        bounds.append(np.zeros(1))
+    rate = c.min_margin_rate if c.min_margin_rate is not None and c.margin_rate_scope == "overall" else None
+    bounds = [np.zeros(1 if rate is not None else 0)]
+    protected = np.zeros(0, dtype=int)
+    stock_units = np.zeros((scenario.n_offers, 0))
     if c.max_cannibalisation is not None:
         single = scenario.single_offer()
         names = scenario.products if c.protected_products is None else c.protected_products
-        offers = [single[p] for p in names if p in single]
-        cols.append(-w * probs[:, offers])
-        bounds.append(-(1.0 - c.max_cannibalisation) * scenario.reference_sales()[offers])
+        protected = np.array([single[p] for p in names if p in single], dtype=int)
+        bounds.append(-(1.0 - c.max_cannibalisation) * scenario.reference_sales()[protected])
     if c.stock is not None:
         names = list(c.stock)
         mult = np.array([[comp.count(p) for p in names] for comp in scenario.components], dtype=float)
-        cols.append(scenario.market_size * w * probs @ mult)
+        stock_units = scenario.market_size * mult
         bounds.append(np.array([c.stock[p] for p in names], dtype=float))
-    return np.concatenate(cols, axis=1), np.concatenate(bounds)
+    return CouplingSpec(rate, protected, stock_units, np.concatenate(bounds))
+
+
+def coupling_terms(
+    scenario: Scenario, sub: Scenario, s: int, menus: np.ndarray, spec: CouplingSpec | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Segment s's terms of the separable cross-segment rules, written ``sum_s r_s <= b``.
+
+    ``sub`` is :func:`segment_scenario` ``(scenario, s)``; ``menus`` (n, O) are menus for
+    segment s; ``spec`` is :func:`coupling_spec` ``(scenario)`` (computed if omitted).
+    Returns ``r`` (n, R) and ``b`` (R,): the overall margin rate
+    ``w_s (m rev_s - margin_s) <= 0``, cannibalisation ``-w_s P_s,single(j) <= -(1 - gamma) ref_j``
+    and stock ``M w_s sum_o n_oj P_s,o <= stock_j``.
+    """
+    spec = coupling_spec(scenario) if spec is None else spec
+    w = scenario.weights[s]
+    out = segment_outcomes(sub, menus[:, None, :])
+    probs = out.probabilities[:, 0, :]
+    cols = [np.zeros((len(menus), 0))]
+    if spec.rate is not None:
+        cols.append(w * (spec.rate * out.revenue[:, :1] - out.margin[:, :1]))
+    cols.append(-w * probs[:, spec.protected])
+    # einsum, not a BLAS product: tiny products are slow under a loaded multi-threaded BLAS
+    cols.append(w * np.einsum("no,oj->nj", probs, spec.stock_units))
+    return np.concatenate(cols, axis=1), spec.bound
 
 
 def _spread_compatible(prices: np.ndarray, other: np.ndarray, delta: float, tol: float) -> np.ndarray:
