@@ -130,18 +130,25 @@ def _blocks(data: MNLData, size: int):
 
 
 def _block_stats(theta, X, y, avail, w, A):
-    """Log-likelihood, residuals ``R = w (d - P)`` and gradient of one block."""
+    """Log-likelihood, gradient and probabilities ``P`` of one block.
+
+    ``X`` is used as an (n J, K) matrix: utilities are one GEMV ``X beta`` and the
+    gradient one GEMV ``R^T X`` with ``R = w (d - P)``; the block stays in cache between
+    the two, so ``X`` is read from memory once per evaluation.
+    """
     asc, beta = split_theta(theta, A.shape[1])
-    V = jnp.where(avail, X @ beta + A @ asc, -jnp.inf)
+    n, J, K = X.shape
+    flat = X.reshape(n * J, K)
+    V = jnp.where(avail, (flat @ beta).reshape(n, J) + A @ asc, -jnp.inf)
     m = jnp.max(V, axis=1, keepdims=True)
     e = jnp.exp(V - m)
     s = jnp.sum(e, axis=1, keepdims=True)
     P = e / s
-    Vy = jnp.take_along_axis(V, y[:, None], axis=1)[:, 0]
+    d = jnp.arange(J)[None, :] == y[:, None]
+    Vy = jnp.sum(jnp.where(d, V, 0.0), axis=1)
     ll = jnp.sum(w * (Vy - m[:, 0] - jnp.log(s[:, 0])))
-    d = (jnp.arange(V.shape[1])[None, :] == y[:, None]).astype(X.dtype)
     R = w[:, None] * (d - P)
-    grad = jnp.concatenate([A.T @ jnp.sum(R, axis=0), jnp.einsum("nj,njk->k", R, X)])
+    grad = jnp.concatenate([A.T @ jnp.sum(R, axis=0), R.reshape(n * J) @ flat])
     return ll, grad, P
 
 
@@ -168,8 +175,9 @@ def loglik_grad_hess(
     """``(LL, gradient, Hessian)`` in one pass; Hessian = ``-sum_n w Z^T (diag P - P P^T) Z``.
 
     Computed by blocks of ``Z = [A, X]`` so the ASCs cost O(J^2) per observation, not
-    O(J n_asc^2): beta-beta ``X^T diag(P) X - xbar xbar^T``, asc-beta
-    ``A^T (diag(P) X - P xbar^T)``, asc-asc ``A^T (diag(P) - P P^T) A``.
+    O(J n_asc^2). With ``Xc = X - xbar`` (``xbar = sum_j P_j X_j``): beta-beta
+    ``Xc^T diag(P) Xc`` (= ``X^T diag(P) X - xbar xbar^T``, one GEMM), asc-beta
+    ``A^T diag(P) Xc``, asc-asc ``A^T (diag(P) - P P^T) A``.
     """
     block = _blocks(data, size)
     blocks = n_blocks(data.X.shape[0], size) if blocks is None else blocks
@@ -180,11 +188,16 @@ def loglik_grad_hess(
         ll, g, P = _block_stats(theta, X, y, avail, w, data.A)
         wP = w[:, None] * P
         xbar = jnp.einsum("nj,njk->nk", P, X)  # E_P[x] per observation
-        h_bb = jnp.einsum("nj,njk,njl->kl", wP, X, X) - jnp.einsum("n,nk,nl->kl", w, xbar, xbar)
-        h_jb = jnp.einsum("nj,njk->jk", wP, X) - jnp.einsum("nj,nk->jk", wP, xbar)
-        h_jj = jnp.diag(jnp.sum(wP, axis=0)) - jnp.einsum("nj,nl->jl", wP, P)
+        Xc = X - xbar[:, None, :]  # centred: sum_j P_j Xc_j = 0
+        flat = Xc.reshape(-1, Xc.shape[2])
+        h_bb = (flat * wP.reshape(-1, 1)).T @ flat  # = X^T diag(P) X - xbar xbar^T, weighted
         A = data.A
-        h = jnp.block([[A.T @ h_jj @ A, A.T @ h_jb], [h_jb.T @ A, h_bb]])
+        if A.shape[1] == 0:
+            h = h_bb
+        else:
+            h_jb = jnp.einsum("nj,njk->jk", wP, Xc)  # = diag(P) X - P xbar^T
+            h_jj = jnp.diag(jnp.sum(wP, axis=0)) - jnp.einsum("nj,nl->jl", wP, P)
+            h = jnp.block([[A.T @ h_jj @ A, A.T @ h_jb], [h_jb.T @ A, h_bb]])
         return acc[0] + ll, acc[1] + g, acc[2] - h
 
     init = (jnp.zeros(()), jnp.zeros_like(theta), jnp.zeros((p, p), theta.dtype))
