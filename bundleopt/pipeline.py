@@ -89,10 +89,12 @@ class Plan:
     comparison : one row per plan compared: ``optimised``, ``shop`` (the shop's
         list prices: singles at list price, co-purchase of each candidate bundle at
         the sum of its components' list prices), ``status_quo`` (singles at list
-        price, no bundles: ``Scenario.status_quo()``) and each baseline of
+        price, no bundles: ``Scenario.status_quo()``; ``shop`` and ``status_quo`` are
+        the shop as it is, so they may break the plan's caps: see ``feasible``) and
+        each baseline of
         :mod:`bundleopt.optimize.baselines`; columns ``plan``, ``profit``,
-        ``revenue``, ``units``, ``feasible``, ``n_violations``, ``uplift`` (relative
-        to ``shop``).
+        ``revenue``, ``units``, ``feasible``, ``n_violations``, ``gain`` (profit
+        minus the shop's) and ``uplift`` (``gain / |shop profit|``).
     profit_by_segment : plans x segments expected profit (rows as in ``comparison``).
     cleaning : the :class:`~bundleopt.data.CleaningReport` of validation.
     segments : per segment: ``segment``, ``n_customers``, ``customer_share``,
@@ -133,6 +135,12 @@ class Plan:
     def shop_profit(self) -> float:
         """Expected profit at the shop's list prices (``comparison`` row ``shop``)."""
         return float(self.comparison.set_index("plan").at["shop", "profit"])
+
+    @property
+    def uplift(self) -> float:
+        """``(profit - shop_profit) / |shop_profit|`` (NaN when the shop earns exactly 0)."""
+        shop = self.shop_profit
+        return (self.profit - shop) / abs(shop) if shop != 0 else float("nan")
 
     @property
     def price_coefficients(self) -> pd.Series:
@@ -370,7 +378,8 @@ def _compare(scenario: Scenario, solution: Solution) -> tuple[pd.DataFrame, pd.D
         by_seg[name] = ev.by_segment.set_index("segment")["profit"]
     comp = pd.DataFrame(rows)
     shop = float(comp.loc[comp["plan"] == "shop", "profit"].iloc[0])
-    comp["uplift"] = comp["profit"] / shop - 1.0 if shop > 0 else np.nan
+    comp["gain"] = comp["profit"] - shop
+    comp["uplift"] = comp["gain"] / abs(shop) if shop != 0 else np.nan
     by_segment = pd.DataFrame(by_seg).T
     by_segment.index.name = "plan"
     by_segment.columns.name = "segment"
@@ -564,6 +573,10 @@ def build_plan(
     list_price = np.array([float(cat_i.loc[list(c), "list_price"].sum()) for c in components])
     costs = np.array([float(cat_i.loc[list(c), "unit_cost"].sum()) for c in components])
     prices = np.outer(list_price, np.asarray(lad))
+    losing = [oid for oid, c, p in zip(offer_ids, costs, prices.max(axis=1), strict=True) if c >= p]
+    if losing:
+        notes.append(f"{len(losing)} offer(s) cost more than every price on their ladder "
+                     f"(e.g. {losing[:3]}): offering them loses money, so the plan drops them")
     lift = dict(zip(cands["bundle_id"], cands["lift"].astype(float), strict=True))
     v = np.stack([_bundle_weights(models[s], offer_ids, components, prices, lift, bundle_utility)
                   for s in seg_ids])

@@ -75,7 +75,8 @@ def plan_to_json(plan: Any) -> dict[str, Any]:
     return _plain({
         "profit": plan.profit,
         "shop_profit": plan.shop_profit,
-        "uplift_vs_shop": plan.profit / plan.shop_profit - 1.0 if plan.shop_profit > 0 else None,
+        "gain_vs_shop": plan.profit - plan.shop_profit,
+        "uplift_vs_shop": plan.uplift,
         "solver": {"method": sol.method, "status": sol.status, "gap": sol.gap,
                    "best_bound": sol.best_bound, "timings": sol.timings, "notes": list(sol.notes)},
         "settings": plan.settings,
@@ -186,12 +187,12 @@ def plot_bundle_map(plan: Any, path: str | Path) -> None:
 # --------------------------------------------------------------------------- text
 def _markdown(plan: Any, title: str) -> str:
     summ = plan.data_summary
-    comp = plan.comparison[["plan", "profit", "uplift", "feasible"]]
+    comp = plan.comparison[["plan", "profit", "gain", "uplift", "feasible"]]
     lines = [
         f"# {title}", "",
         f"Expected profit of the optimised plan: **{plan.profit:,.2f}** vs **{plan.shop_profit:,.2f}** "
-        f"at the shop's list prices ({plan.profit / plan.shop_profit - 1:+.1%})." if plan.shop_profit > 0
-        else f"Expected profit of the optimised plan: **{plan.profit:,.2f}**.", "",
+        f"at the shop's list prices (gain {plan.profit - plan.shop_profit:+,.2f}, "
+        f"{plan.uplift:+.1%} of |shop profit|).", "",
         f"Data: {summ['transaction_rows']} lines, {summ['customers']} customers, {summ['orders']} orders, "
         f"{summ['products']} products, {summ['first_day']} to {summ['last_day']}; "
         f"{summ['segments']} segments, {summ['candidates']} bundle candidates, "
@@ -226,8 +227,8 @@ def _html(plan: Any, title: str) -> str:
     def table(frame: pd.DataFrame) -> str:
         return frame.to_html(index=False, float_format=lambda v: f"{v:,.3f}", border=0)
 
-    uplift = (f" ({plan.profit / plan.shop_profit - 1:+.1%} vs the shop's list prices, "
-              f"{plan.shop_profit:,.2f})" if plan.shop_profit > 0 else "")
+    uplift = (f" vs {plan.shop_profit:,.2f} at the shop's list prices (gain "
+              f"{plan.profit - plan.shop_profit:+,.2f}, {plan.uplift:+.1%} of |shop profit|)")
     notes = "".join(f"<li>{esc(n)}</li>" for n in plan.notes)
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>{esc(title)}</title>

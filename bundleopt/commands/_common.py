@@ -108,12 +108,13 @@ def print_plan(console: Console, plan: Any, max_rows: int = 40) -> None:
     table = plan.table[["segment", "offer", "price", "list_price", "discount", "units", "profit"]]
     console.print(frame_table(table, "Plan: offers and prices per segment (expected units and profit)",
                               max_rows=max_rows))
-    comp = plan.comparison[["plan", "profit", "revenue", "units", "feasible", "uplift"]]
+    comp = plan.comparison[["plan", "profit", "revenue", "units", "feasible", "gain", "uplift"]]
     comp = comp.assign(uplift=comp["uplift"].map("{:+.1%}".format))
     console.print(frame_table(comp, "Expected profit: optimised plan vs shop list prices and baselines"))
     console.print(
         f"optimised plan [bold green]{plan.profit:,.2f}[/] vs shop list prices "
-        f"[bold]{plan.shop_profit:,.2f}[/] ({plan.profit / plan.shop_profit - 1:+.1%}); "
+        f"[bold]{plan.shop_profit:,.2f}[/] (gain {plan.profit - plan.shop_profit:+,.2f}, "
+        f"{plan.uplift:+.1%} of |shop|); "
         f"solver {plan.solution.method} ({plan.solution.status}), {plan.timings['total']:.1f} s")
     for note in plan.notes:
         console.print(f"note: {note}", markup=False)
