@@ -98,3 +98,36 @@ def test_user_errors(tmp_path, market):
     bad.to_parquet(bad_path)
     with pytest.raises(ValueError, match="choice column 'chosen'"):
         StreamingMNL(features=["x0"], batch_rows=500, epochs=0).fit(bad_path)
+
+
+def test_balanced_fast_path_equals_general_path_and_in_memory(tmp_path):
+    """A balanced file sorted by obs takes the pandas-free path; its chunks equal the
+    general pack_long path's, and the fit equals the in-memory MNL."""
+    from bundleopt.choice.long_format import pack_long
+    from bundleopt.choice.streaming import iter_observation_tables
+
+    df, _ = simulate_mnl(n_obs=5000, n_alts=3, n_features=2, seed=4)
+    df["alt"] = df["alt"].astype("int16")
+    path = tmp_path / "balanced.parquet"
+    df.to_parquet(path, row_group_size=1000)
+    spec = {"features": ["x0"], "features_by_alt": {2: ["x1"]}}
+    model = StreamingMNL(**spec, batch_rows=2000)
+    src = model.source(path)
+    n_fast = 0
+    for table in iter_observation_tables(path, ["obs", "alt", "chosen", "x0", "x1"], "obs", 2000):
+        fast = src._pack_balanced(table)
+        assert fast is not None
+        n_fast += 1
+        slow = pack_long(table.to_pandas(), obs="obs", alt="alt", columns=list(src.design), choice="chosen",
+                         alt_ids=src.alt_ids)
+        np.testing.assert_array_equal(fast.X, slow.X)
+        np.testing.assert_array_equal(fast.choice, slow.choice)
+        np.testing.assert_array_equal(fast.avail, slow.avail)
+    assert n_fast >= 7
+    stream = model.fit(path)
+    full = MNL(**spec).fit(df)
+    np.testing.assert_allclose(stream.params_, full.params_, atol=1e-6, rtol=0)
+    # an irregular chunk (a missing row) falls back to the general path
+    table = next(iter_observation_tables(path, ["obs", "alt", "chosen", "x0", "x1"], "obs", 2000))
+    assert src._pack_balanced(table.slice(1)) is None
+    assert src._pack(table.slice(1)).n_obs == src._pack(table).n_obs

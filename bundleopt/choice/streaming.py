@@ -109,6 +109,40 @@ def scan_alternatives(path: str | os.PathLike, alt: str, batch_rows: int = 1_000
     return pd.Index(sorted(seen))
 
 
+def iter_observation_tables(
+    path: str | os.PathLike,
+    columns: Sequence[str],
+    obs: str,
+    batch_rows: int = 1_000_000,
+) -> Iterator[pa.Table]:
+    """Arrow tables of about ``batch_rows`` rows that never split an observation.
+
+    The rows of the last observation of a batch (its trailing run of equal ``obs`` ids)
+    are held back and prepended to the next batch.
+    """
+    pf = _open(path)
+    missing = [c for c in columns if c not in pf.schema_arrow.names]
+    if missing:
+        raise ValueError(f"unknown column(s) {missing}; the file has columns {pf.schema_arrow.names}")
+    carry: pa.Table | None = None
+    for batch in pf.iter_batches(batch_size=int(batch_rows), columns=list(dict.fromkeys(columns))):
+        table = pa.Table.from_batches([batch])
+        if carry is not None:
+            table = pa.concat_tables([carry, table])
+        if table.num_rows == 0:
+            continue
+        ids = table.column(obs).to_numpy()
+        last = ids[-1]
+        tail = len(ids)
+        while tail > 0 and ids[tail - 1] == last:
+            tail -= 1
+        carry = table.slice(tail)
+        if tail:
+            yield table.slice(0, tail)
+    if carry is not None and carry.num_rows:
+        yield carry
+
+
 def iter_observation_chunks(
     path: str | os.PathLike,
     columns: Sequence[str],
@@ -121,30 +155,10 @@ def iter_observation_chunks(
     batch, so an observation cut by a batch boundary is never split. Raises ``ValueError``
     when an observation's rows are not contiguous within a chunk.
     """
-    pf = _open(path)
-    missing = [c for c in columns if c not in pf.schema_arrow.names]
-    if missing:
-        raise ValueError(f"unknown column(s) {missing}; the file has columns {pf.schema_arrow.names}")
-    carry: pd.DataFrame | None = None
-    for batch in pf.iter_batches(batch_size=int(batch_rows), columns=list(dict.fromkeys(columns))):
-        df = batch.to_pandas()
-        if carry is not None:
-            df = pd.concat([carry, df], ignore_index=True)
-        if len(df) == 0:
-            continue
-        ids = df[obs].to_numpy()
-        last = ids[-1]
-        tail = len(ids)
-        while tail > 0 and ids[tail - 1] == last:
-            tail -= 1
-        carry = df.iloc[tail:]
-        head = df.iloc[:tail]
-        if len(head):
-            _check_contiguous(head, obs)
-            yield head
-    if carry is not None and len(carry):
-        _check_contiguous(carry, obs)
-        yield carry
+    for table in iter_observation_tables(path, columns, obs, batch_rows):
+        df = table.to_pandas()
+        _check_contiguous(df, obs)
+        yield df
 
 
 def _check_contiguous(df: pd.DataFrame, obs: str) -> None:
@@ -212,14 +226,18 @@ class ParquetChoiceSource:
     A: np.ndarray
     batch_rows: int
 
-    def _frames(self) -> Iterator[pd.DataFrame]:
+    def _tables(self) -> Iterator[pa.Table]:
         cols = [self.obs, self.alt, self.choice, *([self.avail] if self.avail else []),
                 *dict.fromkeys(c.source for c in self.design)]
-        return iter_observation_chunks(self.path, cols, self.obs, self.batch_rows)
+        return iter_observation_tables(self.path, cols, self.obs, self.batch_rows)
 
-    def _pack(self, df: pd.DataFrame) -> Chunk:
-        arrays = pack_long(df, obs=self.obs, alt=self.alt, columns=list(self.design), choice=self.choice,
-                           avail=self.avail, alt_ids=self.alt_ids)
+    def _pack(self, table: pa.Table) -> Chunk:
+        arrays = self._pack_balanced(table)
+        if arrays is None:  # general path: full validation and its error messages
+            df = table.to_pandas()
+            _check_contiguous(df, self.obs)
+            arrays = pack_long(df, obs=self.obs, alt=self.alt, columns=list(self.design), choice=self.choice,
+                               avail=self.avail, alt_ids=self.alt_ids)
         # one compiled shape for all full chunks (and the last one when it is at least half full)
         nominal = padded_size(-(-self.batch_rows // len(self.alt_ids)))
         n_pad = padded_size(arrays.n_obs)
@@ -228,9 +246,52 @@ class ParquetChoiceSource:
         data = pad_arrays(arrays, self.A, n_pad)
         return Chunk(data, arrays.n_obs, float(np.log(arrays.avail.sum(axis=1)).sum()))
 
+    def _pack_balanced(self, table: pa.Table) -> ChoiceArrays | None:
+        """Fast path without pandas for the common layout: every observation has one row per
+        alternative, in ``alt_ids`` order, numeric ``obs`` ids strictly increasing, no
+        availability column, 0/1 choices with one chosen, finite features. Returns ``None``
+        (use :func:`pack_long`) when any of this does not hold."""
+        J = len(self.alt_ids)
+        rows = table.num_rows
+        if self.avail is not None or rows % J or J < 2:
+            return None
+        cols = {}
+        for name in dict.fromkeys([self.obs, self.alt, self.choice, *(c.source for c in self.design)]):
+            col = table.column(name)
+            if col.null_count or not (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)
+                                      or pa.types.is_boolean(col.type)):
+                return None
+            cols[name] = col.to_numpy()
+        n = rows // J
+        ids = cols[self.obs].reshape(n, J)
+        if np.any(ids != ids[:, :1]) or (n > 1 and np.any(np.diff(ids[:, 0]) <= 0)):
+            return None
+        try:
+            alt_ref = np.asarray(self.alt_ids, dtype=cols[self.alt].dtype)
+        except (TypeError, ValueError):
+            return None
+        if np.any(cols[self.alt].reshape(n, J) != alt_ref[None, :]):
+            return None
+        chosen = cols[self.choice].reshape(n, J)
+        if not np.all((chosen == 0) | (chosen == 1)) or np.any(chosen.sum(axis=1) != 1):
+            return None
+        X = np.empty((n, J, len(self.design)))
+        for k, col in enumerate(self.design):
+            vals = cols[col.source].reshape(n, J).astype(np.float64, copy=False)
+            if col.alt_code is not None:
+                vals = np.where(np.arange(J)[None, :] == col.alt_code, vals, 0.0)
+            if not np.all(np.isfinite(vals)):
+                return None
+            X[:, :, k] = vals
+        return ChoiceArrays(
+            X=X, choice=np.argmax(chosen, axis=1).astype(np.int32), avail=np.ones((n, J), dtype=bool),
+            obs_ids=pd.Index(ids[:, 0]), alt_ids=self.alt_ids,
+            row_obs=np.repeat(np.arange(n), J), row_alt=np.tile(np.arange(J), n),
+        )
+
     def chunks(self) -> Iterator[Chunk]:
         """Packed chunks, reading and packing the next one in a thread while this one is used."""
-        frames = self._frames()
+        frames = self._tables()
         with ThreadPoolExecutor(1) as pool:
             nxt = next(frames, None)
             fut = pool.submit(self._pack, nxt) if nxt is not None else None
