@@ -28,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-support", type=float, default=0.005)
     parser.add_argument("--max-bundles", type=int, default=3)
     parser.add_argument("--uniform", action="store_true", help="one menu for all segments")
+    parser.add_argument("--keep-assortment", type=float, default=None, metavar="GAMMA",
+                        help="each product keeps at least (1 - GAMMA) of its standalone sales "
+                        "(max_cannibalisation; couples segments: MILP)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None, help="write the report folder here")
     args = parser.parse_args(argv)
@@ -52,11 +55,17 @@ def main(argv: list[str] | None = None) -> int:
         plan = build_plan(tx, cat, purchase_share=args.purchase_share, n_segments=args.segments,
                           min_support=args.min_support, max_bundles=args.max_bundles,
                           personalised=not args.uniform, random_state=args.seed, threads=1,
+                          constraints=None if args.keep_assortment is None
+                          else {"max_cannibalisation": args.keep_assortment},
                           progress=progress)
     print_plan(console, plan, max_rows=25)
     console.print("segment choice (silhouette):", plan.settings["n_segments"] or "auto", markup=False)
     console.print(plan.candidates[["bundle_id", "support", "lift", "count"]].to_string(index=False),
                   markup=False)
+    summ = plan.data_summary
+    console.print(f"observed gross margin in the data (quantity x (price paid - cost)): "
+                  f"{summ['observed_gross_margin']:,.0f} over {summ['transaction_rows']} lines; the model "
+                  f"counts {summ['purchase_occasions']} purchase occasions of one unit each", markup=False)
     timings = {"load": load_s, **plan.timings}
     console.print("timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()), markup=False)
     if args.out is not None:

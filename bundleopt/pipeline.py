@@ -250,8 +250,10 @@ def fit_segment_models(
       alternatives available, at the segment's median listed prices) with weight
       ``smoothing``, so an alternative a segment never chose gets a small finite
       constant instead of ``-inf`` (additive smoothing of choice counts);
-    * **padding**: every segment's data is padded with zero-weight copies to the
-      same number of occasions, so JAX compiles the likelihood once for all segments.
+    * **padding**: every segment's data is padded with zero-weight copies to a
+      common number of occasions, so JAX compiles the likelihood once for all
+      segments; when that would more than double the work (very unequal
+      segments), each is padded to the next power of two instead (few compiles).
 
     The log-likelihood is concave and has few parameters (one constant per
     alternative and the price coefficient), so the fit is damped Newton with the
@@ -270,10 +272,11 @@ def fit_segment_models(
     blocks = {}
     for s in segments:
         blocks[s] = _rectangle(choice[(seg_col == s).to_numpy()], alts)
-    n_max = max(b[0].shape[0] for b in blocks.values()) + j
+    targets = _padded_sizes({s: b[0].shape[0] + j for s, b in blocks.items()})
     models: dict[Any, Any] = {}
     for s, (price, avail, chosen) in blocks.items():
         n = price.shape[0]
+        n_max = targets[s]
         listed = np.where(avail > 0, price, np.nan)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # an alternative never on sale
@@ -299,6 +302,14 @@ def fit_segment_models(
         if progress is not None:
             progress(s)
     return models
+
+
+def _padded_sizes(sizes: Mapping[Any, int]) -> dict[Any, int]:
+    """Number of occasions each segment's fit is padded to (see :func:`fit_segment_models`)."""
+    largest, total = max(sizes.values()), sum(sizes.values())
+    if len(sizes) * largest <= 2 * total:
+        return {s: largest for s in sizes}
+    return {s: max(1024, 1 << (n - 1).bit_length()) for s, n in sizes.items()}
 
 
 def _bundle_weights(

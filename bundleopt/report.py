@@ -137,7 +137,7 @@ def plot_price_ladder(plan: Any, path: str | Path) -> None:
 def plot_profit_by_segment(plan: Any, path: str | Path) -> None:
     """Grouped bars: expected profit per segment for each plan compared."""
     data = plan.profit_by_segment
-    plt, fig = _figure(8.0, 4.5)
+    plt, fig = _figure(8.0, 5.0)
     ax = fig.add_subplot()
     n_plans, n_seg = data.shape
     width = 0.8 / max(n_plans, 1)
@@ -148,7 +148,7 @@ def plot_profit_by_segment(plan: Any, path: str | Path) -> None:
     ax.set_xticklabels([f"segment {s}" for s in data.columns])
     ax.set_ylabel("expected profit")
     ax.set_title("Profit by segment: optimised vs shop prices vs baselines")
-    ax.legend(fontsize=8, ncol=2)
+    ax.legend(fontsize=8, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.08), frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
