@@ -34,7 +34,7 @@ from bundleopt.scenario import NOT_OFFERED, Constraints, Decision, Scenario
 NO_PURCHASE = "none"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Catalog:
     """What a seller knows: offers, ladder, costs, rules, segment ids (no tastes)."""
 
@@ -69,7 +69,7 @@ class Catalog:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Market:
     """The true market: latent-class MNL tastes over a catalog, optionally drifting.
 
@@ -145,6 +145,11 @@ class Market:
         customer's menu), rows of a customer contiguous: ``obs`` (customer id, from
         ``first_obs``), ``period``, ``segment``, ``alt`` (offer id or :data:`NO_PURCHASE`),
         ``chosen`` (0/1), ``price`` (0 for no purchase), ``cost``.
+
+        >>> m = benchmark_market(seed=0)
+        >>> sales = m.sell(m.scenario().status_quo(), 100, rng=0)
+        >>> sales["obs"].nunique(), int(sales.groupby("obs")["chosen"].sum().max())
+        (100, 1)
         """
         from bundleopt.solution import purchase_probabilities
 

@@ -55,7 +55,7 @@ POOLED = "all"
 MIN_ROWS = 512
 
 
-@dataclass
+@dataclass(eq=False)
 class GroupPosterior:
     """Data and Laplace posterior of one group's MNL.
 
