@@ -228,7 +228,7 @@ def _plot(df: pd.DataFrame, out: Path) -> None:
     ax1.set_ylim(max(0.0, float(np.nanmin(pivot.to_numpy())) - 0.05), 1.01)
     ax1.set_ylabel("profit / best bound")
     ax1.set_title("Methods on random instances (uniform prices)")
-    ax1.legend(fontsize=7)
+    ax1.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=4)
     sw = df[df["part"] == "sweep"].copy()
     size = sw["n_segments"] * sw["n_offers"] * sw["n_levels"]
     for col, mark in (("build_s", "o"), ("handoff_s", "s"), ("solve_s", "^")):
