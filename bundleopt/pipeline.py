@@ -218,10 +218,21 @@ def _top_products(tx: pd.DataFrame, n: int, report: CleaningReport) -> pd.DataFr
     return tx[~out].reset_index(drop=True)
 
 
+def _codes(column: pd.Series) -> np.ndarray:
+    """Integer codes of an id column (categorical codes when it is one: no string copies)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.cat.codes.to_numpy()
+    return pd.factorize(column.astype(str), sort=False)[0]
+
+
 def _rectangle(choice: pd.DataFrame, alts: pd.Index) -> tuple[np.ndarray, ...]:
     """(n_obs, J) arrays ``price``, ``available``, ``chosen`` of a long-format frame."""
-    obs_codes, obs_ids = pd.factorize(choice["obs"].astype(str), sort=False)
-    alt_codes = alts.get_indexer(choice["alt"].astype(str))
+    obs_codes, obs_ids = pd.factorize(_codes(choice["obs"]), sort=False)
+    col = choice["alt"]
+    if isinstance(col.dtype, pd.CategoricalDtype):  # map the few categories, not every row
+        alt_codes = alts.get_indexer(col.cat.categories.astype(str))[col.cat.codes.to_numpy()]
+    else:
+        alt_codes = alts.get_indexer(col.astype(str))
     n, j = len(obs_ids), len(alts)
     price = np.zeros((n, j))
     avail = np.zeros((n, j), dtype=np.int8)
@@ -264,14 +275,18 @@ def fit_segment_models(
     """
     from bundleopt.choice import MNL
 
-    alts = pd.Index(pd.unique(choice["alt"].astype(str))).sort_values()
+    alt_col = choice["alt"]
+    if isinstance(alt_col.dtype, pd.CategoricalDtype):
+        present = alt_col.cat.categories[np.unique(alt_col.cat.codes.to_numpy())]
+        alts = pd.Index(present.astype(str)).sort_values()
+    else:
+        alts = pd.Index(pd.unique(alt_col.astype(str))).sort_values()
     if NO_PURCHASE not in alts:
         raise ValueError("choice data has no no-purchase alternative")
     j = len(alts)
-    seg_col = choice["segment"]
-    blocks = {}
-    for s in segments:
-        blocks[s] = _rectangle(choice[(seg_col == s).to_numpy()], alts)
+    seg_col = choice["segment"].to_numpy()
+    slim = choice[["obs", "alt", "chosen", "available", "price"]]
+    blocks = {s: _rectangle(slim[seg_col == s], alts) for s in segments}
     targets = _padded_sizes({s: b[0].shape[0] + j for s, b in blocks.items()})
     models: dict[Any, Any] = {}
     for s, (price, avail, chosen) in blocks.items():
@@ -291,7 +306,7 @@ def fit_segment_models(
         weights = np.concatenate([np.ones(n), np.full(j, smoothing), np.zeros(pad)])
         frame = pd.DataFrame({
             "obs": np.repeat(np.arange(n_max), j),
-            "alt": np.tile(alts.to_numpy(dtype=object), n_max),
+            "alt": pd.Categorical.from_codes(np.tile(np.arange(j), n_max), categories=alts),
             "chosen": chosen_all.ravel(),
             "available": avail_all.ravel(),
             "price": price_all.ravel(),
