@@ -142,12 +142,14 @@ def solve_compiled(
     verbose: bool = False,
     start: np.ndarray | None = None,
     lp_method: str | None = None,
+    options: dict[str, object] | None = None,
 ) -> HighsResult:
     """Pass ``cm`` to HiGHS, optionally warm-started from ``start`` (full column
     vector, feasible), solve, and read the result back.
 
     ``mip_gap`` is HiGHS' ``mip_rel_gap``; ``lp_method="simplex"`` asks for a vertex
-    solution (the decomposed LP needs one).
+    solution (the decomposed LP needs one); ``options`` are further HiGHS options
+    (name -> value), e.g. for tuning experiments.
     """
     t0 = time.perf_counter()
     h = highspy.Highs()
@@ -159,6 +161,9 @@ def solve_compiled(
         h.setOptionValue("threads", int(threads))
     if lp_method is not None:
         h.setOptionValue("solver", lp_method)
+    for name, value in (options or {}).items():
+        if h.setOptionValue(name, value) != highspy.HighsStatus.kOk:
+            raise ValueError(f"HiGHS rejected option {name}={value!r}")
     h.passModel(cm.lp)
     if start is not None:
         sol = highspy.HighsSolution()

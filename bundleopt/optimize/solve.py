@@ -122,14 +122,17 @@ def solve_milp(
     warm_start: bool = True,
     verbose: bool = False,
     feasibility_only: bool = False,
+    strengthen: bool = True,
+    highs_options: dict[str, object] | None = None,
 ) -> MilpRun:
     """Build the MILP, pass it to HiGHS (warm-started), and read the decision back.
 
-    ``feasibility_only`` replaces the objective by 0 (used by the diagnosis).
+    ``feasibility_only`` replaces the objective by 0 (used by the diagnosis);
+    ``strengthen=False`` solves the plain Bront et al. formulation (benchmarks).
     """
     notes: list[str] = []
     t0 = time.perf_counter()
-    model = build_model(scenario, families=families)
+    model = build_model(scenario, families=families, strengthen=strengthen)
     if feasibility_only:
         model.profit.deactivate()
         model.zero = pyo.Objective(expr=0.0 * model.x[0])
@@ -148,7 +151,7 @@ def solve_milp(
                 note += " (decision outside the model's levels; not used)"
         notes.append(note)
     result = solve_compiled(cm, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
-                            verbose=verbose, start=start)
+                            verbose=verbose, start=start, options=highs_options)
     timings = {"build": t1 - t0, "handoff": (t2 - t1) + result.handoff_s, "solve": result.solve_s}
     decision = decision_from_values(model, cm, result.values) if result.has_solution else None
     return MilpRun(decision, result, timings, notes)
