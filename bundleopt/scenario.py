@@ -358,6 +358,61 @@ class Scenario:
             list_level=None if list_level is None else np.asarray(list_level),
         )
 
+    @classmethod
+    def from_models(
+        cls,
+        models: Any,
+        alts: Sequence[Any],
+        prices: np.ndarray,
+        costs: np.ndarray,
+        *,
+        weights: np.ndarray | None = None,
+        price_feature: str = "price",
+        features: Mapping[str, np.ndarray] | None = None,
+        no_purchase: Any | None = None,
+        max_offers: int | None = None,
+        personalised: bool = False,
+        offer_ids: Sequence[Any] | None = None,
+        components: Sequence[Sequence[Any]] | None = None,
+        segment_ids: Sequence[Any] | None = None,
+        constraints: Constraints | None = None,
+        market_size: float = 1.0,
+        list_level: np.ndarray | None = None,
+    ) -> Scenario:
+        """Build a scenario from fitted choice models.
+
+        ``models`` is one fitted :class:`~bundleopt.choice.MNL` (one segment) or
+        :class:`~bundleopt.choice.LatentClassMNL` (one segment per class, weights =
+        its ``shares_``), or a sequence of them (e.g. one MNL per observed segment;
+        then ``weights``, one per resulting segment, is required). ``alts`` are the
+        offers as the models' alternative ids; ``v`` and ``v0`` come from
+        :func:`bundleopt.choice.preference_weights` with ``prices`` (O, K). Offer ids
+        default to ``alts``; the other arguments are as in :meth:`from_arrays`.
+        """
+        from bundleopt.choice import preference_weights, segment_weights
+
+        many = isinstance(models, (list, tuple))
+        group = list(models) if many else [models]
+        if not group:
+            raise ValueError("from_models needs at least one fitted model")
+        vs, v0s, ws = [], [], []
+        for model in group:
+            v, v0 = preference_weights(model, alts, prices, price_feature=price_feature,
+                                       features=features, no_purchase=no_purchase)
+            vs.append(v)
+            v0s.append(v0)
+            ws.append(segment_weights(model))
+        if weights is None:
+            if many and len(group) > 1:
+                raise ValueError("from_models with several models needs weights (one per segment)")
+            weights = np.concatenate(ws)
+        return cls.from_arrays(
+            np.concatenate(vs), np.concatenate(v0s), prices, costs, weights, max_offers,
+            personalised, offer_ids=list(alts) if offer_ids is None else offer_ids,
+            components=components, segment_ids=segment_ids, constraints=constraints,
+            market_size=market_size, list_level=list_level,
+        )
+
 
 def _check_shape(name: str, arr: np.ndarray, shape: tuple[int, ...]) -> None:
     if arr.shape != shape:
