@@ -159,3 +159,15 @@ def test_product_specific_beta_fixed_point_prices() -> None:
     sol = solve(Scenario.from_arrays(v, [1.0], P, c, [1.0]), threads=1)
     got = sol.prices.to_numpy()[0]
     assert np.all(np.abs(got - target) <= 2 * step), (got, target)
+
+
+@FAST
+@given(seed=st.integers(0, 10_000))
+def test_plain_formulation_is_exact_too(seed: int) -> None:
+    """strengthen=False (no RLT copies of rules, no L bounds, no tangent cuts) has the
+    same optimum: the strengthening only tightens the relaxation."""
+    sc = small(seed, personalised=False, n_offers=5, n_segments=3, n_levels=3, max_offers=2)
+    plain = solve_milp(sc, threads=1, mip_gap=1e-9, strengthen=False)
+    full = solve_milp(sc, threads=1, mip_gap=1e-9)
+    assert plain.result.objective == pytest.approx(full.result.objective, rel=RTOL)
+    assert evaluate(sc, plain.decision).profit == pytest.approx(plain.result.objective, rel=RTOL)

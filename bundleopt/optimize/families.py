@@ -52,13 +52,16 @@ def add_menu_rows(
     m: pyo.ConcreteModel,
     name: str,
     rows: Iterable[tuple[int, Terms, str, float]],
+    rlt: bool | None = None,
 ) -> None:
     """Add rows ``sum a on[g, .] (sense) b`` per menu and their homogenised copies.
 
     ``rows`` yields ``(g, terms, sense, b)`` with ``sense`` in ``"<=", ">="``. The
     y-form goes to ``model.<name>`` (not in projected builds); the z-form
     ``sum a z[s, .] (sense) b x[s]`` for every segment s of menu g goes to
-    ``model.<name>_rlt``.
+    ``model.<name>_rlt``. ``rlt`` (default: the build's ``strengthen`` flag) says
+    whether to write the z-form; the core one-price rows always have it, since
+    ``sum_k z[s,o,k] <= x[s]`` is what keeps ``z <= x`` (Bront et al.'s ``z <= x``).
     """
     info = _info(m)
     ycons = pyo.ConstraintList()
@@ -71,7 +74,7 @@ def add_menu_rows(
         if not info.projected:
             lhs = linear([a for _, a in terms], [m.y[g, o, k] for (o, k), _ in terms])
             ycons.add(lhs <= b if sense == "<=" else lhs >= b)
-        for s in info.segments_of(g) if info.strengthen else ():
+        for s in info.segments_of(g) if (info.strengthen if rlt is None else rlt) else ():
             # z[s,o,k] exists only where v[s,o,k] > 0 (MILP builds); there z = 0, and
             # dropping the term keeps the row valid only if it can only loosen it.
             kept = [((o, k), a) for (o, k), a in terms if has_z(m, s, o, k)]
@@ -171,7 +174,7 @@ def define_core_constraints(m: pyo.ConcreteModel, scenario: Scenario) -> None:
     add_menu_rows(m, "one_price", (
         (g, [((o, k), 1.0) for k in _levels(info, o)], "<=", 1.0)
         for g in range(sc.n_menus) for o in range(sc.n_offers)
-    ))
+    ), rlt=True)
 
 
 def define_rlt_bounds(m: pyo.ConcreteModel, scenario: Scenario) -> None:
