@@ -62,6 +62,22 @@ def main(argv: list[str] | None = None) -> int:
     console.print("segment choice (silhouette):", plan.settings["n_segments"] or "auto", markup=False)
     console.print(plan.candidates[["bundle_id", "support", "lift", "count"]].to_string(index=False),
                   markup=False)
+    # how much of the gain is only "stop selling below cost"?
+    import numpy as np
+
+    from bundleopt.optimize import evaluate
+    from bundleopt.pipeline import shop_decision
+    from bundleopt.scenario import Decision
+
+    sc = plan.scenario
+    losing = sc.costs >= np.nanmax(sc.prices, axis=1)
+    levels = shop_decision(sc).levels.copy()
+    levels[:, losing] = -1
+    trimmed = evaluate(sc, Decision(levels)).profit
+    console.print(f"shop list prices without the {int(losing.sum())} offers that cost more than their "
+                  f"whole ladder: {trimmed:,.0f} (optimised plan {plan.profit:,.0f}, "
+                  f"gain over that {plan.profit - trimmed:+,.0f}, {plan.profit / trimmed - 1:+.1%})",
+                  markup=False)
     summ = plan.data_summary
     console.print(f"observed gross margin in the data (quantity x (price paid - cost)): "
                   f"{summ['observed_gross_margin']:,.0f} over {summ['transaction_rows']} lines; the model "
