@@ -148,7 +148,9 @@ def test_compare_baselines_table():
 
 
 @pytest.mark.parametrize("rules", [dict(max_cannibalisation=0.3), dict(min_margin_rate=0.5, stock={"p0": 0.02}),
-                                   dict(max_price_spread=0.05, max_bundles=1)], ids=lambda r: "-".join(r))
+                                   dict(max_price_spread=0.05, max_bundles=1),
+                                   dict(min_margin_rate=0.55, margin_rate_scope="segment", max_offers=3,
+                                        min_bundle_discount=0.1)], ids=lambda r: "-".join(r))
 def test_greedy_screen_changes_nothing(rules, monkeypatch):
     """The fast screen of personalised moves only skips moves that break a rule: the
     greedy path is the same with a screen that lets every move through."""

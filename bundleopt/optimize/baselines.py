@@ -26,6 +26,8 @@ from bundleopt.scenario import NOT_OFFERED, Decision, Scenario
 _GREEDY_BATCH = 64
 # Moves screened at once on personalised menus.
 _SCREEN_BATCH = 256
+# Most moves evaluated per step while repairing an infeasible decision.
+_REPAIR_MOVES = 2048
 
 
 def naive_linear(scenario: Scenario) -> Decision:
@@ -225,12 +227,14 @@ def greedy_add_drop(
     max_iter: int | None = None,
     rel_tol: float = 1e-12,
     time_limit: float | None = None,
+    repair_time_limit: float = 10.0,
 ) -> Decision:
     """Greedy local search over single (menu, offer, level) moves.
 
     Start from ``start`` (default: nothing offered; if that breaks a rule, e.g. a
-    cannibalisation cap, the status quo of all singles at list price when it satisfies
-    every rule). A move sets one offer on one menu
+    cannibalisation cap, only the protected singles at list price, then the status quo
+    of all singles at list price; the first that satisfies every rule, else the one
+    with the fewest violations). A move sets one offer on one menu
     to another allowed level, or removes it (add, change price, drop). Each step:
 
     * while the current decision is feasible, take the move with the largest expected
@@ -239,7 +243,8 @@ def greedy_add_drop(
       more than ``rel_tol * max(1, |profit|)``; otherwise stop (a local optimum);
     * while it is infeasible (e.g. the empty start under a cannibalisation cap), take
       the move that most reduces ``(number of violated rule instances, total normalised
-      excess)`` lexicographically, ties broken by profit; stop if none reduces it.
+      excess)`` lexicographically, ties broken by profit (among at most 2048 moves per
+      step, a fixed pseudo-random sample when there are more); stop if none reduces it.
 
     Respects every rule once a feasible decision is reached (the returned decision is
     infeasible only when the infeasible phase got stuck; evaluate it to see the
@@ -248,21 +253,18 @@ def greedy_add_drop(
     the most profitable candidates, in batches (for personalised menus, a move is first
     screened on its own menu: per-menu rules, spread against the other menus and the
     separable cross-segment sums, then confirmed on the whole decision). With
-    ``time_limit`` (seconds) the search stops after that long with the current decision.
+    ``time_limit`` (seconds) the search stops after that long with the current decision;
+    the infeasible phase alone gives up after ``repair_time_limit`` seconds (it can be
+    slow on large personalised instances that may have no feasible decision at all).
     """
     deadline = None if time_limit is None else time.perf_counter() + time_limit
     screen = _Screen(scenario) if scenario.n_menus > 1 else None
     if start is not None:
         levels = validate_decision(scenario, start).copy()
-        current = evaluate_many(scenario, levels[None])
     else:
-        levels = np.full((scenario.n_menus, scenario.n_offers), NOT_OFFERED)
-        current = evaluate_many(scenario, levels[None])
-        if not current.feasible[0]:
-            status_quo = validate_decision(scenario, scenario.status_quo())
-            if evaluate_many(scenario, status_quo[None]).feasible[0]:
-                levels = status_quo.copy()
-                current = evaluate_many(scenario, levels[None])
+        levels = _default_start(scenario)
+    current = evaluate_many(scenario, levels[None])
+    repair_deadline = time.perf_counter() + repair_time_limit
     max_iter = 20 * scenario.n_menus * scenario.n_offers + 10 if max_iter is None else max_iter
     for _ in range(max_iter):
         if deadline is not None and time.perf_counter() > deadline:
@@ -271,6 +273,8 @@ def greedy_add_drop(
         if current.feasible[0]:
             step = _best_feasible_move(scenario, levels, moves, profits, float(current.profit[0]),
                                        rel_tol, screen)
+        elif time.perf_counter() > repair_deadline:
+            break
         else:
             step = _best_repair_move(scenario, levels, moves, current)
         if step is None:
@@ -278,6 +282,26 @@ def greedy_add_drop(
         levels = _apply(levels, moves[step])
         current = evaluate_many(scenario, levels[None])
     return Decision(levels)
+
+
+def _default_start(scenario: Scenario) -> np.ndarray:
+    """The first of these that satisfies every rule, else the one with fewest violations:
+    nothing offered; only the protected singles (cannibalisation) at list price; the
+    status quo (every single at list price)."""
+    empty = np.full((scenario.n_menus, scenario.n_offers), NOT_OFFERED)
+    status_quo = validate_decision(scenario, scenario.status_quo())
+    protected = empty.copy()
+    c = scenario.constraints
+    if c.max_cannibalisation is not None:
+        single = scenario.single_offer()
+        names = scenario.products if c.protected_products is None else c.protected_products
+        offers = [single[p] for p in names if p in single]
+        protected[:, offers] = scenario.list_level[offers]
+    starts = np.stack([empty, protected, status_quo])
+    res = evaluate_many(scenario, starts)
+    if res.feasible.any():
+        return starts[int(np.argmax(res.feasible))].copy()
+    return starts[int(np.lexsort((res.infeasibility, res.n_violations))[0])].copy()
 
 
 def _apply(levels: np.ndarray, move: np.ndarray) -> np.ndarray:
@@ -382,14 +406,21 @@ class _Screen:
 
     def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario
-        self.subs = [segment_scenario(scenario, s) for s in range(scenario.n_segments)]
         self.delta = scenario.constraints.max_price_spread
         spec = coupling_spec(scenario)
         self.bound = spec.bound
         self.rows = self._coupling_rows(scenario, spec)  # (O, K+1, R), level K = off
-        self.menu_rules = any(
-            name != "min_margin" for name in self.subs[0].constraints.active()
-        )  # proposed levels are allowed, so min_margin alone needs no check
+        # per-menu rules other than the per-segment margin rate do not depend on the
+        # segment: one scenario checks every menu (min_margin holds: levels are allowed)
+        self.menu_scenario = segment_scenario(scenario, 0).with_constraints(min_margin_rate=None)
+        self.menu_rules = any(name != "min_margin" for name in self.menu_scenario.constraints.active())
+        c = scenario.constraints
+        seg_rate = c.min_margin_rate if c.margin_rate_scope == "segment" else None
+        self.rate_rows = None  # (O, K+1): m p - (p - c), 0 for "off" (level K)
+        if seg_rate is not None:
+            price = np.nan_to_num(scenario.prices)
+            rows = seg_rate * price - (price - scenario.costs[:, None])
+            self.rate_rows = np.concatenate([rows, np.zeros((scenario.n_offers, 1))], axis=1)
         self.vv = np.zeros((scenario.n_segments, scenario.n_offers))
         self.base = np.zeros((scenario.n_segments, len(self.bound)))
         self.denom = np.ones(scenario.n_segments)
@@ -425,16 +456,27 @@ class _Screen:
         """(M,) bool: the moves that pass the screen."""
         ok = np.ones(len(moves), dtype=bool)
         if self.menu_rules:
-            for g in np.unique(moves[:, 0]):
-                rows = np.flatnonzero(moves[:, 0] == g)
-                menus = np.repeat(levels[g][None], len(rows), axis=0)
-                menus[np.arange(len(rows)), moves[rows, 1]] = moves[rows, 2]
-                ok[rows] = evaluate_many(self.subs[g], menus[:, None, :]).feasible
+            menus = levels[moves[:, 0]].copy()
+            menus[np.arange(len(moves)), moves[:, 1]] = moves[:, 2]
+            ok &= evaluate_many(self.menu_scenario, menus[:, None, :]).feasible
+        if self.rate_rows is not None:
+            ok &= self._segment_rate_ok(moves)
         if len(self.bound):
             ok &= self._coupling_ok(moves)
         if self.delta is not None:
             ok &= self._spread_ok(levels, moves)
         return ok
+
+    def _segment_rate_ok(self, moves: np.ndarray) -> np.ndarray:
+        """Per-segment margin rate after each move: ``sum_o vv (m p - (p - c)) <= 0``."""
+        sc = self.scenario
+        g, o, k = moves[:, 0], moves[:, 1], moves[:, 2]
+        o_idx = np.arange(sc.n_offers)[None, :]
+        base = (self.vv * self.rate_rows[o_idx, self.idx]).sum(axis=1)  # (S,)
+        v_new = np.where(k >= 0, sc.v[g, o, np.maximum(k, 0)], 0.0)
+        k_new = np.where(k >= 0, k, sc.n_levels)
+        after = base[g] - self.vv[g, o] * self.rate_rows[o, self.idx[g, o]] + v_new * self.rate_rows[o, k_new]
+        return after <= 1e-12 * np.maximum(1.0, self.denom[g])
 
     def _coupling_ok(self, moves: np.ndarray) -> np.ndarray:
         """Separable cross-segment sums after each move, by a rank-one update."""
@@ -465,12 +507,19 @@ class _Screen:
 
 
 def _best_repair_move(scenario: Scenario, levels: np.ndarray, moves: np.ndarray, current) -> int | None:
-    """Index of the move that most reduces (violations, excess), ties by profit, or None."""
+    """Index of the move that most reduces (violations, excess), ties by profit, or None.
+
+    At most ``_REPAIR_MOVES`` moves are evaluated: all of them when there are fewer,
+    else a fixed pseudo-random sample (seeded by the iteration state).
+    """
     if len(moves) == 0:
         return None
-    res = evaluate_many(scenario, _candidates(levels, moves))
-    key = np.lexsort((-res.profit, res.infeasibility, res.n_violations))
-    best = int(key[0])
+    pool = np.arange(len(moves))
+    if len(pool) > _REPAIR_MOVES:
+        rng = np.random.default_rng(int(np.abs(levels).sum()) + len(moves))
+        pool = np.sort(rng.choice(len(moves), size=_REPAIR_MOVES, replace=False))
+    res = evaluate_many(scenario, _candidates(levels, moves[pool]))
+    top = int(np.lexsort((-res.profit, res.infeasibility, res.n_violations))[0])
     cur = (int(current.n_violations[0]), float(current.infeasibility[0]))
-    new = (int(res.n_violations[best]), float(res.infeasibility[best]))
-    return best if new < cur else None
+    new = (int(res.n_violations[top]), float(res.infeasibility[top]))
+    return int(pool[top]) if new < cur else None
