@@ -137,8 +137,10 @@ def test_greedy_is_a_local_optimum():
 
 def test_greedy_repairs_an_infeasible_start():
     sc = instance(1, False, max_cannibalisation=0.2)
-    assert check_constraints(sc, Decision([[-1] * 5]))  # the empty menu breaks the cap
-    assert evaluate(sc, greedy_add_drop(sc)).feasible
+    empty = Decision([[-1] * 5])
+    assert check_constraints(sc, empty)  # the empty menu breaks the cap
+    assert evaluate(sc, greedy_add_drop(sc)).feasible  # default start: protected singles
+    assert evaluate(sc, greedy_add_drop(sc, start=empty)).feasible  # the repair phase
 
 
 def test_compare_baselines_table():
