@@ -1,12 +1,13 @@
 """The result of :func:`bundleopt.solve`: plain data, no solver objects.
 
-Expected values are exact for the decision found, computed from the choice model:
-segment s offered menu ``k(.)`` buys offer o with probability
-``P[s, o] = v[s, o, k(o)] / (v0[s] + sum_{o' on} v[s, o', k(o')])`` and
+Expected values are exact for the decision found: they come from
+:func:`bundleopt.optimize.evaluate.evaluate` (segment s offered menu ``k(.)`` buys
+offer o with probability ``P[s, o] = v[s, o, k(o)] / (v0[s] + sum_{o' on} v[s, o', k(o')])``):
 
 * profit  = market_size * sum_s w_s sum_o (p[o, k(o)] - c[o]) P[s, o]
 * revenue = market_size * sum_s w_s sum_o p[o, k(o)] P[s, o]
-* units   = market_size * sum_s w_s sum_o P[s, o]   (offers sold; a bundle counts once)
+* units   = market_size * sum_s w_s sum_o n[o, j] P[s, o] summed over products j
+  (product units: a bundle of two counts two)
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ class Solution:
     prices : menus x offers table of chosen prices (NaN = not offered); one row
         ``"all"`` for uniform prices, one per segment when personalised.
     profit, revenue, units : expected totals (times ``market_size``).
-    per_segment : per segment: weight, profit, revenue, units (per customer of the
-        segment, times market size) and no-purchase probability.
+    per_segment : per segment: weight, profit, revenue, units (that segment's
+        contribution to the totals, so each column sums to the total),
+        ``purchase_probability`` and ``no_purchase`` (per customer of the segment).
     probabilities : segments x offers purchase probabilities.
     status : ``"optimal"``, ``"time_limit"`` (best incumbent, see ``gap``), ...
     objective : the solver's objective value (equals ``profit`` up to solver tolerance).
@@ -65,19 +67,6 @@ class Solution:
                 f"gap={self.gap:.3g}, offers={len(self.offers)})")
 
 
-def purchase_probabilities(scenario: Scenario, decision: Decision) -> np.ndarray:
-    """(S, O) probability that a customer of segment s buys offer o."""
-    n_s, n_o = scenario.n_segments, scenario.n_offers
-    probs = np.zeros((n_s, n_o))
-    for s in range(n_s):
-        levels = decision.menu_of(s)
-        on = levels != NOT_OFFERED
-        vv = np.zeros(n_o)
-        vv[on] = scenario.v[s, np.flatnonzero(on), levels[on]]
-        probs[s] = vv / (scenario.v0[s] + vv.sum())
-    return probs
-
-
 def chosen_prices(scenario: Scenario, decision: Decision) -> np.ndarray:
     """(menus, O) price of each offer on each menu, NaN when not offered."""
     lv = decision.levels
@@ -98,15 +87,12 @@ def make_solution(
     notes: tuple[str, ...] = (),
 ) -> Solution:
     """Assemble a :class:`Solution`, computing expected outcomes exactly from ``decision``."""
+    from bundleopt.optimize.evaluate import evaluate
+
     sc = scenario
-    probs = purchase_probabilities(sc, decision)
+    ev = evaluate(sc, decision)
+    probs = ev.probabilities
     price = chosen_prices(sc, decision)
-    seg_price = np.array([price[s if sc.personalised else 0] for s in range(sc.n_segments)])
-    seg_price = np.nan_to_num(seg_price)
-    margin = np.where(probs > 0, seg_price - sc.costs[None], 0.0)
-    seg_profit = sc.market_size * (margin * probs).sum(axis=1)
-    seg_revenue = sc.market_size * (seg_price * probs).sum(axis=1)
-    seg_units = sc.market_size * probs.sum(axis=1)
     menu_names = list(sc.segment_ids) if sc.personalised else ["all"]
     rows = []
     for g, name in enumerate(menu_names):
@@ -117,16 +103,13 @@ def make_solution(
     offers = pd.DataFrame(rows, columns=["menu", "offer", "components", "level", "price", "cost"])
     prices = pd.DataFrame(price, index=pd.Index(menu_names, name="menu"),
                           columns=pd.Index(sc.offer_ids, name="offer"))
-    per_segment = pd.DataFrame({
-        "segment": list(sc.segment_ids), "weight": sc.weights, "profit": seg_profit,
-        "revenue": seg_revenue, "units": seg_units, "no_purchase": 1.0 - probs.sum(axis=1),
-    })
+    per_segment = ev.by_segment.assign(no_purchase=1.0 - ev.by_segment["purchase_probability"])
     probabilities = pd.DataFrame(probs, index=pd.Index(sc.segment_ids, name="segment"),
                                  columns=pd.Index(sc.offer_ids, name="offer"))
     return Solution(
         decision=decision, offers=offers, prices=prices,
-        profit=float(sc.weights @ seg_profit), revenue=float(sc.weights @ seg_revenue),
-        units=float(sc.weights @ seg_units), per_segment=per_segment, probabilities=probabilities,
+        profit=ev.profit, revenue=ev.revenue, units=ev.units, per_segment=per_segment,
+        probabilities=probabilities,
         status=status, objective=float(objective), best_bound=float(best_bound), gap=float(gap),
         timings=dict(timings), method=method, notes=tuple(notes),
     )
