@@ -400,6 +400,8 @@ def build(folder: Path = HERE) -> list[Path]:
     """Write every notebook into ``folder`` (outputs empty); return their paths."""
     paths = []
     for name, cells in NOTEBOOKS.items():
+        for i, cell in enumerate(cells):  # stable ids: regenerating gives no diff
+            cell["id"] = f"{name[:2]}-{i:02d}"
         nb = new_notebook(cells=cells, metadata={
             "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
             "language_info": {"name": "python"},
