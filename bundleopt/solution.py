@@ -67,6 +67,19 @@ class Solution:
                 f"gap={self.gap:.3g}, offers={len(self.offers)})")
 
 
+def purchase_probabilities(scenario: Scenario, decision: Decision) -> np.ndarray:
+    """(S, O) probability that a customer of segment s buys offer o under ``decision``."""
+    n_s, n_o = scenario.n_segments, scenario.n_offers
+    probs = np.zeros((n_s, n_o))
+    for s in range(n_s):
+        levels = decision.menu_of(s)
+        on = levels != NOT_OFFERED
+        vv = np.zeros(n_o)
+        vv[on] = scenario.v[s, np.flatnonzero(on), levels[on]]
+        probs[s] = vv / (scenario.v0[s] + vv.sum())
+    return probs
+
+
 def chosen_prices(scenario: Scenario, decision: Decision) -> np.ndarray:
     """(menus, O) price of each offer on each menu, NaN when not offered."""
     lv = decision.levels
