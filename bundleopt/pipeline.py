@@ -492,6 +492,9 @@ def build_plan(
     lad = _check_args(n_segments, max_bundles, max_offers, min_margin, ladder, bundle_utility,
                       purchase_share, sessions, smoothing, max_bundle_size, min_support, min_lift,
                       max_products)
+    from bundleopt.optimize.solve import check_options
+
+    check_options(time_limit, 1e-4, threads)  # solver options, before any work
     settings = {
         "n_segments": n_segments, "k_range": list(k_range), "max_bundles": max_bundles,
         "max_offers": max_offers, "min_margin": min_margin, "personalised": personalised,

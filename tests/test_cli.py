@@ -119,6 +119,8 @@ def test_bad_files_give_one_line_and_write_nothing(files, tmp_path, case):
         (["--bundle-utility", "magic"], "--bundle-utility"),
         (["--max-offers", "0"], "max_offers"),
         (["--no-such-option"], "no-such-option"),
+        (["--time-limit", "0"], "time_limit"),
+        (["--max-bundles", "-1"], "max_bundles"),
     ],
 )
 def test_bad_options_give_one_line_and_write_nothing(files, tmp_path, args, text):
