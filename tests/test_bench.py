@@ -62,6 +62,7 @@ def test_optimization_methods_agree_where_exact(tmp_path):
 
 
 def test_estimation_matches_biogeme(tmp_path):
+    pytest.importorskip("biogeme", reason="Biogeme (the [dev] extra) is not installed")
     df = suite_runner("estimation")(out=tmp_path, seed=0, size="tiny")
     doc = _check_files(tmp_path, "estimation", 0, df)
     mnl = df[df["model"] == "MNL"]

@@ -68,6 +68,13 @@ NOTE_LC_BIOGEME = ("LatentClassMNL vs Biogeme: panel mixture log(sum_c pi_c Pane
 NOTE_LC_NO_BIOGEME = "LatentClassMNL compared with its true parameters only at this size (Biogeme's time)"
 
 
+def biogeme_available() -> bool:
+    """True when Biogeme can be imported (it is in the ``[dev]`` extra)."""
+    import importlib.util
+
+    return importlib.util.find_spec("biogeme") is not None
+
+
 # ------------------------------------------------------------------ data sets
 def swissmetro_long(n_obs: int | None = None) -> tuple[pd.DataFrame, dict]:
     """Swissmetro in long format (``obs, alt, chosen, available, tt, co``) and the
@@ -326,6 +333,10 @@ def run(quick: bool = True, out: Path | None = None, seed: int = 0,
     out = Path(out) if out is not None else Path("results") / SUITE
     cfg = _SIZES[size]
     notes = [NOTE_CHOICE_LEARN]
+    has_biogeme = biogeme_available()
+    if not has_biogeme:
+        notes.append("Biogeme is not installed: bundleopt's side only "
+                     "(pip install biogeme, or the [dev] extra)")
     use_sm = cfg["swissmetro"] is not False
     total = len(cfg["sim"]) + int(use_sm) + 1
     rows: list[dict] = []
@@ -338,7 +349,8 @@ def run(quick: bool = True, out: Path | None = None, seed: int = 0,
             notes.append(f"Swissmetro skipped: {type(exc).__name__}: {exc} (run `make data`)")
         else:
             ours = fit_bundleopt_mnl(df, spec["features"], spec["reference"], spec["avail"])
-            theirs = fit_biogeme_mnl(df, spec["features"], spec["reference"], spec["avail"])
+            theirs = (fit_biogeme_mnl(df, spec["features"], spec["reference"], spec["avail"])
+                      if has_biogeme else None)
             n_sm = int(df["obs"].nunique())
             rows += side_by_side(f"swissmetro ({n_sm})", n_sm, ours, theirs)
             if cfg["swissmetro"] is not None:
@@ -351,7 +363,7 @@ def run(quick: bool = True, out: Path | None = None, seed: int = 0,
         features = [c for c in df.columns if c.startswith("x")]
         ours = fit_bundleopt_mnl(df, features, None, None)
         theirs = (fit_biogeme_mnl(df, features, None, None)
-                  if n_obs <= cfg["biogeme_sim_max"] else None)
+                  if has_biogeme and n_obs <= cfg["biogeme_sim_max"] else None)
         rows += side_by_side(f"simulated MNL ({n_obs})", n_obs, ours, theirs, truth)
         step += 1
     if cfg["biogeme_sim_max"] < max(cfg["sim"]):
@@ -360,7 +372,7 @@ def run(quick: bool = True, out: Path | None = None, seed: int = 0,
     progress(step, total, "estimation: latent-class MNL (simulated panel"
              + (", bundleopt and Biogeme)" if cfg["biogeme_lc"] else ")"))
     n_cust, per = cfg["lc"]
-    rows += latent_class_rows(n_cust, per, seed, with_biogeme=cfg["biogeme_lc"])
+    rows += latent_class_rows(n_cust, per, seed, with_biogeme=has_biogeme and cfg["biogeme_lc"])
     notes.append(NOTE_LC_BIOGEME if cfg["biogeme_lc"] else NOTE_LC_NO_BIOGEME)
     progress(total, total, "estimation: done")
     result = pd.DataFrame(rows)
