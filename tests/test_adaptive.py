@@ -224,5 +224,9 @@ def test_simulate_command_writes_curves(tmp_path):
     assert len(periods) == 3 and {"regret", "cumulative_regret", "revenue_ratio"} <= set(periods.columns)
     assert (out / "curves.png").stat().st_size > 0
     assert json.loads((out / "summary.json").read_text())["settings"]["customers_per_period"] == 50
+    uniform = CliRunner().invoke(app, ["simulate", "--periods", "2", "--customers", "50", "--uniform",
+                                       "--out", str(tmp_path / "uniform")])
+    assert uniform.exit_code == 0, uniform.output
+    assert json.loads((tmp_path / "uniform" / "summary.json").read_text())["settings"]["personalised"] is False
     bad = CliRunner().invoke(app, ["simulate", "--periods", "0", "--out", str(out)])
     assert bad.exit_code != 0

@@ -22,6 +22,7 @@ def simulate(
     explore: Annotated[float, typer.Option(min=0.0, max=1.0, help="Probability per period and menu of a one-step price move.")] = 0.0,
     greedy: Annotated[bool, typer.Option("--greedy", help="Plan with the posterior mean (no Thompson sampling).")] = False,
     latent: Annotated[bool, typer.Option("--latent", help="Segments are latent: one pooled model, one menu for all.")] = False,
+    uniform: Annotated[bool, typer.Option("--uniform", help="Observed segments but one menu (prices) for all: MILP.")] = False,
 ) -> None:
     """Price a simulated market period by period and compare with the oracle that knows it."""
     from bundleopt.adaptive import ThompsonPolicy, benchmark_market, run_simulation
@@ -29,7 +30,8 @@ def simulate(
     console = Console()
     if forget <= 0:
         raise typer.BadParameter("--forget must be in (0, 1]")
-    market = benchmark_market(seed=seed, drift_sd=drift, personalised=not latent, observed_segments=not latent)
+    market = benchmark_market(seed=seed, drift_sd=drift, personalised=not (latent or uniform),
+                              observed_segments=not latent)
     policy = ThompsonPolicy(thompson=not greedy, explore=explore, forget=forget, seed=seed)
     result = run_simulation(market, policy, n_periods=periods, customers_per_period=customers, seed=seed,
                             progress=True)
