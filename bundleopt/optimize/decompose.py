@@ -24,7 +24,7 @@ import time
 import numpy as np
 
 from bundleopt.optimize.families import COUPLING
-from bundleopt.optimize.highs_backend import compile_model, solve_compiled
+from bundleopt.optimize.highs_backend import TriviallyInfeasible, compile_model, solve_compiled
 from bundleopt.optimize.model import active_families, build_model
 from bundleopt.scenario import NOT_OFFERED, Decision, Scenario
 from bundleopt.solution import Solution, make_solution
@@ -66,7 +66,10 @@ def solve_segment_lp(sub: Scenario, *, threads: int | None = None) -> tuple[Deci
     t0 = time.perf_counter()
     model = build_model(sub, projected=True)
     t1 = time.perf_counter()
-    cm = compile_model(model)
+    try:
+        cm = compile_model(model)
+    except TriviallyInfeasible:
+        return None, float("nan"), "infeasible", {"build": t1 - t0, "handoff": 0.0, "solve": 0.0}
     t2 = time.perf_counter()
     res = solve_compiled(cm, threads=threads, lp_method="simplex")
     timings = {"build": t1 - t0, "handoff": t2 - t1 + res.handoff_s, "solve": res.solve_s}
