@@ -16,7 +16,6 @@ from bundleopt.adaptive.policy import aggregate_sales
 from bundleopt.choice import MNL
 from bundleopt.optimize import evaluate, solve
 from bundleopt.scenario import NOT_OFFERED, Decision
-from bundleopt.solution import purchase_probabilities
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +53,7 @@ def test_sell_draws_with_the_true_probabilities(market):
     d = _menu_decision(market)
     n = 40_000
     sales = market.sell(d, n, rng=7)
-    P = purchase_probabilities(market.scenario(0), d)
+    P = evaluate(market.scenario(0), d).probabilities
     chosen = sales[sales["chosen"] == 1]
     seg_counts = chosen["segment"].value_counts().reindex(market.catalog.segment_ids).to_numpy()
     chi_seg = ((seg_counts - n * market.shares) ** 2 / (n * market.shares)).sum()
@@ -71,7 +70,7 @@ def test_sell_draws_with_the_true_probabilities(market):
     assert chi < stats.chi2.ppf(0.999, df=dof)
     # and the test has teeth: the same counts are far from a market with other tastes
     other = Market(market.catalog, market.tastes + 0.3, market.price_sensitivity, market.shares)
-    P2 = purchase_probabilities(other.scenario(0), d)
+    P2 = evaluate(other.scenario(0), d).probabilities
     s = 1
     on = np.flatnonzero(d.levels[s] != NOT_OFFERED)
     alts = [NO_PURCHASE, *[market.catalog.offer_ids[o] for o in on]]

@@ -151,14 +151,14 @@ class Market:
         >>> sales["obs"].nunique(), int(sales.groupby("obs")["chosen"].sum().max())
         (100, 1)
         """
-        from bundleopt.solution import purchase_probabilities
+        from bundleopt.optimize.evaluate import evaluate
 
         if int(n_customers) != n_customers or n_customers < 1:
             raise ValueError(f"n_customers must be a positive integer, got {n_customers!r}")
         rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
         sc = self.scenario(period)
         levels = _check_decision(sc, decision)
-        probs = purchase_probabilities(sc, Decision(levels))  # (S, O)
+        probs = evaluate(sc, Decision(levels)).probabilities  # (S, O)
         S = sc.n_segments
         n = int(n_customers)
         seg = rng.choice(S, size=n, p=self.shares)
