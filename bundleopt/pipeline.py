@@ -84,8 +84,10 @@ class Plan:
     scenario : the :class:`~bundleopt.Scenario` it solved (fitted weights, ladder, rules).
     table : one row per (segment, offered offer): ``segment``, ``offer``,
         ``components`` (``"a+b"``), ``is_bundle``, ``price``, ``list_price``,
-        ``discount`` (``1 - price / list_price``), ``cost``, ``units``, ``revenue``,
-        ``profit`` (expected, that segment's occasions, ``market_size`` scale).
+        ``discount`` (``1 - price / list_price``), ``cost``, ``units`` (offers sold:
+        a bundle counts once), ``product_units`` (a bundle of two counts two, as
+        ``Solution.units``), ``revenue``, ``profit`` (expected, that segment's
+        occasions, ``market_size`` scale).
     comparison : one row per plan compared: ``optimised``, ``shop`` (the shop's
         list prices: singles at list price, co-purchase of each candidate bundle at
         the sum of its components' list prices), ``status_quo`` (singles at list
@@ -377,11 +379,12 @@ def _plan_table(scenario: Scenario, solution: Solution) -> pd.DataFrame:
                 "segment": seg, "offer": sc.offer_ids[o], "components": "+".join(sc.components[o]),
                 "is_bundle": len(sc.components[o]) > 1, "price": price,
                 "list_price": float(list_p[o]), "discount": 1.0 - price / float(list_p[o]),
-                "cost": float(sc.costs[o]), "units": units, "revenue": units * price,
+                "cost": float(sc.costs[o]), "units": units,
+                "product_units": units * len(sc.components[o]), "revenue": units * price,
                 "profit": units * (price - float(sc.costs[o])),
             })
     cols = ["segment", "offer", "components", "is_bundle", "price", "list_price", "discount",
-            "cost", "units", "revenue", "profit"]
+            "cost", "units", "product_units", "revenue", "profit"]
     return pd.DataFrame(rows, columns=cols)
 
 

@@ -38,7 +38,9 @@ def test_plan_table_matches_the_solution(plan):
     assert len(plan.table) == len(expected)
     np.testing.assert_allclose(plan.table["discount"], 1 - plan.table["price"] / plan.table["list_price"])
     assert math.isclose(plan.table["profit"].sum(), sol.profit, rel_tol=1e-9)
-    assert math.isclose(plan.table["units"].sum(), sol.units, rel_tol=1e-9)
+    assert math.isclose(plan.table["product_units"].sum(), sol.units, rel_tol=1e-9)
+    size = plan.table["components"].str.count(r"\+") + 1
+    np.testing.assert_allclose(plan.table["product_units"], plan.table["units"] * size)
     # every price is on the ladder, bundles never above their components' list price sum
     assert set(np.round(plan.table["price"] / plan.table["list_price"], 9)) <= set(plan.settings["ladder"])
     assert (plan.table["price"] > plan.table["cost"]).all()
