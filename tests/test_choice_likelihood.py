@@ -89,3 +89,4 @@ def test_prefix_blocks_are_a_subsample():
 def test_block_size_targets_cache():
     assert block_size(1_000_000, 20, 8) == 1953
     assert block_size(10, 20, 8) == 10
+    assert block_size(10_000, 20, 8) == 10_000  # 12.8 MB: one block
