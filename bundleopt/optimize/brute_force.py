@@ -232,7 +232,8 @@ def _branch_and_bound(
     remaining segments' smallest r > b`` (with a loose tolerance, so nothing feasible
     is cut). At the last segment the candidate menus that could beat the incumbent are
     evaluated with every rule, in profit order; the first feasible one is the best below
-    that node. Raises "too large" after ``budget`` evaluated decisions.
+    that node. Raises "too large" once the work exceeds ``budget`` decisions evaluated
+    (each node's vectorised screen of n menus counts ``1 + n // 32``).
     """
     n_seg = len(menus)
     rest = np.concatenate([np.cumsum([sh[0] for sh in share[::-1]])[::-1], [0.0]])
@@ -250,6 +251,10 @@ def _branch_and_bound(
     evaluated = 0
 
     def candidates(depth: int, chosen: list[int], used: np.ndarray) -> np.ndarray:
+        nonlocal evaluated
+        evaluated += 1 + len(menus[depth]) // 32  # a node's vectorised screen, in evaluations
+        if evaluated > budget:
+            raise _too_large(evaluated, budget, "decisions evaluated or screened by branch and bound")
         ok = np.all(used + usage[depth] + low_rest[depth + 1] <= bound + slack, axis=1)
         if delta is not None:
             for t, i in enumerate(chosen):
