@@ -15,11 +15,12 @@ import numpy as np
 import pandas as pd
 
 from bundleopt.optimize.brute_force import (
-    _spread_compatible,
+    CouplingSpec,
     coupling_spec,
     segment_scenario,
+    spread_compatible,
 )
-from bundleopt.optimize.evaluate import evaluate, evaluate_many, validate_decision
+from bundleopt.optimize.evaluate import BatchEvaluation, evaluate, evaluate_many, validate_decision
 from bundleopt.scenario import NOT_OFFERED, Decision, Scenario
 
 # Candidates checked per call of evaluate_many in the greedy's feasible phase.
@@ -426,7 +427,7 @@ class _Screen:
         self.denom = np.ones(scenario.n_segments)
 
     @staticmethod
-    def _coupling_rows(sc: Scenario, spec) -> np.ndarray:
+    def _coupling_rows(sc: Scenario, spec: CouplingSpec) -> np.ndarray:
         n_o, n_k = sc.n_offers, sc.n_levels
         price = np.concatenate([np.nan_to_num(sc.prices), np.zeros((n_o, 1))], axis=1)
         cols = []
@@ -503,10 +504,12 @@ class _Screen:
         others = current[:, o].T.copy()  # (M, G)
         others[np.arange(len(moves)), g] = np.nan
         new = np.where(k >= 0, sc.prices[o, np.maximum(k, 0)], np.nan)
-        return _spread_compatible(others, new[:, None], self.delta, 1e-9)
+        return spread_compatible(others, new[:, None], self.delta, 1e-9)
 
 
-def _best_repair_move(scenario: Scenario, levels: np.ndarray, moves: np.ndarray, current) -> int | None:
+def _best_repair_move(
+    scenario: Scenario, levels: np.ndarray, moves: np.ndarray, current: BatchEvaluation
+) -> int | None:
     """Index of the move that most reduces (violations, excess), ties by profit, or None.
 
     At most ``_REPAIR_MOVES`` moves are evaluated: all of them when there are fewer,

@@ -258,7 +258,7 @@ def _branch_and_bound(
         ok = np.all(used + usage[depth] + low_rest[depth + 1] <= bound + slack, axis=1)
         if delta is not None:
             for t, i in enumerate(chosen):
-                ok &= _spread_compatible(prices[depth], prices[t][i], delta, tol)
+                ok &= spread_compatible(prices[depth], prices[t][i], delta, tol)
         return np.flatnonzero(ok)
 
     def leaves(chosen: list[int], partial: float, cand: np.ndarray) -> None:
@@ -354,7 +354,7 @@ def coupling_terms(
     return np.concatenate(cols, axis=1), spec.bound
 
 
-def _spread_compatible(prices: np.ndarray, other: np.ndarray, delta: float, tol: float) -> np.ndarray:
+def spread_compatible(prices: np.ndarray, other: np.ndarray, delta: float, tol: float) -> np.ndarray:
     """(n,) menus whose prices (n, O) (NaN = off) respect the spread against ``other`` (O,)."""
     both = ~np.isnan(prices) & ~np.isnan(other)
     p, q = np.where(both, prices, 1.0), np.where(both, other, 1.0)
