@@ -8,11 +8,10 @@ Two parts, on :func:`bundleopt.optimize.instances.random_instance` scenarios:
 
   - ``milp``: the MILP of :func:`bundleopt.optimize.model.build_model` (Bront et al.
     linearisation + RLT rows + ``L_s`` bounds), warm-started by the greedy heuristic;
-  - ``milp-no-rlt``: the same model with the strengthening switched off by
-    :func:`strip_strengthening` (the RLT copies of the menu rules, ``z >= L_sok y``,
-    the per-offer upper McCormick rows, the tangent cuts, ``x >= L_s`` relaxed to
-    ``x >= 0``; ``z <= x`` is kept since exactness needs it). The optimum is the
-    same, the root LP bound (``root_bound``) is weaker;
+  - ``milp-no-rlt``: ``build_model(strengthen=False)``, the plain formulation (no
+    RLT copies of the menu rules beyond ``z <= x``, no ``z >= L_sok y``, no per-offer
+    upper McCormick rows, no tangent cuts, ``x >= 0`` instead of ``x >= L_s``). The
+    optimum is the same, the root LP bound (``root_bound``) is weaker;
   - ``lp-decomposed``: on the personalised copy of the instance (prices per
     segment, no coupling rule) :func:`bundleopt.solve` splits into one exact LP per
     segment; ``milp`` on that copy is the same problem solved as one MILP;
@@ -43,7 +42,6 @@ from bundleopt.bench.common import (
 
 SUITE = "optimization"
 _BRUTE_LIMIT = 200_000
-_STRENGTHENING = ("z_lower", "z_upper", "attraction_cuts")
 
 # compare instances: (n_offers, n_bundles, n_segments, n_levels, max_offers)
 _COMPARE: dict[str, list[tuple[int, int, int, int, int]]] = {
@@ -63,43 +61,18 @@ _SWEEP: dict[str, tuple[list[tuple[int, int, int]], float]] = {
 
 
 # ---------------------------------------------------------------- model variants
-def strip_strengthening(model) -> list[str]:
-    """Deactivate the RLT / McCormick strengthening of a built model, in place.
-
-    Deactivates every ``*_rlt`` row list except ``one_price_rlt``, plus ``z_lower``
-    (``z >= L_sok y``), ``z_upper`` (per-offer upper McCormick) and ``attraction_cuts``
-    (tangent cuts), and relaxes ``x >= L_s`` to ``x >= 0``.
-
-    ``one_price_rlt`` (``sum_k z_sok <= x_s``) stays: it carries ``z <= x``, part of
-    the plain Bront et al. linearisation. Without it the model is not exact (z can
-    exceed x on an offered level; on a 5-offer instance the optimum rose from 6.76
-    to 8.33, above brute force).
-    Returns the names of the components switched off.
-    """
-    import pyomo.environ as pyo
-
-    off = []
-    for comp in list(model.component_objects(pyo.Constraint, active=True)):
-        name = comp.local_name
-        if (name.endswith("_rlt") and name != "one_price_rlt") or name in _STRENGTHENING:
-            comp.deactivate()
-            off.append(name)
-    for s in model.x:
-        model.x[s].setlb(0.0)
-    return off
-
-
 def milp_variant(scenario, *, rlt: bool, time_limit: float, relaxed: bool = False,
                  warm_start: bool = True) -> dict:
-    """Build (with or without strengthening), compile and solve; plain figures."""
+    """Build (``strengthen=rlt``), compile and solve (HiGHS, one thread); plain figures.
+
+    ``relaxed=True`` solves the LP relaxation (its ``bound`` is the root bound).
+    """
     from bundleopt.optimize.evaluate import evaluate
     from bundleopt.optimize.highs_backend import compile_model, solve_compiled
     from bundleopt.optimize.model import build_model
     from bundleopt.optimize.solve import decision_from_values, heuristic_start, start_vector
 
-    model, t_build = timed(lambda: build_model(scenario, relaxed=relaxed))
-    if not rlt:
-        strip_strengthening(model)
+    model, t_build = timed(lambda: build_model(scenario, relaxed=relaxed, strengthen=rlt))
     cm, t_compile = timed(lambda: compile_model(model))
     start = None
     if warm_start and not relaxed:
@@ -210,8 +183,7 @@ def run(quick: bool = True, out: Path | None = None, seed: int = 0,
     notes = [
         "profit is evaluated exactly from each method's decision; profit_vs_bound = profit / best proven "
         "bound of the instance (1 = optimal)",
-        "milp-no-rlt: build_model() with the RLT rows (all *_rlt but one_price_rlt = z <= x), z_lower, "
-        "z_upper, attraction_cuts deactivated and x >= L_s relaxed to x >= 0; "
+        "milp-no-rlt: build_model(strengthen=False) (plain Bront et al. linearisation, z <= x kept); "
         "root_gap = root LP bound / best bound - 1",
         f"HiGHS threads=1; time limit per MILP: {time_limit:g} s; brute force when <= {_BRUTE_LIMIT} decisions",
     ]
