@@ -24,6 +24,7 @@ from pyomo.repn.plugins.standard_form import (
 )
 
 INF = highspy.kHighsInf
+FEASIBILITY_TOL = 1e-9
 
 
 def _init_standard_form_compiler() -> None:
@@ -161,7 +162,12 @@ def solve_compiled(
         h.setOptionValue("threads", int(threads))
     if lp_method is not None:
         h.setOptionValue("solver", lp_method)
-    for name, value in (options or {}).items():
+    # Tight feasibility tolerances: the objective must match the exact evaluation of
+    # the rounded decision to 1e-6 relative (HiGHS' default 1e-7 / 1e-6 let the
+    # normalisation row drift enough to move it by ~1e-6 on small instances).
+    tolerances = {"primal_feasibility_tolerance": FEASIBILITY_TOL,
+                  "mip_feasibility_tolerance": FEASIBILITY_TOL}
+    for name, value in {**tolerances, **(options or {})}.items():
         if h.setOptionValue(name, value) != highspy.HighsStatus.kOk:
             raise ValueError(f"HiGHS rejected option {name}={value!r}")
     h.passModel(cm.lp)
