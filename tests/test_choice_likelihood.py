@@ -77,11 +77,13 @@ def test_score_outer_is_sum_of_score_outer_products():
     np.testing.assert_allclose(score_outer(theta, data, 11, 6), G.T @ G, rtol=1e-11, atol=1e-11)
 
 
-def test_prefix_blocks_are_a_subsample():
-    """Visiting the first m blocks = the log-likelihood of the first m * size observations."""
+@pytest.mark.parametrize(("size", "blocks"), [(10, 2), (7, 5), (4, 14)])
+def test_prefix_blocks_are_a_subsample(size, blocks):
+    """Visiting the first m blocks = the log-likelihood of the first m * size observations
+    (also when m is not a multiple of the blocks processed together)."""
     data, theta = _data(n=60)
-    sub = data._replace(weight=data.weight.at[20:].set(0.0))
-    ll, g = loglik_and_grad(theta, data, 10, 2)
+    sub = data._replace(weight=data.weight.at[size * blocks :].set(0.0))
+    ll, g = loglik_and_grad(theta, data, size, blocks)
     assert float(ll) == pytest.approx(float(loglik(theta, sub)), rel=1e-13)
     np.testing.assert_allclose(g, jax.grad(loglik)(theta, sub), rtol=1e-12, atol=1e-12)
 

@@ -35,6 +35,8 @@ BLOCK_BYTES = 2_500_000
 #: data up to this size are processed as one block (measured: the block loop's overhead
 #: made it ~2x slower than one pass at N = 1e4, J = 20, K = 8, i.e. 12.8 MB)
 SINGLE_BLOCK_BYTES = 16_000_000
+#: blocks processed together (vmapped) per loop iteration
+GROUP = 4
 
 
 class MNLData(NamedTuple):
@@ -114,25 +116,33 @@ def n_blocks(n_obs: int, size: int) -> int:
     return -(-n_obs // size)
 
 
-def _blocks(data: MNLData, size: int):
-    """Block slicer: block i as ``(X, choice, avail, weight)`` slices of ``size`` rows.
+def _fold(data: MNLData, size: int, blocks, stats, init):
+    """``sum_i stats(block_i)`` over the first ``blocks`` blocks of ``size`` rows.
 
     Block i covers rows ``[start, start + size)`` with ``start = min(i * size, N - size)``;
     rows before ``i * size`` were counted by the previous block and get weight 0, so the
     last block may overlap without double counting and ``X`` is never padded or copied.
-    The number of blocks visited is a traced argument of the kernels below: the first
-    ``m`` blocks (a prefix sample of the data) reuse the same compiled code.
+    Blocks go :data:`GROUP` at a time through ``vmap`` (measured 1.6-1.8x faster than one
+    at a time at N = 1e6: the batched ops vectorise and use both cores); blocks of a
+    group at or past ``blocks`` get weight 0. ``blocks`` is traced: visiting the first
+    ``m`` blocks (a prefix sample of the data) reuses the same compiled code.
     """
     n = data.X.shape[0]
+    total = n_blocks(n, size)
+    blocks = total if blocks is None else blocks
+    group = min(GROUP, total)
 
     def block(i):
         start = jnp.minimum(i * size, n - size)
         sl = lambda a: jax.lax.dynamic_slice_in_dim(a, start, size, axis=0)  # noqa: E731
-        fresh = (start + jnp.arange(size)) >= i * size
-        w = jnp.where(fresh, sl(data.weight), 0.0)
-        return sl(data.X), sl(data.choice), sl(data.avail), w
+        keep = ((start + jnp.arange(size)) >= i * size) & (i < blocks)
+        return sl(data.X), sl(data.choice), sl(data.avail), jnp.where(keep, sl(data.weight), 0.0)
 
-    return block
+    def body(g, acc):
+        parts = jax.vmap(lambda i: stats(*block(i)))(g * group + jnp.arange(group))
+        return jax.tree.map(lambda a, b: a + jnp.sum(b, axis=0), acc, parts)
+
+    return jax.lax.fori_loop(0, (blocks + group - 1) // group, body, init)
 
 
 def _block_stats(theta, X, y, avail, w, A):
@@ -164,14 +174,12 @@ def loglik_and_grad(
 ) -> tuple[jax.Array, jax.Array]:
     """``(LL, dLL/dtheta)`` in one fused pass over the first ``blocks`` blocks of ``size`` rows
     (``None``: all of them)."""
-    block = _blocks(data, size)
-    blocks = n_blocks(data.X.shape[0], size) if blocks is None else blocks
 
-    def body(i, acc):
-        ll, g, _ = _block_stats(theta, *block(i), data.A)
-        return acc[0] + ll, acc[1] + g
+    def stats(X, y, avail, w):
+        ll, g, _ = _block_stats(theta, X, y, avail, w, data.A)
+        return ll, g
 
-    return jax.lax.fori_loop(0, blocks, body, (jnp.zeros(()), jnp.zeros_like(theta)))
+    return _fold(data, size, blocks, stats, (jnp.zeros(()), jnp.zeros_like(theta)))
 
 
 @partial(jax.jit, static_argnames=("size",))
@@ -185,12 +193,9 @@ def loglik_grad_hess(
     ``Xc^T diag(P) Xc`` (= ``X^T diag(P) X - xbar xbar^T``, one GEMM), asc-beta
     ``A^T diag(P) Xc``, asc-asc ``A^T (diag(P) - P P^T) A``.
     """
-    block = _blocks(data, size)
-    blocks = n_blocks(data.X.shape[0], size) if blocks is None else blocks
     p = theta.shape[0]
 
-    def body(i, acc):
-        X, y, avail, w = block(i)
+    def stats(X, y, avail, w):
         ll, g, P = _block_stats(theta, X, y, avail, w, data.A)
         wP = w[:, None] * P
         xbar = jnp.einsum("nj,njk->nk", P, X)  # E_P[x] per observation
@@ -204,25 +209,22 @@ def loglik_grad_hess(
             h_jb = jnp.einsum("nj,njk->jk", wP, Xc)  # = diag(P) X - P xbar^T
             h_jj = jnp.diag(jnp.sum(wP, axis=0)) - jnp.einsum("nj,nl->jl", wP, P)
             h = jnp.block([[A.T @ h_jj @ A, A.T @ h_jb], [h_jb.T @ A, h_bb]])
-        return acc[0] + ll, acc[1] + g, acc[2] - h
+        return ll, g, -h
 
     init = (jnp.zeros(()), jnp.zeros_like(theta), jnp.zeros((p, p), theta.dtype))
-    return jax.lax.fori_loop(0, blocks, body, init)
+    return _fold(data, size, blocks, stats, init)
 
 
 @partial(jax.jit, static_argnames=("size",))
 def score_outer(theta: jax.Array, data: MNLData, size: int, blocks: jax.Array | int | None = None) -> jax.Array:
     """``sum_n w[n]^2 g_n g_n^T`` with ``g_n`` the score of observation n (sandwich's meat)."""
-    block = _blocks(data, size)
-    blocks = n_blocks(data.X.shape[0], size) if blocks is None else blocks
     p = theta.shape[0]
 
-    def body(i, acc):
-        X, y, avail, w = block(i)
+    def stats(X, y, avail, w):
         _, _, P = _block_stats(theta, X, y, avail, w, data.A)
         d = (jnp.arange(P.shape[1])[None, :] == y[:, None]).astype(X.dtype)
         R = w[:, None] * (d - P)
         g = jnp.concatenate([R @ data.A, jnp.einsum("nj,njk->nk", R, X)], axis=1)
-        return acc + g.T @ g
+        return g.T @ g
 
-    return jax.lax.fori_loop(0, blocks, body, jnp.zeros((p, p), theta.dtype))
+    return _fold(data, size, blocks, stats, jnp.zeros((p, p), theta.dtype))
