@@ -101,15 +101,20 @@ def start_vector(model: pyo.ConcreteModel, cm: CompiledModel, decision: Decision
 
 
 def heuristic_start(scenario: Scenario) -> tuple[Decision | None, str]:
-    """Greedy add/drop decision from the baselines module, if it is available."""
+    """Feasible greedy add/drop decision from the baselines module, or None (with a note)."""
     try:
         from bundleopt.optimize.baselines import greedy_add_drop
     except ImportError:
         return None, "warm start: baselines.greedy_add_drop not available"
+    from bundleopt.optimize.evaluate import check_constraints
+
     try:
-        return greedy_add_drop(scenario), "warm start: greedy_add_drop"
+        decision = greedy_add_drop(scenario)
     except Exception as exc:  # a heuristic failing must not stop the exact solve
         return None, f"warm start: greedy_add_drop failed ({type(exc).__name__}: {exc})"
+    if check_constraints(scenario, decision):
+        return None, "warm start: greedy_add_drop found no feasible decision; none used"
+    return decision, "warm start: greedy_add_drop"
 
 
 def solve_milp(
