@@ -27,8 +27,22 @@ _EXPORTS: dict[str, str] = {
     "Solution": "bundleopt.solution",
     "solve": "bundleopt.optimize",
     "evaluate": "bundleopt.optimize",
-    # many scenarios
+    "Decision": "bundleopt.scenario",
+    "brute_force": "bundleopt.optimize.brute_force",
+    # data, segments, candidates
+    "validate": "bundleopt.data",
+    "build_choice_data": "bundleopt.data",
+    "CustomerSegmenter": "bundleopt.segment",
+    "customer_features": "bundleopt.segment",
+    "mine_bundles": "bundleopt.candidates",
+    # end to end
+    "build_plan": "bundleopt.pipeline",
+    "Plan": "bundleopt.pipeline",
+    "write_report": "bundleopt.report",
+    # many scenarios, closed loop
     "sweep": "bundleopt.sweep",
+    "run_simulation": "bundleopt.adaptive",
+    "ThompsonPolicy": "bundleopt.adaptive",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
