@@ -36,7 +36,7 @@ BLOCK_BYTES = 2_500_000
 #: made it ~2x slower than one pass at N = 1e4, J = 20, K = 8, i.e. 12.8 MB)
 SINGLE_BLOCK_BYTES = 16_000_000
 #: blocks processed together (vmapped) per loop iteration
-GROUP = 4
+GROUP = 2
 
 
 class MNLData(NamedTuple):
@@ -122,9 +122,10 @@ def _fold(data: MNLData, size: int, blocks, stats, init):
     Block i covers rows ``[start, start + size)`` with ``start = min(i * size, N - size)``;
     rows before ``i * size`` were counted by the previous block and get weight 0, so the
     last block may overlap without double counting and ``X`` is never padded or copied.
-    Blocks go :data:`GROUP` at a time through ``vmap`` (measured 1.6-1.8x faster than one
-    at a time at N = 1e6: the batched ops vectorise and use both cores); blocks of a
-    group at or past ``blocks`` get weight 0. ``blocks`` is traced: visiting the first
+    Blocks go :data:`GROUP` at a time through ``vmap``: at N = 1e6 on a lightly loaded
+    2-core machine this was 1.6-1.7x faster than one at a time (0.148 vs 0.248 s; the
+    batched ops can use both cores), and no different when the cores were busy; blocks of
+    a group at or past ``blocks`` get weight 0. ``blocks`` is traced: visiting the first
     ``m`` blocks (a prefix sample of the data) reuses the same compiled code.
     """
     n = data.X.shape[0]
