@@ -32,7 +32,7 @@ bench: $(STAMP) data
 	$(BIN)/bundleopt bench all --quick
 
 lint: $(STAMP)
-	$(BIN)/ruff check bundleopt tests benchmarks
+	$(BIN)/ruff check bundleopt tests benchmarks notebooks
 
 clean:
 	rm -rf $(VENV) build *.egg-info
