@@ -281,6 +281,34 @@ def _reject(
     return frame[~mask]
 
 
+def _reject_missing_ids(frame: pd.DataFrame, columns, **kw) -> pd.DataFrame:
+    """Raise or drop rows with a missing id in any of ``columns``."""
+    for col in columns:
+        frame = _reject(frame, frame[col].isna(), column=col, reason="missing_id",
+                        what="a missing (NaN or empty) id", **kw)
+    return frame
+
+
+def _reject_bad_dates(frame: pd.DataFrame, **kw) -> pd.DataFrame:
+    """Raise or drop rows whose ``timestamp`` is missing or did not parse."""
+    return _reject(frame, frame["timestamp"].isna(), column="timestamp", reason="bad_timestamp",
+                   what="a missing or unparseable date", **kw)
+
+
+def _reject_nonpositive(frame: pd.DataFrame, column: str, reason: str, what: str, **kw) -> pd.DataFrame:
+    """Raise or drop rows where ``column`` is zero, negative, missing or infinite."""
+    x = frame[column]
+    return _reject(frame, ~(x > 0) | ~np.isfinite(x), column=column, reason=reason, what=what, **kw)
+
+
+def _finish(frame: pd.DataFrame, table: str, report: CleaningReport) -> pd.DataFrame:
+    """Fail on an empty result, reset the index and record the rows kept."""
+    _nonempty(frame, table)
+    frame = frame.reset_index(drop=True)
+    report.n_rows_out[table] = len(frame)
+    return frame
+
+
 def _drop_duplicates(
     frame: pd.DataFrame, table: str, report: CleaningReport, original: pd.DataFrame
 ) -> pd.DataFrame:
@@ -331,14 +359,7 @@ def validate_catalog(
         df["category"] = df["category"].where(df["category"].isna(), df["category"].astype(str))
 
     kw = {"table": table, "errors": errors, "report": report, "original": original}
-    df = _reject(
-        df,
-        df["product_id"].isna(),
-        column="product_id",
-        reason="missing_id",
-        what="a missing (NaN or empty) id",
-        **kw,
-    )
+    df = _reject_missing_ids(df, ["product_id"], **kw)
     df = _drop_duplicates(df, table, report, original)
     dup_id = df["product_id"].duplicated(keep=False)
     if dup_id.any():
@@ -349,15 +370,8 @@ def validate_catalog(
             original.loc[df.index],
             dup_id,
         )
-    lp = df["list_price"]
-    df = _reject(
-        df,
-        ~(lp > 0) | ~np.isfinite(lp),
-        column="list_price",
-        reason="nonpositive_price",
-        what="a zero, negative or missing price",
-        **kw,
-    )
+    df = _reject_nonpositive(df, "list_price", "nonpositive_price",
+                             "a zero, negative or missing price", **kw)
     uc = df["unit_cost"]
     df = _reject(
         df,
@@ -376,10 +390,7 @@ def validate_catalog(
             what="a negative stock",
             **kw,
         )
-    _nonempty(df, table)
-    df = df.reset_index(drop=True)
-    report.n_rows_out[table] = len(df)
-    return df, report
+    return _finish(df, table, report), report
 
 
 def validate_transactions(
@@ -407,41 +418,12 @@ def validate_transactions(
     df["timestamp"] = _as_datetime(df["timestamp"])
 
     kw = {"table": table, "errors": errors, "report": report, "original": original}
-    for col in TRANSACTIONS.of_kind("id"):
-        df = _reject(
-            df,
-            df[col].isna(),
-            column=col,
-            reason="missing_id",
-            what="a missing (NaN or empty) id",
-            **kw,
-        )
-    df = _reject(
-        df,
-        df["timestamp"].isna(),
-        column="timestamp",
-        reason="bad_timestamp",
-        what="a missing or unparseable date",
-        **kw,
-    )
-    up = df["unit_price"]
-    df = _reject(
-        df,
-        ~(up > 0) | ~np.isfinite(up),
-        column="unit_price",
-        reason="nonpositive_price",
-        what="a zero, negative or missing price",
-        **kw,
-    )
-    q = df["quantity"]
-    df = _reject(
-        df,
-        ~(q > 0) | ~np.isfinite(q),
-        column="quantity",
-        reason="nonpositive_quantity",
-        what="a zero, negative or missing quantity",
-        **kw,
-    )
+    df = _reject_missing_ids(df, TRANSACTIONS.of_kind("id"), **kw)
+    df = _reject_bad_dates(df, **kw)
+    df = _reject_nonpositive(df, "unit_price", "nonpositive_price",
+                             "a zero, negative or missing price", **kw)
+    df = _reject_nonpositive(df, "quantity", "nonpositive_quantity",
+                             "a zero, negative or missing quantity", **kw)
     if catalog is not None:
         known = set(as_id(catalog["product_id"]).dropna())
         df = _reject(
@@ -453,10 +435,7 @@ def validate_transactions(
             **kw,
         )
     df = _drop_duplicates(df, table, report, original)
-    _nonempty(df, table)
-    df = df.reset_index(drop=True)
-    report.n_rows_out[table] = len(df)
-    return df, report
+    return _finish(df, table, report), report
 
 
 def validate_sessions(
@@ -478,28 +457,10 @@ def validate_sessions(
     )
     df["timestamp"] = _as_datetime(df["timestamp"])
     kw = {"table": table, "errors": errors, "report": report, "original": original}
-    for col in ("session_id", "customer_id"):
-        df = _reject(
-            df,
-            df[col].isna(),
-            column=col,
-            reason="missing_id",
-            what="a missing (NaN or empty) id",
-            **kw,
-        )
-    df = _reject(
-        df,
-        df["timestamp"].isna(),
-        column="timestamp",
-        reason="bad_timestamp",
-        what="a missing or unparseable date",
-        **kw,
-    )
+    df = _reject_missing_ids(df, ("session_id", "customer_id"), **kw)
+    df = _reject_bad_dates(df, **kw)
     df = _drop_duplicates(df, table, report, original)
-    _nonempty(df, table)
-    df = df.reset_index(drop=True)
-    report.n_rows_out[table] = len(df)
-    return df, report
+    return _finish(df, table, report), report
 
 
 def products_without_margin(catalog: pd.DataFrame, transactions: pd.DataFrame) -> pd.Index:
