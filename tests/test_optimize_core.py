@@ -172,3 +172,23 @@ def test_plain_formulation_is_exact_too(seed: int) -> None:
     full = solve_milp(sc, threads=1, mip_gap=1e-9)
     assert plain.result.objective == pytest.approx(full.result.objective, rel=RTOL)
     assert evaluate(sc, plain.decision).profit == pytest.approx(plain.result.objective, rel=RTOL)
+
+
+@FAST
+@given(seed=st.integers(0, 10_000), card=st.sampled_from([None, 1, 2]))
+def test_dominated_levels_dropped_keep_the_optimum(seed: int, card: int | None) -> None:
+    """Leaving out dominated ladder levels (families.dominated_levels) keeps the optimum."""
+    sc = small(seed, personalised=False, n_offers=4, n_segments=3, n_levels=4, max_offers=card)
+    model = build_model(sc)
+    for (o, k), k2 in model.info.lift.items():
+        assert not model.info.mask[o, k] and model.info.mask[o, k2] and k2 != k
+    assert_matches_brute_force(sc)
+
+
+def test_dominated_levels_found_on_benchmark_sizes() -> None:
+    sc = random_instance(50, 10, 5, max_offers=10, seed=0)
+    lift = build_model(sc).info.lift
+    assert len(lift) > 0
+    run = solve_milp(sc, threads=1, time_limit=2.0)  # warm start survives the dropped levels
+    assert run.notes == ["warm start: greedy_add_drop"]
+    assert run.result.objective >= evaluate(sc, run.decision).profit - 1e-9

@@ -114,6 +114,57 @@ def level_mask(scenario: Scenario, families: Iterable[str]) -> np.ndarray:
     return mask
 
 
+# Families under which moving an offer to a dominating ladder level never hurts: they
+# only count offers, so the same menu at other prices satisfies them too.
+DOMINANCE_SAFE = frozenset({"margin_floor", "cardinality", "bundles_per_product"})
+
+
+def dominated_levels(scenario: Scenario, mask: np.ndarray, cardinality: int | None) -> dict[tuple[int, int], int]:
+    """Allowed levels ``(o, k)`` that a higher allowed level ``k'`` of o dominates: ``{(o, k): k'}``.
+
+    Segment s's profit with o at level k and the other offers fixed
+    (attraction ``B = v0_s + sum_other v``, margin-weighted attraction ``A >= 0``) is
+    ``(A + a_k) / (B + v_k)`` with ``a_k = (p_ok - c_o) v_sok``. Moving o to ``k'`` never
+    lowers it when ``v_sok >= v_sok'`` and
+    ``A (v_k - v_k') + B (a_k' - a_k) + a_k' v_k - a_k v_k' >= 0``; linear in B, so it is
+    checked at ``B = v0_s`` and at the largest B a menu of at most C offers reaches.
+    When that holds for every segment, every menu using ``(o, k)`` is matched by one
+    using ``(o, k')`` with at least the same profit, so ``(o, k)`` can be left out
+    (``k'`` is followed to a level that is not itself dropped). Needs every allowed
+    margin ``>= 0`` (``A >= 0``); otherwise nothing is dropped.
+    """
+    sc = scenario
+    margin = np.nan_to_num(sc.prices - sc.costs[:, None])
+    if np.any(margin[mask] < 0):
+        return {}
+    from bundleopt.optimize.model import conditional_lower_bounds
+
+    a = margin[None] * sc.v  # (S, O, K)
+    lower_on, _ = conditional_lower_bounds(sc, mask, cardinality)
+    to: dict[tuple[int, int], int] = {}
+    for o in range(sc.n_offers):
+        ks = np.flatnonzero(mask[o])
+        for k in ks:
+            vk = sc.v[:, o, k]
+            bmax = np.where(vk > 0, 1.0 / lower_on[:, o, k] - vk, sc.v0)
+            for k2 in ks:
+                vk2 = sc.v[:, o, k2]
+                if sc.prices[o, k2] <= sc.prices[o, k] or np.any(vk < vk2):
+                    continue
+                slope = a[:, o, k2] - a[:, o, k]
+                const = a[:, o, k2] * vk - a[:, o, k] * vk2
+                if np.all((slope * sc.v0 + const >= 0) & (slope * bmax + const >= 0)):
+                    to[(int(o), int(k))] = int(k2)
+                    break
+
+    def final(o: int, k: int) -> int:
+        while (o, k) in to:
+            k = to[(o, k)]
+        return k
+
+    return {key: final(*key) for key in to}
+
+
 def component_price_range(scenario: Scenario, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(O,) smallest and largest possible sum of a bundle's component prices.
 
@@ -208,7 +259,7 @@ def define_rlt_bounds(m: pyo.ConcreteModel, scenario: Scenario) -> None:
 
 
 def define_attraction_cuts(
-    m: pyo.ConcreteModel, scenario: Scenario, n_sets: int = 1, n_tangents: int = 12
+    m: pyo.ConcreteModel, scenario: Scenario, n_sets: int = 1, n_tangents: int = 24
 ) -> None:
     """Tangent cuts on the purchase share of nested high-margin sets of ladder pairs.
 

@@ -39,6 +39,8 @@ class BuildInfo:
     ``lower_on[s, o, k]``: bound on ``x[s]`` when o is on at level k,
     ``lower_off[s, o]``: when o is off (:func:`conditional_lower_bounds`).
     ``families``: names of the rule families switched on in this build.
+    ``lift[(o, k)] = k'``: dominated levels left out and the level replacing them
+    (:func:`bundleopt.optimize.families.dominated_levels`).
     """
 
     scenario: Scenario
@@ -53,6 +55,7 @@ class BuildInfo:
     projected: bool
     relaxed: bool
     strengthen: bool = True
+    lift: dict[tuple[int, int], int] | None = None
 
     def segments_of(self, g: int) -> list[int]:
         """Segments that see menu ``g``."""
@@ -131,6 +134,11 @@ def build_model(
         raise ValueError("projected=True needs a single-segment scenario (see decompose.py)")
     mask = fam.level_mask(scenario, on)
     card = scenario.constraints.max_offers if "cardinality" in on else None
+    lift: dict[tuple[int, int], int] = {}
+    if (strengthen or projected) and on <= fam.DOMINANCE_SAFE:
+        lift = fam.dominated_levels(scenario, mask, card)
+        for o, k in lift:
+            mask[o, k] = False
     info = BuildInfo(
         scenario=scenario,
         mask=mask,
@@ -144,6 +152,7 @@ def build_model(
         projected=projected,
         relaxed=relaxed,
         strengthen=strengthen or projected,
+        lift=lift,
     )
     # Building creates ~10^5-10^6 small expression objects; pausing the cyclic
     # garbage collector (as Pyomo's own writers do) halves the build time.

@@ -71,12 +71,18 @@ def decision_from_values(model: pyo.ConcreteModel, cm: CompiledModel, values: np
 
 def start_vector(model: pyo.ConcreteModel, cm: CompiledModel, decision: Decision) -> np.ndarray | None:
     """Column values of ``decision`` (y, x = 1 / (v0 + sum v on), z = x y), or None
-    when the decision uses a level the model has no variable for."""
+    when the decision uses a level the model has no variable for. A dominated level
+    the build left out is replaced by its dominating level (never worse)."""
     info = model.info
     sc = info.scenario
     lv = decision.levels
     if lv.shape != (sc.n_menus, sc.n_offers):
         return None
+    if info.lift:  # dominated levels were left out: use the level that replaced them
+        lv = lv.copy()
+        for g in range(lv.shape[0]):
+            for o in range(lv.shape[1]):
+                lv[g, o] = info.lift.get((o, int(lv[g, o])), lv[g, o])
     on = lv != NOT_OFFERED
     if np.any(on & ~info.mask[np.arange(sc.n_offers)[None], np.clip(lv, 0, None)]):
         return None
