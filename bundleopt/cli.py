@@ -32,9 +32,5 @@ for _name in _COMMANDS:
     importlib.import_module(f"bundleopt.commands.{_name}").register(app)
 
 
-def main() -> None:  # pragma: no cover - console entry point
-    app()
-
-
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    app()
