@@ -190,8 +190,10 @@ def define_core_constraints(m: pyo.ConcreteModel, scenario: Scenario) -> None:
     """Normalisation, linking and one price per offer.
 
     * normalisation: ``v0_s x_s + sum_{o,k} v_sok z_sok = 1``
-    * off => 0: ``(v0_s + v_sok) z_sok <= y_gok``
-    * on => z = x, per offer: ``x_s - sum_k z_sok <= (1 - sum_k y_gok) / v0_s``
+    * off => 0: ``(v0_s + v_sok) z_sok <= y_gok`` (with an upper bound ``U_s`` on
+      ``x_s`` below ``1 / v0_s``: ``max(v0_s + v_sok, 1 / U_s) z_sok <= y_gok``)
+    * on => z = x, per offer: ``x_s - sum_k z_sok <= U_s (1 - sum_k y_gok)``, ``U_s = 1 / v0_s``
+      or a tighter upper bound on ``x_s``
       (implies the per-level row ``x_s - z_sok <= (1 - y_gok) / v0_s`` given
       off => 0, with S*O rows instead of S*O*K)
     * one price: ``sum_k y_gok <= 1`` (RLT: ``sum_k z_sok <= x_s``)
@@ -209,9 +211,11 @@ def define_core_constraints(m: pyo.ConcreteModel, scenario: Scenario) -> None:
     )
     if not info.projected:
         g_of = info.seg_menu
+        # z <= U y with U = min(1 / (v0 + v), upper bound of x), written as z / U <= y
         m.link_off = pyo.Constraint(
-            m.ZI, rule=lambda _, s, o, k: linear([float(sc.v0[s] + sc.v[s, o, k]), -1.0],
-                                                 [m.z[s, o, k], m.y[g_of[s], o, k]]) <= 0.0
+            m.ZI, rule=lambda _, s, o, k: linear(
+                [float(max(sc.v0[s] + sc.v[s, o, k], 1.0 / info.upper[s])), -1.0],
+                [m.z[s, o, k], m.y[g_of[s], o, k]]) <= 0.0
         )
         m.link_on = pyo.ConstraintList()
         for s in range(sc.n_segments):
@@ -274,7 +278,8 @@ def define_attraction_cuts(
     sets T are nested by margin ``p - c`` (the top 1/n_sets, 2/n_sets, ... of the
     pairs of segment s), so they bound how much purchase share the relaxation can
     move onto high-margin offers; ``t0`` runs geometrically up to the largest ``t``
-    any menu of at most C offers reaches.
+    any menu of at most C offers reaches (for T = every pair, within the range
+    ``1 / x - v0`` takes when ``x_s`` has tightened bounds).
     """
     info = _info(m)
     if info.projected or n_sets <= 0 or n_tangents <= 0:
@@ -303,7 +308,11 @@ def define_attraction_cuts(
             vt = [sc.v[s, o, k] for o, k in T]
             zs = [m.z[s, o, k] for o, k in T]
             ys = [m.y[g, o, k] for o, k in T]
-            for t0 in np.geomspace(tmax / 30.0, tmax, n_tangents):
+            t_lo, t_hi = tmax / 30.0, tmax
+            if size == len(pairs):  # T = all pairs: t = 1 / x - v0 lies in the range of x
+                t_lo = max(t_lo, 1.0 / info.upper[s] - v0)
+                t_hi = max(t_lo, min(t_hi, 1.0 / info.lower[s] - v0))
+            for t0 in np.geomspace(t_lo, t_hi, n_tangents):
                 slope = v0 / (v0 + t0) ** 2
                 m.attraction_cuts.add(
                     linear(vt + [-slope * a for a in vt], zs + ys) <= (t0 / (v0 + t0)) ** 2

@@ -117,6 +117,7 @@ def build_model(
     projected: bool = False,
     relaxed: bool = False,
     strengthen: bool = True,
+    x_range: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> pyo.ConcreteModel:
     """Build the exact MILP (or its projected LP) for ``scenario``.
 
@@ -125,6 +126,9 @@ def build_model(
     in [0, 1] (LP relaxation). ``projected`` drops ``y`` altogether (one segment).
     ``strengthen=False`` leaves out the RLT rows, the L bounds and the tangent cuts
     (the plain Bront et al. formulation; for benchmarks only).
+    ``x_range = (lo, hi)``: bounds ``lo[s] <= x[s] <= hi[s]`` that every decision
+    worth finding satisfies (from :mod:`bundleopt.optimize.tighten`); they narrow
+    the McCormick rows of ``z = x y`` (``formulations/milp.md``, bound tightening).
     """
     on = set(active_families(scenario) if families is None else families)
     unknown = on - set(fam.FAMILIES)
@@ -139,15 +143,23 @@ def build_model(
         lift = fam.dominated_levels(scenario, mask, card)
         for o, k in lift:
             mask[o, k] = False
+    lower = no_purchase_lower_bound(scenario, mask, card)
+    upper = 1.0 / scenario.v0
+    lower_on, lower_off = conditional_lower_bounds(scenario, mask, card)
+    if x_range is not None:
+        lo, hi = (np.asarray(a, dtype=float) for a in x_range)
+        lower, upper = np.maximum(lower, lo), np.minimum(upper, hi)
+        lower_on = np.maximum(lower_on, lower[:, None, None])
+        lower_off = np.maximum(lower_off, lower[:, None])
     info = BuildInfo(
         scenario=scenario,
         mask=mask,
         pairs=tuple((int(o), int(k)) for o, k in zip(*np.nonzero(mask), strict=True)),
         seg_menu=tuple(s if scenario.personalised else 0 for s in range(scenario.n_segments)),
-        lower=no_purchase_lower_bound(scenario, mask, card),
-        **dict(zip(("lower_on", "lower_off"), conditional_lower_bounds(scenario, mask, card),
-                   strict=True)),
-        upper=1.0 / scenario.v0,
+        lower=lower,
+        lower_on=lower_on,
+        lower_off=lower_off,
+        upper=upper,
         families=frozenset(on),
         projected=projected,
         relaxed=relaxed,
@@ -182,7 +194,8 @@ def _define_variables(m: pyo.ConcreteModel, info: BuildInfo) -> None:
                    initialize=[(s, o, k) for s in range(sc.n_segments) for o, k in info.pairs
                                if info.projected or sc.v[s, o, k] > 0])
     m.x = pyo.Var(m.S, bounds=lambda _, s: (info.lower[s] if info.strengthen else 0.0, info.upper[s]))
-    m.z = pyo.Var(m.ZI, bounds=lambda _, s, o, k: (0.0, 1.0 / (sc.v0[s] + sc.v[s, o, k])))
+    m.z = pyo.Var(m.ZI, bounds=lambda _, s, o, k: (0.0, min(1.0 / (sc.v0[s] + sc.v[s, o, k]),
+                                                            info.upper[s])))
     if not info.projected:
         m.YI = pyo.Set(dimen=3, ordered=True,
                        initialize=[(g, o, k) for g in range(sc.n_menus) for o, k in info.pairs])

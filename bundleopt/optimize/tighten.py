@@ -1,0 +1,254 @@
+"""Bound tightening on the no-purchase shares ``x[s]`` from an incumbent decision.
+
+The McCormick rows of ``z = x y`` are only as tight as the bounds on ``x[s]``: with
+``x[s]`` anywhere in ``[L_s, 1 / v0_s]`` (a factor 2-5 wide on random instances) the
+LP relaxation lets every segment put its purchase share on its own favourite
+offers. Any decision *better than the incumbent* has ``x[s]`` in a much narrower
+range, and that range can be bounded cheaply from the LP relaxation
+(``formulations/milp.md``, "Bound tightening"):
+
+LP relaxation ``min c u  s.t.  r_lo <= A u <= r_hi, u_lo <= u <= u_hi`` (HiGHS
+form, ``c = -profit``) with row duals ``pi``. Split the rows into those of segment s
+(containing ``x[s]`` or ``z[s, .]``), those with ``y`` only, and the rest (other
+segments' rows and rows linking segments). Dualising the rest with ``pi`` (any ``pi`` of the right
+signs keeps this valid) gives, for every feasible ``u``,
+
+    c u >= L(u) = red . u + pi . b  >= red_s . u_s + const_s,
+
+``red = c - A_other^T pi``, ``const_s = pi . b + sum over the other segments'
+columns of min(red_j u_lo_j, red_j u_hi_j)``. A decision better than the incumbent
+has ``c u <= -profit_inc``, so it satisfies ``red_s . u_s <= -profit_inc - const_s``
+with segment s's own rows and the y rows: a small LP (one segment and y) whose
+minimum and maximum of ``x[s]`` bound ``x[s]``. If that LP is infeasible, nothing
+beats the incumbent.
+
+:func:`tighten_no_purchase` repeats this (rebuild with the new ranges, solve the LP
+relaxation, bound again) while the root bound improves.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+import scipy.sparse as sp
+
+from bundleopt.optimize.highs_backend import INF, CompiledModel, compile_model
+
+# Relative padding of the ranges, far above HiGHS' LP tolerances (1e-9 here).
+RANGE_PAD = 1e-7
+
+
+@dataclass
+class Tightening:
+    """Outcome of :func:`tighten_no_purchase`.
+
+    ``lo`` / ``hi``: bounds on ``x[s]`` that every decision with profit at least
+    ``incumbent`` meets (None when none was found). ``proved_optimal``: no decision
+    beats the incumbent (the relaxation with the profit cut is empty).
+    ``root_bounds``: LP-relaxation bound before each round (and after the last).
+    """
+
+    lo: np.ndarray | None
+    hi: np.ndarray | None
+    incumbent: float
+    proved_optimal: bool = False
+    root_bounds: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def x_range(self) -> tuple[np.ndarray, np.ndarray] | None:
+        return None if self.lo is None or self.hi is None else (self.lo, self.hi)
+
+
+def column_segments(cm: CompiledModel) -> np.ndarray:
+    """Segment of each column (``x[s]`` and ``z[s, o, k]``), -1 for ``y`` and others."""
+    seg = np.full(len(cm.columns), -1, dtype=int)
+    for i, var in enumerate(cm.columns):
+        name = var.parent_component().local_name
+        if name == "x":
+            seg[i] = int(var.index())
+        elif name == "z":
+            seg[i] = int(var.index()[0])
+    return seg
+
+
+def _matrix(lp: highspy.HighsLp) -> sp.csr_array:
+    a = lp.a_matrix_
+    csc = sp.csc_array((np.asarray(a.value_), np.asarray(a.index_), np.asarray(a.start_)),
+                       shape=(lp.num_row_, lp.num_col_))
+    return csc.tocsr()
+
+
+LINKING = -2  # row holding columns of two or more segments (a cross-segment rule)
+
+
+def row_segments(A: sp.csr_array, col_seg: np.ndarray) -> np.ndarray:
+    """Segment of each row: the one segment whose columns it holds, -1 for rows on
+    ``y`` only, :data:`LINKING` for rows holding several segments' columns (overall
+    margin rate, cannibalisation, stock); those are always dualised."""
+    coo = A.tocoo()
+    seg = col_seg[coo.col]
+    inside = seg >= 0
+    n = A.shape[0]
+    hi = np.full(n, -1)
+    lo = np.full(n, np.iinfo(int).max)
+    np.maximum.at(hi, coo.row[inside], seg[inside])
+    np.minimum.at(lo, coo.row[inside], seg[inside])
+    return np.where((hi >= 0) & (lo != hi), LINKING, hi)
+
+
+def _sub_lp(A: sp.csr_array, rows: np.ndarray, cols: np.ndarray, cost: np.ndarray,
+            lp: highspy.HighsLp) -> highspy.HighsLp:
+    sub = A[rows][:, cols].tocsc()
+    out = highspy.HighsLp()
+    out.num_col_, out.num_row_ = len(cols), len(rows)
+    out.col_cost_ = cost
+    out.col_lower_ = np.asarray(lp.col_lower_)[cols]
+    out.col_upper_ = np.asarray(lp.col_upper_)[cols]
+    out.row_lower_ = np.asarray(lp.row_lower_)[rows]
+    out.row_upper_ = np.asarray(lp.row_upper_)[rows]
+    out.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    out.a_matrix_.start_ = sub.indptr.astype(np.int32)
+    out.a_matrix_.index_ = sub.indices.astype(np.int32)
+    out.a_matrix_.value_ = sub.data.astype(float)
+    out.a_matrix_.num_col_, out.a_matrix_.num_row_ = len(cols), len(rows)
+    return out
+
+
+def _highs(threads: int | None) -> highspy.Highs:
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("primal_feasibility_tolerance", 1e-9)
+    h.setOptionValue("dual_feasibility_tolerance", 1e-9)
+    if threads is not None:
+        h.setOptionValue("threads", int(threads))
+    return h
+
+
+def lagrangian_ranges(
+    cm: CompiledModel, incumbent: float, *, threads: int | None = None
+) -> tuple[float, np.ndarray, np.ndarray] | None:
+    """Solve the LP relaxation of ``cm`` and bound every ``x[s]`` over the decisions
+    with profit >= ``incumbent`` (module docstring).
+
+    Returns ``(root_bound, lo, hi)`` with ``root_bound`` the relaxation's profit, or
+    None when no decision can beat the incumbent.
+    """
+    lp = cm.lp
+    A = _matrix(lp)
+    col_seg = column_segments(cm)
+    r_seg = row_segments(A, col_seg)
+    h = _highs(threads)
+    h.passModel(lp)
+    for j in range(lp.num_col_) if len(lp.integrality_) else ():
+        h.changeColIntegrality(j, highspy.HighsVarType.kContinuous)
+    h.run()
+    status = h.getModelStatus()
+    if status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+        return None
+    if status != highspy.HighsModelStatus.kOptimal:
+        raise RuntimeError(f"LP relaxation ended with {h.modelStatusToString(status)}")
+    root = cm.sense * h.getInfo().objective_function_value
+    cut = cm.sense * incumbent  # improving: c u <= cut (c = sense * profit)
+    cut += 1e-9 * max(1.0, abs(cut))
+    if root * cm.sense > cut:  # relaxation bound below the incumbent
+        return None
+    pi = np.asarray(h.getSolution().row_dual, dtype=float)
+    r_lo, r_hi = np.asarray(lp.row_lower_), np.asarray(lp.row_upper_)
+    # keep only multipliers of the signs that make pi (A u - b) >= 0 on feasible u
+    pi = np.where((pi > 0) & np.isfinite(r_lo), pi, 0.0) + np.where((pi < 0) & np.isfinite(r_hi), pi, 0.0)
+    b_act = np.where(pi > 0, np.where(np.isfinite(r_lo), r_lo, 0.0), np.where(np.isfinite(r_hi), r_hi, 0.0))
+    c = np.asarray(lp.col_cost_, dtype=float)
+    c_lo, c_hi = np.asarray(lp.col_lower_), np.asarray(lp.col_upper_)
+    n_seg = int(col_seg.max()) + 1
+    lo, hi = np.empty(n_seg), np.empty(n_seg)
+    y_cols = np.flatnonzero(col_seg < 0)
+    At = A.T.tocsr()
+    for s in range(n_seg):
+        other_rows = (r_seg != -1) & (r_seg != s)
+        pi_o = np.where(other_rows, pi, 0.0)
+        red = c - At @ pi_o
+        other_cols = np.flatnonzero((col_seg >= 0) & (col_seg != s))
+        const = float(pi_o @ b_act) + float(np.minimum(red[other_cols] * c_lo[other_cols],
+                                                       red[other_cols] * c_hi[other_cols]).sum())
+        own = np.flatnonzero(col_seg == s)
+        cols = np.concatenate([y_cols, own])
+        rows = np.flatnonzero(~other_rows)
+        sub = _sub_lp(A, rows, cols, np.zeros(len(cols)), lp)
+        hs = _highs(threads)
+        hs.passModel(sub)
+        nz = np.flatnonzero(red[cols])
+        hs.addRow(-INF, cut - const, len(nz), nz.astype(np.int32), red[cols][nz])
+        x_local = len(y_cols) + int(np.flatnonzero(_is_x(cm, own))[0])
+        ends = []
+        for sign in (1.0, -1.0):
+            cost = np.zeros(len(cols))
+            cost[x_local] = sign
+            hs.changeColsCost(len(cols), np.arange(len(cols), dtype=np.int32), cost)
+            hs.run()
+            st = hs.getModelStatus()
+            if st in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+                return None
+            if st != highspy.HighsModelStatus.kOptimal:
+                raise RuntimeError(f"bound LP ended with {hs.modelStatusToString(st)}")
+            ends.append(sign * hs.getInfo().objective_function_value)
+        lo[s] = ends[0] * (1.0 - RANGE_PAD)
+        hi[s] = ends[1] * (1.0 + RANGE_PAD)
+    return root, lo, hi
+
+
+def _is_x(cm: CompiledModel, cols: np.ndarray) -> np.ndarray:
+    """Mask over ``cols``: which are ``x[s]`` columns."""
+    return np.array([cm.columns[i].parent_component().local_name == "x" for i in cols])
+
+
+def tighten_no_purchase(
+    build: Callable[[tuple[np.ndarray, np.ndarray] | None], object],
+    incumbent: float,
+    *,
+    max_rounds: int = 4,
+    min_gain: float = 0.1,
+    time_budget: float | None = None,
+    threads: int | None = None,
+) -> Tightening:
+    """Narrow the ranges of ``x[s]`` round by round.
+
+    ``build(x_range)`` returns the Pyomo model built with those ranges. Each round
+    compiles it, solves its LP relaxation and bounds ``x[s]``
+    (:func:`lagrangian_ranges`). It stops after ``max_rounds``, when a round closes
+    less than ``min_gain`` of the remaining root gap, or when ``time_budget``
+    seconds are spent.
+    """
+    t0 = time.perf_counter()
+    out = Tightening(lo=None, hi=None, incumbent=incumbent)
+    for _ in range(max_rounds):
+        cm = compile_model(build(out.x_range))
+        res = lagrangian_ranges(cm, incumbent, threads=threads)
+        if res is None:
+            out.proved_optimal = True
+            break
+        root, lo, hi = res
+        if out.root_bounds:
+            prev = out.root_bounds[-1]
+            out.root_bounds.append(root)
+            if prev - root < min_gain * max(prev - incumbent, 0.0):
+                if out.lo is not None:
+                    lo, hi = np.maximum(lo, out.lo), np.minimum(hi, out.hi)
+                out.lo, out.hi = lo, hi
+                break
+        else:
+            out.root_bounds.append(root)
+        if out.lo is not None:
+            lo, hi = np.maximum(lo, out.lo), np.minimum(hi, out.hi)
+        out.lo, out.hi = lo, hi
+        if time_budget is not None and time.perf_counter() - t0 > time_budget:
+            break
+    out.seconds = time.perf_counter() - t0
+    return out
+
+
+__all__ = ["Tightening", "column_segments", "lagrangian_ranges", "row_segments", "tighten_no_purchase"]

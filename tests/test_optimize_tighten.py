@@ -1,0 +1,127 @@
+"""Bound tightening of the no-purchase shares (``bundleopt.optimize.tighten``).
+
+The ranges must hold every decision at least as good as the incumbent (checked by
+enumerating every decision), and the tightened MILP must keep the exact optimum.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from test_optimize_core import FAST
+
+from bundleopt.optimize.brute_force import brute_force
+from bundleopt.optimize.evaluate import evaluate, evaluate_many
+from bundleopt.optimize.highs_backend import compile_model
+from bundleopt.optimize.instances import random_instance
+from bundleopt.optimize.model import build_model
+from bundleopt.optimize.solve import heuristic_start, solve_milp
+from bundleopt.optimize.tighten import (
+    LINKING,
+    column_segments,
+    lagrangian_ranges,
+    row_segments,
+    tighten_no_purchase,
+)
+from bundleopt.scenario import NOT_OFFERED, Constraints, Scenario
+
+
+def all_uniform_decisions(sc: Scenario, mask: np.ndarray) -> np.ndarray:
+    """Every menu using only the model's ladder pairs, shape (N, 1, O)."""
+    options = [[NOT_OFFERED] + [k for k in range(sc.n_levels) if mask[o, k]] for o in range(sc.n_offers)]
+    return np.array(list(itertools.product(*options)))[:, None, :]
+
+
+def no_purchase_shares(sc: Scenario, levels: np.ndarray) -> np.ndarray:
+    """x[s] = 1 / (v0 + sum of the offered attractions), shape (N, S)."""
+    lv = levels[:, 0, :]
+    on = lv != NOT_OFFERED
+    v = np.take_along_axis(sc.v[None], np.clip(lv, 0, None)[:, None, :, None].repeat(sc.n_segments, 1),
+                           axis=3)[..., 0]
+    return 1.0 / (sc.v0[None] + np.where(on[:, None, :], v, 0.0).sum(axis=2))
+
+
+@FAST
+@given(seed=st.integers(0, 10_000), card=st.integers(1, 3), worse=st.booleans())
+def test_ranges_hold_every_decision_at_least_as_good_as_the_incumbent(seed: int, card: int,
+                                                                      worse: bool) -> None:
+    sc = random_instance(5, 3, 3, max_offers=card, seed=seed)
+    incumbent, _ = heuristic_start(sc)
+    profit = evaluate(sc, incumbent).profit
+    if worse:  # a weaker incumbent leaves more decisions to cover
+        profit *= 0.9
+    model = build_model(sc)
+    res = lagrangian_ranges(compile_model(model), profit)
+    levels = all_uniform_decisions(sc, model.info.mask)
+    batch = evaluate_many(sc, levels)
+    good = batch.feasible & (batch.profit >= profit * (1 - 1e-9))
+    if res is None:  # nothing beats the incumbent: it must be the optimum
+        assert not worse
+        assert batch.profit[batch.feasible].max() <= profit * (1 + 1e-7)
+        return
+    root, lo, hi = res
+    assert root >= batch.profit[batch.feasible].max() * (1 - 1e-7)
+    x = no_purchase_shares(sc, levels[good])
+    assert np.all(x >= lo[None] * (1 - 1e-7)) and np.all(x <= hi[None] * (1 + 1e-7))
+    # and the ranges are tighter than the model's own bounds for some segment
+    assert np.any(lo > model.info.lower * (1 + 1e-6)) or np.any(hi < model.info.upper * (1 - 1e-6))
+
+
+@FAST
+@given(seed=st.integers(0, 10_000), rule=st.sampled_from(["none", "cannibalisation", "stock", "margin"]))
+def test_tightened_milp_equals_brute_force(seed: int, rule: str) -> None:
+    constraints = {
+        "none": Constraints(max_offers=2),
+        "cannibalisation": Constraints(max_offers=3, max_cannibalisation=0.5),
+        "stock": Constraints(max_offers=3, stock={"p0": 0.1}),
+        "margin": Constraints(max_offers=3, min_margin_rate=0.45),
+    }[rule]
+    sc = random_instance(5, 3, 3, n_bundles=1, seed=seed, constraints=constraints, max_bundle_size=2)
+    try:
+        best = brute_force(sc)[1].profit
+    except ValueError:  # no feasible decision
+        return
+    run = solve_milp(sc, threads=1, mip_gap=1e-9)
+    assert run.decision is not None
+    assert evaluate(sc, run.decision).profit == pytest.approx(best, rel=1e-6, abs=1e-9)
+    assert run.result.bound >= best * (1 - 1e-6)
+
+
+def test_rows_are_split_by_segment_and_linking_rows_are_marked() -> None:
+    sc = random_instance(5, 3, 3, max_offers=2, seed=0,
+                         constraints=Constraints(max_offers=2, max_cannibalisation=0.5))
+    cm = compile_model(build_model(sc))
+    from bundleopt.optimize.tighten import _matrix
+
+    A = _matrix(cm.lp)
+    col_seg = column_segments(cm)
+    seg = row_segments(A, col_seg)
+    assert set(np.unique(col_seg)) == {-1, 0, 1, 2}
+    assert {-1, 0, 1, 2, LINKING} <= set(np.unique(seg))  # cannibalisation rows link segments
+    for r in np.flatnonzero(seg >= 0)[:50]:
+        cols = A.indices[A.indptr[r]:A.indptr[r + 1]]
+        assert set(col_seg[cols]) - {-1} == {seg[r]}
+
+
+def test_tightening_narrows_the_root_gap_on_a_coupled_instance() -> None:
+    sc = random_instance(20, 5, 3, max_offers=4, seed=3)
+    incumbent, _ = heuristic_start(sc)
+    profit = evaluate(sc, incumbent).profit
+    tight = tighten_no_purchase(lambda r: build_model(sc, x_range=r), profit, max_rounds=3, min_gain=0.0)
+    if tight.proved_optimal:
+        pytest.skip("the first LP already proved the incumbent optimal on this instance")
+    assert len(tight.root_bounds) >= 2
+    assert tight.root_bounds[-1] < tight.root_bounds[0] - 1e-9
+    assert tight.root_bounds[-1] >= profit * (1 - 1e-9)
+
+
+def test_solve_notes_the_tightening() -> None:
+    sc = random_instance(12, 4, 3, max_offers=3, seed=1)
+    run = solve_milp(sc, threads=1)
+    assert any(n.startswith("bound tightening") for n in run.notes), run.notes
+    plain = solve_milp(sc, threads=1, tighten=False)
+    assert evaluate(sc, run.decision).profit == pytest.approx(evaluate(sc, plain.decision).profit, rel=1e-6)
