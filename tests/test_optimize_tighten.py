@@ -63,10 +63,13 @@ def test_ranges_hold_every_decision_at_least_as_good_as_the_incumbent(seed: int,
         assert not worse
         assert batch.profit[batch.feasible].max() <= profit * (1 + 1e-7)
         return
-    root, lo, hi = res
-    assert root >= batch.profit[batch.feasible].max() * (1 - 1e-7)
+    lo, hi = res.lo, res.hi
+    assert res.root >= batch.profit[batch.feasible].max() * (1 - 1e-7)
     x = no_purchase_shares(sc, levels[good])
     assert np.all(x >= lo[None] * (1 - 1e-7)) and np.all(x <= hi[None] * (1 + 1e-7))
+    # no decision at least as good as the incumbent uses a pair found unusable
+    for o, k in res.off:
+        assert not np.any(levels[good][:, 0, o] == k), (o, k)
     # and the ranges are tighter than the model's own bounds for some segment
     assert np.any(lo > model.info.lower * (1 + 1e-6)) or np.any(hi < model.info.upper * (1 - 1e-6))
 
@@ -94,7 +97,8 @@ def test_tightened_milp_equals_brute_force(seed: int, rule: str) -> None:
 def test_rows_are_split_by_segment_and_linking_rows_are_marked() -> None:
     sc = random_instance(5, 3, 3, max_offers=2, seed=0,
                          constraints=Constraints(max_offers=2, max_cannibalisation=0.5))
-    cm = compile_model(build_model(sc))
+    model = build_model(sc)  # kept alive: the compiled columns refer back to it
+    cm = compile_model(model)
     from bundleopt.optimize.tighten import _matrix
 
     A = _matrix(cm.lp)
@@ -111,7 +115,8 @@ def test_tightening_narrows_the_root_gap_on_a_coupled_instance() -> None:
     sc = random_instance(20, 5, 3, max_offers=4, seed=3)
     incumbent, _ = heuristic_start(sc)
     profit = evaluate(sc, incumbent).profit
-    tight = tighten_no_purchase(lambda r: build_model(sc, x_range=r), profit, max_rounds=3, min_gain=0.0)
+    tight = tighten_no_purchase(lambda r, e: build_model(sc, x_range=r, exclude=e), profit,
+                                max_rounds=3, min_gain=0.0)
     if tight.proved_optimal:
         pytest.skip("the first LP already proved the incumbent optimal on this instance")
     assert len(tight.root_bounds) >= 2
@@ -125,3 +130,36 @@ def test_solve_notes_the_tightening() -> None:
     assert any(n.startswith("bound tightening") for n in run.notes), run.notes
     plain = solve_milp(sc, threads=1, tighten=False)
     assert evaluate(sc, run.decision).profit == pytest.approx(evaluate(sc, plain.decision).profit, rel=1e-6)
+
+
+def _lost_start_instance() -> Scenario:
+    """3 offers, 2 segments, personalised, cannibalisation cap: with HiGHS 1.15.1's
+    presolve on, the tightened model lost its optimum (and the warm start)."""
+    return random_instance(3, 2, 2, n_bundles=1, seed=500, personalised=True,
+                           constraints=Constraints(max_cannibalisation=0.8), consideration=0.8,
+                           max_bundle_size=2, synergy=1.0)
+
+
+@pytest.mark.parametrize("sc", [
+    _lost_start_instance(),
+    # presolve returned the warm start (worse than the optimum) as "optimal" here
+    random_instance(5, 3, 3, n_bundles=1, seed=426, max_bundle_size=2,
+                    constraints=Constraints(max_offers=3, stock={"p0": 0.1})),
+], ids=["lost-warm-start", "kept-warm-start"])
+def test_tightened_model_keeps_the_optimum_highs_presolve_once_lost(sc: Scenario) -> None:
+    best = brute_force(sc)[1].profit
+    run = solve_milp(sc, threads=1, mip_gap=1e-9)
+    assert evaluate(sc, run.decision).profit == pytest.approx(best, rel=1e-9)
+
+
+def test_falls_back_to_the_untightened_model_when_highs_loses_the_warm_start(monkeypatch) -> None:
+    import importlib
+
+    solve_module = importlib.import_module("bundleopt.optimize.solve")
+    monkeypatch.setattr(solve_module, "TIGHTENED_PRESOLVE", "on")  # let presolve lose it again
+    sc = _lost_start_instance()
+    best = brute_force(sc)[1].profit
+    run = solve_milp(sc, threads=1, mip_gap=1e-9)
+    assert any("solved again without the tightening" in note for note in run.notes), run.notes
+    assert evaluate(sc, run.decision).profit == pytest.approx(best, rel=1e-9)
+    assert run.result.bound >= best * (1 - 1e-9)

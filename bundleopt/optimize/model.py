@@ -118,6 +118,7 @@ def build_model(
     relaxed: bool = False,
     strengthen: bool = True,
     x_range: tuple[np.ndarray, np.ndarray] | None = None,
+    exclude: Collection[tuple[int, int]] = (),
 ) -> pyo.ConcreteModel:
     """Build the exact MILP (or its projected LP) for ``scenario``.
 
@@ -129,6 +130,7 @@ def build_model(
     ``x_range = (lo, hi)``: bounds ``lo[s] <= x[s] <= hi[s]`` that every decision
     worth finding satisfies (from :mod:`bundleopt.optimize.tighten`); they narrow
     the McCormick rows of ``z = x y`` (``formulations/milp.md``, bound tightening).
+    ``exclude``: ladder pairs ``(o, k)`` left out (no decision worth finding uses them).
     """
     on = set(active_families(scenario) if families is None else families)
     unknown = on - set(fam.FAMILIES)
@@ -143,6 +145,8 @@ def build_model(
         lift = fam.dominated_levels(scenario, mask, card)
         for o, k in lift:
             mask[o, k] = False
+    for o, k in exclude:
+        mask[o, k] = False
     lower = no_purchase_lower_bound(scenario, mask, card)
     upper = 1.0 / scenario.v0
     lower_on, lower_off = conditional_lower_bounds(scenario, mask, card)

@@ -29,7 +29,7 @@ relaxation, bound again) while the root bound improves.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 import highspy
@@ -47,8 +47,9 @@ class Tightening:
     """Outcome of :func:`tighten_no_purchase`.
 
     ``lo`` / ``hi``: bounds on ``x[s]`` that every decision with profit at least
-    ``incumbent`` meets (None when none was found). ``proved_optimal``: no decision
-    beats the incumbent (the relaxation with the profit cut is empty).
+    ``incumbent`` meets (None when none was found). ``exclude``: ladder pairs no such
+    decision uses. ``proved_optimal``: no decision beats the incumbent (the
+    relaxation with the profit cut is empty).
     ``root_bounds``: LP-relaxation bound before each round (and after the last).
     """
 
@@ -56,6 +57,7 @@ class Tightening:
     hi: np.ndarray | None
     incumbent: float
     proved_optimal: bool = False
+    exclude: frozenset[tuple[int, int]] = frozenset()
     root_bounds: list[float] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -129,9 +131,22 @@ def _highs(threads: int | None) -> highspy.Highs:
     return h
 
 
+@dataclass
+class Ranges:
+    """One round of :func:`lagrangian_ranges`: the LP bound ``root``, the ranges
+    ``lo <= x[s] <= hi`` and the ladder pairs ``off`` that no decision better than
+    the incumbent uses (reduced-cost test on the LP relaxation)."""
+
+    root: float
+    lo: np.ndarray
+    hi: np.ndarray
+    off: frozenset[tuple[int, int]]
+
+
 def lagrangian_ranges(
-    cm: CompiledModel, incumbent: float, *, threads: int | None = None
-) -> tuple[float, np.ndarray, np.ndarray] | None:
+    cm: CompiledModel, incumbent: float, *, threads: int | None = None,
+    integer_time: float | None = None,
+) -> Ranges | None:
     """Solve the LP relaxation of ``cm`` and bound every ``x[s]`` over the decisions
     with profit >= ``incumbent`` (module docstring).
 
@@ -164,10 +179,13 @@ def lagrangian_ranges(
     b_act = np.where(pi > 0, np.where(np.isfinite(r_lo), r_lo, 0.0), np.where(np.isfinite(r_hi), r_hi, 0.0))
     c = np.asarray(lp.col_cost_, dtype=float)
     c_lo, c_hi = np.asarray(lp.col_lower_), np.asarray(lp.col_upper_)
+    off = _fixed_off(cm, A, c, pi, b_act, cut)
     n_seg = int(col_seg.max()) + 1
     lo, hi = np.empty(n_seg), np.empty(n_seg)
     y_cols = np.flatnonzero(col_seg < 0)
     At = A.T.tocsr()
+    integrality = list(lp.integrality_)
+    integer = integer_time is not None and len(integrality) > 0
     for s in range(n_seg):
         other_rows = (r_seg != -1) & (r_seg != s)
         pi_o = np.where(other_rows, pi, 0.0)
@@ -180,6 +198,10 @@ def lagrangian_ranges(
         rows = np.flatnonzero(~other_rows)
         sub = _sub_lp(A, rows, cols, np.zeros(len(cols)), lp)
         hs = _highs(threads)
+        if integer:
+            sub.integrality_ = [integrality[j] for j in cols]
+            hs.setOptionValue("time_limit", float(integer_time))
+            hs.setOptionValue("mip_rel_gap", 1e-4)
         hs.passModel(sub)
         nz = np.flatnonzero(red[cols])
         hs.addRow(-INF, cut - const, len(nz), nz.astype(np.int32), red[cols][nz])
@@ -193,12 +215,40 @@ def lagrangian_ranges(
             st = hs.getModelStatus()
             if st in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
                 return None
+            if integer and st in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kTimeLimit):
+                ends.append(sign * hs.getInfo().mip_dual_bound)  # valid even when stopped early
+                continue
             if st != highspy.HighsModelStatus.kOptimal:
                 raise RuntimeError(f"bound LP ended with {hs.modelStatusToString(st)}")
             ends.append(sign * hs.getInfo().objective_function_value)
         lo[s] = ends[0] * (1.0 - RANGE_PAD)
         hi[s] = ends[1] * (1.0 + RANGE_PAD)
-    return root, lo, hi
+    return Ranges(root=root, lo=lo, hi=hi, off=off)
+
+
+def _fixed_off(cm: CompiledModel, A: sp.csr_array, c: np.ndarray, pi: np.ndarray,
+               b_act: np.ndarray, cut: float) -> frozenset[tuple[int, int]]:
+    """Pairs ``(o, k)`` whose ``y`` is 0 in every decision with ``c u <= cut``.
+
+    With ``d = c - A^T pi`` every feasible u has ``c u >= pi . b + sum_j d_j u_j``;
+    over the box this is at least ``base = pi . b + sum_j min(d_j lo_j, d_j hi_j)``,
+    and forcing ``y_j = 1`` raises it by ``d_j - min(0, d_j)`` (``y_j`` in [0, 1]).
+    When that exceeds ``cut``, ``y_j = 0``. A pair is returned when this holds on
+    every menu.
+    """
+    lp = cm.lp
+    d = c - A.T @ pi
+    lo, hi = np.asarray(lp.col_lower_), np.asarray(lp.col_upper_)
+    base = float(pi @ b_act) + float(np.minimum(d * lo, d * hi).sum())
+    gain = d - np.minimum(0.0, d)
+    verdict: dict[tuple[int, int], bool] = {}
+    for i, var in enumerate(cm.columns):
+        if var.parent_component().local_name != "y":
+            continue
+        _, o, k = var.index()
+        ok = bool(base + gain[i] > cut) and lo[i] == 0.0
+        verdict[(o, k)] = verdict.get((o, k), True) and ok
+    return frozenset(pair for pair, ok in verdict.items() if ok)
 
 
 def _is_x(cm: CompiledModel, cols: np.ndarray) -> np.ndarray:
@@ -207,31 +257,36 @@ def _is_x(cm: CompiledModel, cols: np.ndarray) -> np.ndarray:
 
 
 def tighten_no_purchase(
-    build: Callable[[tuple[np.ndarray, np.ndarray] | None], object],
+    build: Callable[[tuple[np.ndarray, np.ndarray] | None, frozenset[tuple[int, int]]], object],
     incumbent: float,
     *,
+    keep: Collection[tuple[int, int]] = (),
     max_rounds: int = 4,
     min_gain: float = 0.1,
     time_budget: float | None = None,
     threads: int | None = None,
 ) -> Tightening:
-    """Narrow the ranges of ``x[s]`` round by round.
+    """Narrow the ranges of ``x[s]`` and drop unusable ladder pairs, round by round.
 
-    ``build(x_range)`` returns the Pyomo model built with those ranges. Each round
-    compiles it, solves its LP relaxation and bounds ``x[s]``
-    (:func:`lagrangian_ranges`). It stops after ``max_rounds``, when a round closes
-    less than ``min_gain`` of the remaining root gap, or when ``time_budget``
-    seconds are spent.
+    ``build(x_range, exclude)`` returns the Pyomo model built with those ranges and
+    without those pairs. Each round compiles it, solves its LP relaxation, bounds
+    ``x[s]`` and finds pairs no better decision uses (:func:`lagrangian_ranges`);
+    pairs in ``keep`` (the incumbent's) are never dropped. It stops after
+    ``max_rounds``, when a round closes less than ``min_gain`` of the remaining
+    root gap, or when ``time_budget`` seconds are spent.
     """
     t0 = time.perf_counter()
     out = Tightening(lo=None, hi=None, incumbent=incumbent)
+    keep = frozenset(keep)
     for _ in range(max_rounds):
-        cm = compile_model(build(out.x_range))
-        res = lagrangian_ranges(cm, incumbent, threads=threads)
+        model = build(out.x_range, out.exclude)  # keep it alive: columns refer back to it
+        res = lagrangian_ranges(compile_model(model), incumbent, threads=threads)
+        del model
         if res is None:
             out.proved_optimal = True
             break
-        root, lo, hi = res
+        root, lo, hi = res.root, res.lo, res.hi
+        out.exclude = out.exclude | (res.off - keep)
         if out.root_bounds:
             prev = out.root_bounds[-1]
             out.root_bounds.append(root)
@@ -251,4 +306,4 @@ def tighten_no_purchase(
     return out
 
 
-__all__ = ["Tightening", "column_segments", "lagrangian_ranges", "row_segments", "tighten_no_purchase"]
+__all__ = ["Ranges", "Tightening", "column_segments", "lagrangian_ranges", "row_segments", "tighten_no_purchase"]
