@@ -40,10 +40,12 @@ class Solution:
     objective : the solver's objective value (equals ``profit`` up to solver tolerance).
     best_bound : proven upper bound on the profit; ``gap = (bound - objective) / |objective|``.
     timings : seconds spent in ``build`` (Pyomo), ``handoff`` (compile + pass to
-        HiGHS), ``solve`` and ``total``.
+        HiGHS), ``solve``, ``tighten`` (bound tightening from the warm start, MILP only)
+        and ``total``.
     method : ``"lp-decomposed"``, ``"lp-decomposed+milp"`` (some segments fell back
         to the MILP), or ``"milp"``.
-    notes : human-readable remarks (decomposition, fallbacks, warm start).
+    notes : human-readable remarks (decomposition, fallbacks, warm start, bound
+        tightening).
     """
 
     decision: Decision

@@ -274,7 +274,10 @@ def define_attraction_cuts(
 
         sum_T v_sok z_sok - v0_s / (v0_s + t0)^2 sum_T v_sok y_gok <= t0^2 / (v0_s + t0)^2
 
-    With T = every pair this is the tangent of ``x_s >= 1 / (v0_s + sum v y)``. The
+    With T = every pair this is the tangent of ``x_s >= 1 / (v0_s + sum v y)``; it is
+    written through ``A_s = sum_{o,k} v_sok y_gok`` (one row) and the normalisation as
+    ``v0_s x_s + v0_s / (v0_s + t0)^2 A_s >= 1 - t0^2 / (v0_s + t0)^2``, two terms per
+    tangent instead of two per pair (the LP is the same, 6x fewer nonzeros). The
     sets T are nested by margin ``p - c`` (the top 1/n_sets, 2/n_sets, ... of the
     pairs of segment s), so they bound how much purchase share the relaxation can
     move onto high-margin offers; ``t0`` runs geometrically up to the largest ``t``
@@ -288,6 +291,8 @@ def define_attraction_cuts(
     card = sc.constraints.max_offers if "cardinality" in info.families else None
     margin = np.nan_to_num(sc.prices - sc.costs[:, None], nan=-np.inf)
     m.attraction_cuts = pyo.ConstraintList()
+    m.attraction = pyo.Var(m.S, bounds=(0.0, None))  # A_s = sum_{o,k} v_sok y_gok
+    m.attraction_def = pyo.ConstraintList()
     for s in range(sc.n_segments):
         g = info.seg_menu[s]
         pairs = [(o, k) for o, k in info.pairs if has_z(m, s, o, k)]
@@ -312,6 +317,16 @@ def define_attraction_cuts(
             if size == len(pairs):  # T = all pairs: t = 1 / x - v0 lies in the range of x
                 t_lo = max(t_lo, 1.0 / info.upper[s] - v0)
                 t_hi = max(t_lo, min(t_hi, 1.0 / info.lower[s] - v0))
+            if size == len(pairs):
+                # T = all pairs: sum_T v z = 1 - v0 x (normalisation) and t = A_s, one
+                # variable defined once, so each tangent is a 2-term row (sparse LP)
+                m.attraction[s].setub(tmax)
+                m.attraction_def.add(linear(vt + [-1.0], ys + [m.attraction[s]]) == 0.0)
+                for t0 in np.geomspace(t_lo, t_hi, n_tangents):
+                    slope = v0 / (v0 + t0) ** 2
+                    m.attraction_cuts.add(linear([v0, slope], [m.x[s], m.attraction[s]])
+                                          >= 1.0 - (t0 / (v0 + t0)) ** 2)
+                continue
             for t0 in np.geomspace(t_lo, t_hi, n_tangents):
                 slope = v0 / (v0 + t0) ** 2
                 m.attraction_cuts.add(

@@ -71,7 +71,8 @@ def decision_from_values(model: pyo.ConcreteModel, cm: CompiledModel, values: np
 
 
 def start_vector(model: pyo.ConcreteModel, cm: CompiledModel, decision: Decision) -> np.ndarray | None:
-    """Column values of ``decision`` (y, x = 1 / (v0 + sum v on), z = x y), or None
+    """Column values of ``decision`` (y, x = 1 / (v0 + sum v on), z = x y, attraction
+    A = sum v on), or None
     when the decision uses a level the model has no variable for. A dominated level
     the build left out is replaced by its dominating level (never worse)."""
     info = model.info
@@ -88,10 +89,12 @@ def start_vector(model: pyo.ConcreteModel, cm: CompiledModel, decision: Decision
     if np.any(on & ~info.mask[np.arange(sc.n_offers)[None], np.clip(lv, 0, None)]):
         return None
     x = np.empty(sc.n_segments)
+    attraction = np.empty(sc.n_segments)
     for s in range(sc.n_segments):
         row = lv[info.seg_menu[s]]
         offered = np.flatnonzero(row != NOT_OFFERED)
-        x[s] = 1.0 / (sc.v0[s] + sc.v[s, offered, row[offered]].sum())
+        attraction[s] = sc.v[s, offered, row[offered]].sum()
+        x[s] = 1.0 / (sc.v0[s] + attraction[s])
     vec = np.zeros(len(cm.columns))
     for i, var in enumerate(cm.columns):
         name = var.parent_component().local_name
@@ -104,6 +107,8 @@ def start_vector(model: pyo.ConcreteModel, cm: CompiledModel, decision: Decision
         elif name == "z":
             s, o, k = idx
             vec[i] = x[s] * float(lv[info.seg_menu[s], o] == k)
+        elif name == "attraction":  # A_s = sum of the offered attractions
+            vec[i] = attraction[idx]
     return vec
 
 
