@@ -143,21 +143,21 @@ class Ranges:
     off: frozenset[tuple[int, int]]
 
 
-def lagrangian_ranges(
-    cm: CompiledModel, incumbent: float, *, threads: int | None = None,
-    integer_time: float | None = None,
-) -> Ranges | None:
+def lagrangian_ranges(cm: CompiledModel, incumbent: float, *, threads: int | None = None) -> Ranges | None:
     """Solve the LP relaxation of ``cm`` and bound every ``x[s]`` over the decisions
     with profit >= ``incumbent`` (module docstring).
 
-    Returns ``(root_bound, lo, hi)`` with ``root_bound`` the relaxation's profit, or
-    None when no decision can beat the incumbent.
+    Returns the :class:`Ranges` (``root``: the relaxation's profit), or None when no
+    decision can beat the incumbent. The duals must be a simplex vertex's: interior-
+    point duals (no crossover) split the bound much worse (100 x 20 x 5: 2.87%
+    instead of 2.45% root gap after 4 rounds).
     """
     lp = cm.lp
     A = _matrix(lp)
     col_seg = column_segments(cm)
     r_seg = row_segments(A, col_seg)
     h = _highs(threads)
+    h.setOptionValue("solver", "simplex")  # vertex duals (see above)
     h.passModel(lp)
     for j in range(lp.num_col_) if len(lp.integrality_) else ():
         h.changeColIntegrality(j, highspy.HighsVarType.kContinuous)
@@ -184,8 +184,6 @@ def lagrangian_ranges(
     lo, hi = np.empty(n_seg), np.empty(n_seg)
     y_cols = np.flatnonzero(col_seg < 0)
     At = A.T.tocsr()
-    integrality = list(lp.integrality_)
-    integer = integer_time is not None and len(integrality) > 0
     for s in range(n_seg):
         other_rows = (r_seg != -1) & (r_seg != s)
         pi_o = np.where(other_rows, pi, 0.0)
@@ -198,10 +196,6 @@ def lagrangian_ranges(
         rows = np.flatnonzero(~other_rows)
         sub = _sub_lp(A, rows, cols, np.zeros(len(cols)), lp)
         hs = _highs(threads)
-        if integer:
-            sub.integrality_ = [integrality[j] for j in cols]
-            hs.setOptionValue("time_limit", float(integer_time))
-            hs.setOptionValue("mip_rel_gap", 1e-4)
         hs.passModel(sub)
         nz = np.flatnonzero(red[cols])
         hs.addRow(-INF, cut - const, len(nz), nz.astype(np.int32), red[cols][nz])
@@ -215,9 +209,6 @@ def lagrangian_ranges(
             st = hs.getModelStatus()
             if st in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
                 return None
-            if integer and st in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kTimeLimit):
-                ends.append(sign * hs.getInfo().mip_dual_bound)  # valid even when stopped early
-                continue
             if st != highspy.HighsModelStatus.kOptimal:
                 raise RuntimeError(f"bound LP ended with {hs.modelStatusToString(st)}")
             ends.append(sign * hs.getInfo().objective_function_value)
