@@ -58,5 +58,5 @@ def test_lp_bound_never_below_integer_optimum() -> None:
             sub = seg(sc, s)
             _, lp_obj, _, _ = solve_segment_lp(sub, threads=1)
             milp = solve_milp(sub, threads=1, mip_gap=1e-9).result.objective
-            assert lp_obj >= milp - 1e-9 * max(1, abs(milp))
+            assert lp_obj >= milp - 1e-6 * max(1, abs(milp))  # both within HiGHS tolerances (1e-7)
             assert np.isfinite(lp_obj)

@@ -38,8 +38,8 @@ import scipy.sparse as sp
 
 from bundleopt.optimize.highs_backend import INF, CompiledModel, compile_model
 
-# Relative padding of the ranges, far above HiGHS' LP tolerances (1e-9 here).
-RANGE_PAD = 1e-7
+# Relative padding of the ranges, above HiGHS' LP tolerances (1e-7).
+RANGE_PAD = 1e-6
 
 
 @dataclass
@@ -124,8 +124,6 @@ def _sub_lp(A: sp.csr_array, rows: np.ndarray, cols: np.ndarray, cost: np.ndarra
 def _highs(threads: int | None) -> highspy.Highs:
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
-    h.setOptionValue("primal_feasibility_tolerance", 1e-9)
-    h.setOptionValue("dual_feasibility_tolerance", 1e-9)
     if threads is not None:
         h.setOptionValue("threads", int(threads))
     return h
@@ -169,7 +167,7 @@ def lagrangian_ranges(cm: CompiledModel, incumbent: float, *, threads: int | Non
         raise RuntimeError(f"LP relaxation ended with {h.modelStatusToString(status)}")
     root = cm.sense * h.getInfo().objective_function_value
     cut = cm.sense * incumbent  # improving: c u <= cut (c = sense * profit)
-    cut += 1e-9 * max(1.0, abs(cut))
+    cut += 1e-7 * max(1.0, abs(cut))
     if root * cm.sense > cut:  # relaxation bound below the incumbent
         return None
     pi = np.asarray(h.getSolution().row_dual, dtype=float)
