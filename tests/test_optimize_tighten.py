@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from test_optimize_core import FAST
 
 from bundleopt.optimize.brute_force import brute_force
-from bundleopt.optimize.evaluate import evaluate, evaluate_many
+from bundleopt.optimize.evaluate import evaluate, evaluate_many, segment_outcomes
 from bundleopt.optimize.highs_backend import compile_model
 from bundleopt.optimize.instances import random_instance
 from bundleopt.optimize.model import build_model
@@ -37,12 +37,9 @@ def all_uniform_decisions(sc: Scenario, mask: np.ndarray) -> np.ndarray:
 
 
 def no_purchase_shares(sc: Scenario, levels: np.ndarray) -> np.ndarray:
-    """x[s] = 1 / (v0 + sum of the offered attractions), shape (N, S)."""
-    lv = levels[:, 0, :]
-    on = lv != NOT_OFFERED
-    v = np.take_along_axis(sc.v[None], np.clip(lv, 0, None)[:, None, :, None].repeat(sc.n_segments, 1),
-                           axis=3)[..., 0]
-    return 1.0 / (sc.v0[None] + np.where(on[:, None, :], v, 0.0).sum(axis=2))
+    """x[s] = P(no purchase) / v0 = 1 / (v0 + sum of the offered attractions), shape (N, S)."""
+    probs = segment_outcomes(sc, levels).probabilities
+    return (1.0 - probs.sum(axis=2)) / sc.v0[None]
 
 
 @FAST

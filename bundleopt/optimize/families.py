@@ -314,12 +314,12 @@ def define_attraction_cuts(
             zs = [m.z[s, o, k] for o, k in T]
             ys = [m.y[g, o, k] for o, k in T]
             t_lo, t_hi = tmax / 30.0, tmax
-            if size == len(pairs):  # T = all pairs: t = 1 / x - v0 lies in the range of x
+            if size == len(pairs):
+                # T = all pairs: t = 1 / x - v0 lies in the range of x; sum_T v z = 1 - v0 x
+                # (normalisation) and t = A_s, one variable defined once, so each
+                # tangent is a 2-term row (sparse LP)
                 t_lo = max(t_lo, 1.0 / info.upper[s] - v0)
                 t_hi = max(t_lo, min(t_hi, 1.0 / info.lower[s] - v0))
-            if size == len(pairs):
-                # T = all pairs: sum_T v z = 1 - v0 x (normalisation) and t = A_s, one
-                # variable defined once, so each tangent is a 2-term row (sparse LP)
                 m.attraction[s].setub(tmax)
                 m.attraction_def.add(linear(vt + [-1.0], ys + [m.attraction[s]]) == 0.0)
                 for t0 in np.geomspace(t_lo, t_hi, n_tangents):

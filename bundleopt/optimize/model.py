@@ -110,6 +110,31 @@ def conditional_lower_bounds(
     return lower_on, lower_off
 
 
+def families_on(scenario: Scenario, families: Collection[str] | None) -> set[str]:
+    """The rule families a build switches on (default: every active one), checked."""
+    on = set(active_families(scenario) if families is None else families)
+    unknown = on - set(fam.FAMILIES)
+    if unknown:
+        raise ValueError(f"unknown rule families {sorted(unknown)}; known: {list(fam.FAMILIES)}")
+    return on
+
+
+def ladder_pairs(
+    scenario: Scenario, on: Collection[str], *, drop_dominated: bool
+) -> tuple[np.ndarray, dict[tuple[int, int], int]]:
+    """``mask[o, k]`` of the ladder pairs that get variables, and ``lift``: the
+    dominated levels left out (when ``drop_dominated`` and the families allow it,
+    :func:`bundleopt.optimize.families.dominated_levels`) mapped to their replacements."""
+    mask = fam.level_mask(scenario, on)
+    lift: dict[tuple[int, int], int] = {}
+    if drop_dominated and set(on) <= fam.DOMINANCE_SAFE:
+        card = scenario.constraints.max_offers if "cardinality" in on else None
+        lift = fam.dominated_levels(scenario, mask, card)
+        for o, k in lift:
+            mask[o, k] = False
+    return mask, lift
+
+
 def build_model(
     scenario: Scenario,
     *,
@@ -132,19 +157,11 @@ def build_model(
     the McCormick rows of ``z = x y`` (``formulations/milp.md``, bound tightening).
     ``exclude``: ladder pairs ``(o, k)`` left out (no decision worth finding uses them).
     """
-    on = set(active_families(scenario) if families is None else families)
-    unknown = on - set(fam.FAMILIES)
-    if unknown:
-        raise ValueError(f"unknown rule families {sorted(unknown)}; known: {list(fam.FAMILIES)}")
+    on = families_on(scenario, families)
     if projected and scenario.n_segments != 1:
         raise ValueError("projected=True needs a single-segment scenario (see decompose.py)")
-    mask = fam.level_mask(scenario, on)
+    mask, lift = ladder_pairs(scenario, on, drop_dominated=strengthen or projected)
     card = scenario.constraints.max_offers if "cardinality" in on else None
-    lift: dict[tuple[int, int], int] = {}
-    if (strengthen or projected) and on <= fam.DOMINANCE_SAFE:
-        lift = fam.dominated_levels(scenario, mask, card)
-        for o, k in lift:
-            mask[o, k] = False
     for o, k in exclude:
         mask[o, k] = False
     lower = no_purchase_lower_bound(scenario, mask, card)

@@ -25,7 +25,7 @@ from bundleopt.optimize.highs_backend import (
     compile_model,
     solve_compiled,
 )
-from bundleopt.optimize.model import build_model
+from bundleopt.optimize.model import build_model, families_on, ladder_pairs
 from bundleopt.optimize.tighten import Tightening, tighten_no_purchase
 from bundleopt.scenario import NOT_OFFERED, Decision, Scenario
 from bundleopt.solution import Solution, make_solution
@@ -152,22 +152,20 @@ def solve_milp(
     """
     notes: list[str] = []
     t_start = time.perf_counter()
-    incumbent, x_range, tightening_s, tight = None, None, 0.0, None
-    exclude: frozenset[tuple[int, int]] = frozenset()
+    incumbent, tight = None, None
     if warm_start and not feasibility_only:
         incumbent, note = heuristic_start(scenario)
         notes.append(note)
         if incumbent is not None and strengthen and tighten:
             tight = _tighten(scenario, families, incumbent, time_limit, threads, notes)
-            tightening_s = tight.seconds if tight is not None else 0.0
             if tight is not None and tight.proved_optimal:
                 return _incumbent_run(scenario, incumbent, tight, time.perf_counter() - t_start, notes)
-            if tight is not None:
-                x_range, exclude = tight.x_range, tight.exclude
+    x_range = None if tight is None else tight.x_range
+    exclude = frozenset() if tight is None else tight.exclude
     run = _build_and_solve(scenario, families, strengthen, x_range, exclude, feasibility_only,
                            incumbent, _remaining(time_limit, t_start), mip_gap, threads, verbose,
                            highs_options, notes)
-    if x_range is not None and run.result is not None and incumbent is not None:
+    if x_range is not None and run.result is not None:
         profit = tight.incumbent
         if not run.result.has_solution or run.result.objective < profit - 1e-6 * max(1.0, abs(profit)):
             # HiGHS lost the warm start on the tightened model: never trust that bound
@@ -176,8 +174,8 @@ def solve_milp(
             run = _build_and_solve(scenario, families, strengthen, None, frozenset(), False, incumbent,
                                    _remaining(time_limit, t_start), mip_gap, threads, verbose,
                                    highs_options, notes)
-    if tightening_s:
-        run.timings["tighten"] = tightening_s
+    if tight is not None:
+        run.timings["tighten"] = tight.seconds
     return run
 
 
@@ -225,7 +223,7 @@ def _tighten(scenario: Scenario, families: Collection[str] | None, incumbent: De
 
     profit = evaluate(scenario, incumbent).profit
     budget = None if time_limit is None else time_limit / 3.0
-    lift = build_model(scenario, families=families).info.lift or {}
+    _, lift = ladder_pairs(scenario, families_on(scenario, families), drop_dominated=True)
     keep = {(o, int(k)) for row in incumbent.levels for o, k in enumerate(row) if k != NOT_OFFERED}
     keep |= {(o, lift[(o, k)]) for o, k in keep if (o, k) in lift}
     try:

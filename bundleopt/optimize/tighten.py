@@ -181,6 +181,8 @@ def lagrangian_ranges(cm: CompiledModel, incumbent: float, *, threads: int | Non
     n_seg = int(col_seg.max()) + 1
     lo, hi = np.empty(n_seg), np.empty(n_seg)
     y_cols = np.flatnonzero(col_seg < 0)
+    x_col = {int(var.index()): i for i, var in enumerate(cm.columns)
+             if var.parent_component().local_name == "x"}
     At = A.T.tocsr()
     for s in range(n_seg):
         other_rows = (r_seg != -1) & (r_seg != s)
@@ -197,7 +199,7 @@ def lagrangian_ranges(cm: CompiledModel, incumbent: float, *, threads: int | Non
         hs.passModel(sub)
         nz = np.flatnonzero(red[cols])
         hs.addRow(-INF, cut - const, len(nz), nz.astype(np.int32), red[cols][nz])
-        x_local = len(y_cols) + int(np.flatnonzero(_is_x(cm, own))[0])
+        x_local = len(y_cols) + int(np.flatnonzero(own == x_col[s])[0])
         ends = []
         for sign in (1.0, -1.0):
             cost = np.zeros(len(cols))
@@ -240,11 +242,6 @@ def _fixed_off(cm: CompiledModel, A: sp.csr_array, c: np.ndarray, pi: np.ndarray
     return frozenset(pair for pair, ok in verdict.items() if ok)
 
 
-def _is_x(cm: CompiledModel, cols: np.ndarray) -> np.ndarray:
-    """Mask over ``cols``: which are ``x[s]`` columns."""
-    return np.array([cm.columns[i].parent_component().local_name == "x" for i in cols])
-
-
 def tighten_no_purchase(
     build: Callable[[tuple[np.ndarray, np.ndarray] | None, frozenset[tuple[int, int]]], object],
     incumbent: float,
@@ -274,21 +271,15 @@ def tighten_no_purchase(
         if res is None:
             out.proved_optimal = True
             break
-        root, lo, hi = res.root, res.lo, res.hi
         out.exclude = out.exclude | (res.off - keep)
-        if out.root_bounds:
-            prev = out.root_bounds[-1]
-            out.root_bounds.append(root)
-            if prev - root < min_gain * max(prev - incumbent, 0.0):
-                if out.lo is not None:
-                    lo, hi = np.maximum(lo, out.lo), np.minimum(hi, out.hi)
-                out.lo, out.hi = lo, hi
-                break
+        prev = out.root_bounds[-1] if out.root_bounds else None
+        out.root_bounds.append(res.root)
+        if out.lo is None:
+            out.lo, out.hi = res.lo, res.hi
         else:
-            out.root_bounds.append(root)
-        if out.lo is not None:
-            lo, hi = np.maximum(lo, out.lo), np.minimum(hi, out.hi)
-        out.lo, out.hi = lo, hi
+            out.lo, out.hi = np.maximum(res.lo, out.lo), np.minimum(res.hi, out.hi)
+        if prev is not None and prev - res.root < min_gain * max(prev - incumbent, 0.0):
+            break
         if time_budget is not None and time.perf_counter() - t0 > time_budget:
             break
     out.seconds = time.perf_counter() - t0
