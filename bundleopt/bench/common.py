@@ -58,9 +58,9 @@ def resolve_size(quick: bool, size: str | None) -> str:
     return size
 
 
-def default_out(suite: str) -> Path:
-    """``results/<suite>/`` under the current directory (git-ignored)."""
-    return Path("results") / suite
+def output_dir(out: Path | str | None, suite: str) -> Path:
+    """``out``, or by default ``results/<suite>/`` under the current directory (git-ignored)."""
+    return Path(out) if out is not None else Path("results") / suite
 
 
 def versions() -> dict[str, str]:

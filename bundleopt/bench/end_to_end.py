@@ -26,6 +26,7 @@ from bundleopt.bench.common import (
     Progress,
     new_figure,
     no_progress,
+    output_dir,
     resolve_size,
     save_plot,
     timed,
@@ -104,7 +105,7 @@ def run(quick: bool = True, out: Path | None = None, seed: int = 0,
     from bundleopt.pipeline import build_plan
 
     size = resolve_size(quick, size)
-    out = Path(out) if out is not None else Path("results") / SUITE
+    out = output_dir(out, SUITE)
     cfg = _SIZES[size]
     total = cfg["markets"] + int(cfg["tafeng"] is not None)
     notes = ["true_profit: expected profit under make_market's generating model "

@@ -39,6 +39,7 @@ from bundleopt.bench.common import (
     Progress,
     new_figure,
     no_progress,
+    output_dir,
     resolve_size,
     save_plot,
     write_results,
@@ -330,7 +331,7 @@ def run(quick: bool = True, out: Path | None = None, seed: int = 0,
     from bundleopt.choice import simulate_mnl
 
     size = resolve_size(quick, size)
-    out = Path(out) if out is not None else Path("results") / SUITE
+    out = output_dir(out, SUITE)
     cfg = _SIZES[size]
     notes = [NOTE_CHOICE_LEARN]
     has_biogeme = biogeme_available()

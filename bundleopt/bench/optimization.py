@@ -34,6 +34,7 @@ from bundleopt.bench.common import (
     Progress,
     new_figure,
     no_progress,
+    output_dir,
     resolve_size,
     save_plot,
     timed,
@@ -152,7 +153,7 @@ def run(quick: bool = True, out: Path | None = None, seed: int = 0,
     from bundleopt.optimize.instances import random_instance
 
     size = resolve_size(quick, size)
-    out = Path(out) if out is not None else Path("results") / SUITE
+    out = output_dir(out, SUITE)
     compare = _COMPARE[size]
     sweep, time_limit = _SWEEP[size]
     total = len(compare) + len(sweep)

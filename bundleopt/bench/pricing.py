@@ -27,6 +27,7 @@ from bundleopt.bench.common import (
     Progress,
     new_figure,
     no_progress,
+    output_dir,
     resolve_size,
     save_plot,
     timed,
@@ -85,7 +86,7 @@ def run(quick: bool = True, out: Path | None = None, seed: int = 0,
     from bundleopt.pricing_theory import equal_sensitivity_optimum, product_sensitivity_optimum
 
     size = resolve_size(quick, size)
-    out = Path(out) if out is not None else Path("results") / SUITE
+    out = output_dir(out, SUITE)
     n, rel_steps = _SIZES[size]
     cases = []
     for equal in (True, False):
