@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 import bundleopt.choice  # noqa: F401  (float64)
+from bundleopt.bench.common import wall_times
 from bundleopt.choice.likelihood import (
     block_size,
     loglik,
@@ -65,15 +66,6 @@ def numpy_loglik_and_grad(theta: np.ndarray, X: np.ndarray, y: np.ndarray, A: np
     R[rows, y] += 1.0
     g = np.concatenate([A.T @ R.sum(axis=0), np.einsum("nj,njk->k", R, X)])
     return ll, g
-
-
-def _times(fn, repeats: int) -> list[float]:
-    out = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        jax.block_until_ready(fn())
-        out.append(time.perf_counter() - t0)
-    return out
 
 
 def run_size(n: int, n_alts: int, n_features: int, asc: bool, repeats: int, seed: int) -> dict:
@@ -132,19 +124,19 @@ def run_size(n: int, n_alts: int, n_features: int, asc: bool, repeats: int, seed
     # one evaluation: fused kernel
     fused = lambda: loglik_and_grad(theta, data, size, blocks)  # noqa: E731
     jax.block_until_ready(fused())
-    ts = _times(fused, repeats)
+    ts = wall_times(fused, repeats)
     row["eval_best_s"], row["eval_median_s"] = min(ts), statistics.median(ts)
     row["eval_read_gb_s"] = X.nbytes / 1e9 / min(ts)
     hess = lambda: loglik_grad_hess(theta, data, size, blocks)  # noqa: E731
     jax.block_until_ready(hess())
-    ts = _times(hess, max(1, repeats // 2))
+    ts = wall_times(hess, max(1, repeats // 2))
     row["hess_best_s"] = min(ts)
 
     # plain jitted autodiff (the whole tensor at once)
     plain_fn = jax.jit(jax.value_and_grad(loglik))
     plain = lambda: plain_fn(theta, data)  # noqa: E731
     ll_plain, g_plain = jax.block_until_ready(plain())
-    ts = _times(plain, repeats)
+    ts = wall_times(plain, repeats)
     row["plain_jit_best_s"], row["plain_jit_median_s"] = min(ts), statistics.median(ts)
 
     # plain numpy, same process

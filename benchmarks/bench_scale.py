@@ -39,6 +39,7 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from bundleopt.bench.common import wall_times  # noqa: E402
 from bundleopt.choice.likelihood import MNLData, loglik_and_grad, loglik_grad_hess  # noqa: E402
 from bundleopt.choice.optimize import maximize_loglik  # noqa: E402
 from bundleopt.choice.simulate import draw_choices  # noqa: E402
@@ -71,16 +72,6 @@ def simulate(n: int, J: int, K: int, seed: int, chunk: int = 1_000_000):
         X[s:e] = rng.standard_normal((e - s, J, K))
         y[s:e] = draw_choices(X[s:e] @ beta + asc, np.ones((e - s, J), bool), rng)
     return X, y, np.r_[asc[1:], beta]
-
-
-def timed(fn, repeats: int) -> list[float]:
-    """Wall seconds of ``repeats`` calls of ``fn`` (results blocked until ready)."""
-    out = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        jax.block_until_ready(fn())
-        out.append(time.perf_counter() - t0)
-    return out
 
 
 def write_parquet(path: Path, X: np.ndarray, y: np.ndarray, chunk: int = 400_000) -> float:
@@ -125,13 +116,13 @@ def bench_in_memory(X: np.ndarray, y: np.ndarray, truth: np.ndarray, dev: jax.De
         t0 = time.perf_counter()
         jax.block_until_ready(full_pass(loglik_and_grad, theta, data))
         rec["compile_loglik_grad_s"] = time.perf_counter() - t0
-        ts = timed(lambda: full_pass(loglik_and_grad, theta, data), repeats)
+        ts = wall_times(lambda: full_pass(loglik_and_grad, theta, data), repeats)
         rec["loglik_grad_best_s"], rec["loglik_grad_median_s"] = min(ts), statistics.median(ts)
         rec["loglik_grad_GBps_best"] = X.nbytes / 1e9 / min(ts)
         print(f"LL+grad: best {min(ts):.3f} s, median {statistics.median(ts):.3f} s "
               f"({rec['loglik_grad_GBps_best']:.1f} GB/s of X)", flush=True)
         jax.block_until_ready(full_pass(loglik_grad_hess, theta, data))
-        ts = timed(lambda: full_pass(loglik_grad_hess, theta, data), max(1, repeats // 2))
+        ts = wall_times(lambda: full_pass(loglik_grad_hess, theta, data), max(1, repeats // 2))
         rec["loglik_grad_hess_best_s"], rec["loglik_grad_hess_median_s"] = min(ts), statistics.median(ts)
         print(f"LL+grad+Hessian: best {min(ts):.3f} s, median {statistics.median(ts):.3f} s", flush=True)
         t0 = time.perf_counter()

@@ -172,6 +172,19 @@ def timed(fn: Callable[[], T]) -> tuple[T, float]:
     return value, time.perf_counter() - t0
 
 
+def wall_times(fn: Callable[[], Any], repeats: int) -> list[float]:
+    """Wall seconds of each of ``repeats`` calls of ``fn``, each waiting for its JAX
+    results (``jax.block_until_ready``: JAX dispatches asynchronously)."""
+    import jax
+
+    out = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        jax.block_until_ready(fn())
+        out.append(time.perf_counter() - t0)
+    return out
+
+
 def repeat_timing(fn: Callable[[], T], repeat: int) -> tuple[T, float, float]:
     """Run ``fn`` ``repeat`` times: ``(last value, best seconds, median seconds)``."""
     if repeat < 1:
