@@ -129,6 +129,17 @@ def _highs(threads: int | None) -> highspy.Highs:
     return h
 
 
+def _solved(h: highspy.Highs, what: str) -> bool:
+    """Run ``h``: True when optimal, False when infeasible; any other end is an error."""
+    h.run()
+    status = h.getModelStatus()
+    if status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+        return False
+    if status != highspy.HighsModelStatus.kOptimal:
+        raise RuntimeError(f"{what} ended with {h.modelStatusToString(status)}")
+    return True
+
+
 @dataclass
 class Ranges:
     """One round of :func:`lagrangian_ranges`: the LP bound ``root``, the ranges
@@ -159,12 +170,8 @@ def lagrangian_ranges(cm: CompiledModel, incumbent: float, *, threads: int | Non
     h.passModel(lp)
     for j in range(lp.num_col_) if len(lp.integrality_) else ():
         h.changeColIntegrality(j, highspy.HighsVarType.kContinuous)
-    h.run()
-    status = h.getModelStatus()
-    if status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+    if not _solved(h, "LP relaxation"):
         return None
-    if status != highspy.HighsModelStatus.kOptimal:
-        raise RuntimeError(f"LP relaxation ended with {h.modelStatusToString(status)}")
     root = cm.sense * h.getInfo().objective_function_value
     cut = cm.sense * incumbent  # improving: c u <= cut (c = sense * profit)
     cut += 1e-7 * max(1.0, abs(cut))
@@ -205,12 +212,8 @@ def lagrangian_ranges(cm: CompiledModel, incumbent: float, *, threads: int | Non
             cost = np.zeros(len(cols))
             cost[x_local] = sign
             hs.changeColsCost(len(cols), np.arange(len(cols), dtype=np.int32), cost)
-            hs.run()
-            st = hs.getModelStatus()
-            if st in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+            if not _solved(hs, "bound LP"):
                 return None
-            if st != highspy.HighsModelStatus.kOptimal:
-                raise RuntimeError(f"bound LP ended with {hs.modelStatusToString(st)}")
             ends.append(sign * hs.getInfo().objective_function_value)
         lo[s] = ends[0] * (1.0 - RANGE_PAD)
         hi[s] = ends[1] * (1.0 + RANGE_PAD)
