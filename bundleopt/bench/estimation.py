@@ -184,10 +184,7 @@ def side_by_side(dataset: str, n_obs: int, ours: dict, theirs: dict | None,
                 "biogeme_se": float(theirs["se"][name]), "biogeme_loglik": theirs["loglik"],
                 "biogeme_s": theirs["seconds"], "biogeme_converged": theirs["converged"],
             })
-            row["abs_diff"] = abs(row["bundleopt_estimate"] - row["biogeme_estimate"])
-            row["se_ratio"] = row["bundleopt_se"] / row["biogeme_se"]
-            row["loglik_diff"] = row["bundleopt_loglik"] - row["biogeme_loglik"]
-            row["time_ratio"] = row["biogeme_s"] / row["bundleopt_s"]
+            _add_comparison(row)
         rows.append(row)
     return rows
 
@@ -317,12 +314,17 @@ def latent_class_rows(n_customers: int, obs_per_customer: int, seed: int,
                     "biogeme_se": float(theirs["se"].loc[f, c]), "biogeme_loglik": theirs["loglik"],
                     "biogeme_s": theirs["seconds"], "biogeme_share": float(theirs["shares"][j]),
                 })
-                row["abs_diff"] = abs(row["bundleopt_estimate"] - row["biogeme_estimate"])
-                row["se_ratio"] = row["bundleopt_se"] / row["biogeme_se"]
-                row["loglik_diff"] = row["bundleopt_loglik"] - row["biogeme_loglik"]
-                row["time_ratio"] = row["biogeme_s"] / row["bundleopt_s"]
+                _add_comparison(row)
             rows.append(row)
     return rows
+
+
+def _add_comparison(row: dict) -> None:
+    """Columns comparing bundleopt with Biogeme on one coefficient row."""
+    row["abs_diff"] = abs(row["bundleopt_estimate"] - row["biogeme_estimate"])
+    row["se_ratio"] = row["bundleopt_se"] / row["biogeme_se"]
+    row["loglik_diff"] = row["bundleopt_loglik"] - row["biogeme_loglik"]
+    row["time_ratio"] = row["biogeme_s"] / row["bundleopt_s"]
 
 
 def run(quick: bool = True, out: Path | None = None, seed: int = 0,
