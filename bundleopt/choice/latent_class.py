@@ -31,7 +31,7 @@ import scipy.optimize
 from bundleopt.choice.likelihood import MNLData, loglik, loglik_per_obs, make_data, probabilities
 from bundleopt.choice.long_format import check_columns, pack_long
 from bundleopt.choice.mnl import _alt_ids, _pack_for_predict
-from bundleopt.choice.optimize import covariance
+from bundleopt.choice.optimize import backtrack, covariance
 from bundleopt.choice.spec import Specification
 
 
@@ -392,16 +392,11 @@ def _direct_mle(x0: np.ndarray, data: PanelData, static: dict, max_iter: int):
             continue
         if dec / n_total < 1e-14:
             return x, float(ll), H, True
-        t = 1.0
-        for _ in range(30):
-            cand = x + t * step
-            ll_c, g_c, H_c = (np.asarray(a) for a in panel_derivatives(jnp.asarray(cand), data, **static))
-            if np.isfinite(ll_c) and ll_c >= ll - 1e-10 * abs(ll):
-                break
-            t /= 2
-        else:
+        found, _ = backtrack(lambda c: panel_derivatives(jnp.asarray(c), data, **static), x, step, ll,
+                             rtol=1e-10)
+        if found is None:
             break
-        x, ll, g, H = cand, ll_c, g_c, H_c
+        x, ll, g, H = found
     return x, float(ll), H, bool(np.max(np.abs(g)) / n_total < 1e-6)
 
 

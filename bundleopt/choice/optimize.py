@@ -9,7 +9,9 @@ converges quadratically from there. The final Hessian gives the standard errors.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import jax.numpy as jnp
 import numpy as np
@@ -155,17 +157,12 @@ def maximize_loglik(
             converged = True
             n_newton -= 1
             break
-        t = 1.0
-        for _ in range(30):
-            cand = theta + t * step
-            ll_c, g_c, H_c = (np.asarray(a) for a in loglik_grad_hess(jnp.asarray(cand), data, size, all_blocks))
-            n_hess += 1
-            if np.isfinite(ll_c) and ll_c >= ll - 1e-12 * abs(ll):
-                break
-            t /= 2
-        else:
+        found, n_evals = backtrack(lambda c: loglik_grad_hess(jnp.asarray(c), data, size, all_blocks),
+                                   theta, step, ll, rtol=1e-12)
+        n_hess += n_evals
+        if found is None:
             break
-        theta, ll, g, H = cand, ll_c, g_c, H_c
+        theta, ll, g, H = found
     timings["newton"] = time.perf_counter() - t0
     if not converged:
         step, decrement = _newton_step(g, H)
@@ -185,6 +182,31 @@ def maximize_loglik(
         lbfgs_obs=min(n, lbfgs_blocks * size),
         timings=timings,
     )
+
+
+def backtrack(
+    derivatives: Callable[[np.ndarray], tuple[Any, Any, Any]],
+    x: np.ndarray,
+    step: np.ndarray,
+    ll: float,
+    rtol: float,
+    max_halvings: int = 30,
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None, int]:
+    """Step halving for a Newton step: the first ``t = 1, 1/2, ...`` (at most
+    ``max_halvings`` tries) whose ``ll(x + t step)`` is finite and at least
+    ``ll - rtol |ll|``. ``derivatives(x)`` returns ``(ll, gradient, Hessian)``.
+
+    Returns ``((x_new, ll, g, H), evaluations)``, or ``(None, evaluations)`` when no
+    step qualifies.
+    """
+    t = 1.0
+    for n in range(1, max_halvings + 1):
+        cand = x + t * step
+        ll_c, g_c, H_c = (np.asarray(a) for a in derivatives(cand))
+        if np.isfinite(ll_c) and ll_c >= ll - rtol * abs(ll):
+            return (cand, ll_c, g_c, H_c), n
+        t /= 2
+    return None, max_halvings
 
 
 def _newton_step(g: np.ndarray, H: np.ndarray) -> tuple[np.ndarray, float]:
