@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from test_optimize_core import FAST
+from test_optimize_core import FAST, small
 
 from bundleopt.optimize.brute_force import brute_force
 from bundleopt.optimize.evaluate import evaluate, evaluate_many, segment_outcomes
@@ -146,7 +146,10 @@ def _lost_start_instance() -> Scenario:
     # at 1e-9 with presolve on, HiGHS returned the (worse) warm start as "optimal" here
     random_instance(5, 3, 3, n_bundles=1, seed=426, max_bundle_size=2,
                     constraints=Constraints(max_offers=3, stock={"p0": 0.1})),
-], ids=["lost-warm-start", "no-presolve-lost-optimum", "kept-warm-start"])
+    # at 1e-7, a near-point range (hi/lo = 1 + 2e-6): HiGHS said "optimal" for the warm
+    # start with an infinite bound; the fallback re-solves it without the tightening
+    small(1440, personalised=True, n_offers=5, n_segments=3, n_levels=3, max_offers=2),
+], ids=["lost-warm-start", "no-presolve-lost-optimum", "kept-warm-start", "infinite-bound"])
 def test_keeps_the_optimum_where_tight_highs_tolerances_lost_it(sc: Scenario) -> None:
     best = brute_force(sc)[1].profit
     run = solve_milp(sc, threads=1, mip_gap=1e-9)

@@ -165,19 +165,26 @@ def solve_milp(
     run = _build_and_solve(scenario, families, strengthen, x_range, exclude, feasibility_only,
                            incumbent, _remaining(time_limit, t_start), mip_gap, threads, verbose,
                            highs_options, notes)
-    if x_range is not None and run.result is not None:
-        profit = tight.incumbent
-        if not run.result.has_solution or run.result.objective < profit - 1e-6 * max(1.0, abs(profit)):
-            # HiGHS lost the warm start on the tightened model: never trust that bound
-            notes.append("tightened model: HiGHS returned less than the warm start; "
-                         "solved again without the tightening")
-            run = _build_and_solve(scenario, families, strengthen, None, frozenset(), False, incumbent,
-                                   _remaining(time_limit, t_start), mip_gap, threads, verbose,
-                                   highs_options, notes)
+    if x_range is not None and run.result is not None and _untrustworthy(run.result, tight.incumbent):
+        # HiGHS lost the warm start, or its bound makes no sense: never trust that answer
+        notes.append("tightened model: HiGHS returned less than the warm start or no valid bound; "
+                     "solved again without the tightening")
+        run = _build_and_solve(scenario, families, strengthen, None, frozenset(), False, incumbent,
+                               _remaining(time_limit, t_start), mip_gap, threads, verbose,
+                               highs_options, notes)
     if tight is not None:
         run.timings["tighten"] = tight.seconds
     return run
 
+
+
+def _untrustworthy(result: HighsResult, incumbent: float) -> bool:
+    """A HiGHS answer on a tightened model not to be trusted: no solution, less than
+    the warm start it was given, or a best bound that is not finite or lies below
+    its own solution (seen with near-degenerate ranges, HiGHS 1.15.1)."""
+    tol = 1e-6 * max(1.0, abs(incumbent))
+    return (not result.has_solution or result.objective < incumbent - tol
+            or not np.isfinite(result.bound) or result.bound < result.objective - tol)
 
 
 def _remaining(time_limit: float | None, t_start: float) -> float | None:
