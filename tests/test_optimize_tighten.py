@@ -212,3 +212,12 @@ def test_falls_back_to_the_untightened_model_when_highs_loses_the_warm_start(mon
     assert any("solved again without the tightening" in note for note in run.notes), run.notes
     assert evaluate(sc, run.decision).profit == pytest.approx(best, rel=1e-9)
     assert run.result.bound >= best * (1 - 1e-6)
+
+
+def test_solves_with_different_thread_counts_in_one_process() -> None:
+    # HiGHS 1.15.1 keeps one scheduler per process: threads=1 after threads=2 ended with
+    # no status ("Not Set") until highs_backend.set_threads reset it on a change
+    sc = random_instance(12, 4, 3, max_offers=3, seed=1)
+    results = [solve_milp(sc, threads=t).result for t in (2, 1, None, 1)]
+    assert all(r.status == "optimal" for r in results), [r.status for r in results]
+    assert max(r.objective for r in results) == pytest.approx(min(r.objective for r in results), rel=1e-6)

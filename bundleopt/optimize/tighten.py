@@ -38,7 +38,7 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from bundleopt.optimize.highs_backend import INF, CompiledModel, compile_model
+from bundleopt.optimize.highs_backend import INF, CompiledModel, compile_model, set_threads
 
 # Relative padding of the ranges, above HiGHS' LP tolerances (1e-7).
 RANGE_PAD = 1e-6
@@ -128,8 +128,7 @@ def _sub_lp(A: sp.csr_array, rows: np.ndarray, cols: np.ndarray, cost: np.ndarra
 def _highs(threads: int | None) -> highspy.Highs:
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
-    if threads is not None:
-        h.setOptionValue("threads", int(threads))
+    set_threads(h, threads)
     return h
 
 
@@ -297,8 +296,11 @@ def obbt_ranges(cm: CompiledModel, incumbent: float, lo: np.ndarray, hi: np.ndar
             done += 1
         return done
 
-    with ThreadPoolExecutor(max(1, int(workers))) as pool:
-        counts = list(pool.map(lambda _: work(), range(max(1, int(workers)))))
+    if workers <= 1:
+        counts = [work()]
+    else:
+        with ThreadPoolExecutor(int(workers)) as pool:
+            counts = list(pool.map(lambda _: work(), range(int(workers))))
     if empty.is_set():
         return None
     return lo, hi, sum(counts)
