@@ -12,7 +12,6 @@ Nothing from HiGHS leaks out of this module: :func:`solve_compiled` returns a
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 
@@ -46,24 +45,6 @@ def _init_standard_form_compiler() -> None:
 
 
 _init_standard_form_compiler()
-
-_scheduler_lock = threading.Lock()
-_scheduler_threads: list[int] = []  # thread count HiGHS' process-wide scheduler was set up with
-
-
-def set_threads(h: highspy.Highs, threads: int | None) -> None:
-    """Set HiGHS' ``threads`` option (None: HiGHS' default), resetting HiGHS' one
-    process-wide task scheduler when the count changes: HiGHS 1.15.1 sets it up on the
-    first solve, and a later solve asking for another count ends with no status
-    ("Not Set"; seen with threads=2 then threads=1). Solves running at once must ask
-    for the same count."""
-    count = 0 if threads is None else int(threads)
-    with _scheduler_lock:
-        if _scheduler_threads and _scheduler_threads[0] != count:
-            highspy.Highs.resetGlobalScheduler(True)
-        _scheduler_threads[:] = [count]
-    if threads is not None:
-        h.setOptionValue("threads", count)
 
 
 @dataclass
@@ -177,7 +158,8 @@ def solve_compiled(
     if time_limit is not None:
         h.setOptionValue("time_limit", float(time_limit))
     h.setOptionValue("mip_rel_gap", float(mip_gap))
-    set_threads(h, threads)
+    if threads is not None:
+        h.setOptionValue("threads", int(threads))
     if lp_method is not None:
         h.setOptionValue("solver", lp_method)
     # Feasibility tolerances 1e-7 (primal, and MIP instead of HiGHS' default 1e-6): the
