@@ -40,6 +40,17 @@ from bundleopt.optimize.highs_backend import INF, CompiledModel, compile_model
 
 # Relative padding of the ranges, above HiGHS' LP tolerances (1e-7).
 RANGE_PAD = 1e-6
+# Narrowest range handed to the MILP (hi / lo - 1). With near-point ranges HiGHS 1.15.1
+# called the warm start optimal (tests/test_optimize_tighten.py, "infinite-bound": a
+# range 1e-4 to 1e-2 wide still failed there, 3e-2 did not). Widening is always valid.
+MIN_WIDTH = 0.05
+
+
+def widen(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ranges at least ``MIN_WIDTH`` wide (relative), around the same midpoint."""
+    mid = 0.5 * (lo + hi)
+    half = np.maximum(0.5 * (hi - lo), 0.5 * MIN_WIDTH * mid)
+    return np.minimum(lo, mid - half), np.maximum(hi, mid + half)
 
 
 @dataclass
@@ -285,6 +296,8 @@ def tighten_no_purchase(
             break
         if time_budget is not None and time.perf_counter() - t0 > time_budget:
             break
+    if out.lo is not None:
+        out.lo, out.hi = widen(out.lo, out.hi)
     out.seconds = time.perf_counter() - t0
     return out
 
