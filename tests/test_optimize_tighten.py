@@ -147,7 +147,8 @@ def _lost_start_instance() -> Scenario:
     random_instance(5, 3, 3, n_bundles=1, seed=426, max_bundle_size=2,
                     constraints=Constraints(max_offers=3, stock={"p0": 0.1})),
     # at 1e-7, a near-point range (hi/lo = 1 + 2e-6): HiGHS said "optimal" for the warm
-    # start with an infinite bound; the fallback re-solves it without the tightening
+    # start (with an infinite bound, or inside the full suite a finite one); the ranges
+    # are now widened to tighten.MIN_WIDTH
     small(1440, personalised=True, n_offers=5, n_segments=3, n_levels=3, max_offers=2),
 ], ids=["lost-warm-start", "no-presolve-lost-optimum", "kept-warm-start", "infinite-bound"])
 def test_keeps_the_optimum_where_tight_highs_tolerances_lost_it(sc: Scenario) -> None:
@@ -180,3 +181,13 @@ def test_falls_back_to_the_untightened_model_when_highs_loses_the_warm_start(mon
     assert any("solved again without the tightening" in note for note in run.notes), run.notes
     assert evaluate(sc, run.decision).profit == pytest.approx(best, rel=1e-9)
     assert run.result.bound >= best * (1 - 1e-6)
+
+
+def test_widen_contains_the_range_and_makes_it_at_least_min_width() -> None:
+    from bundleopt.optimize.tighten import MIN_WIDTH, widen
+
+    lo, hi = np.array([1.0, 2.0, 0.5]), np.array([1.000002, 3.0, 0.51])
+    wlo, whi = widen(lo, hi)
+    assert np.all(wlo <= lo) and np.all(whi >= hi)
+    assert np.all(whi - wlo >= MIN_WIDTH * 0.5 * (lo + hi) * (1 - 1e-12))
+    assert wlo[1] == lo[1] and whi[1] == hi[1]  # already wide enough: unchanged

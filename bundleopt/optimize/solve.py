@@ -177,7 +177,6 @@ def solve_milp(
     return run
 
 
-
 def _untrustworthy(result: HighsResult, incumbent: float) -> bool:
     """A HiGHS answer on a tightened model not to be trusted: no solution, less than
     the warm start it was given, or a best bound that is not finite or lies below

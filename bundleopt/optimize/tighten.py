@@ -47,7 +47,8 @@ MIN_WIDTH = 0.05
 
 
 def widen(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Ranges at least ``MIN_WIDTH`` wide (relative), around the same midpoint."""
+    """Ranges containing ``[lo, hi]`` with ``hi - lo >= MIN_WIDTH * (lo + hi) / 2``,
+    around the same midpoint."""
     mid = 0.5 * (lo + hi)
     half = np.maximum(0.5 * (hi - lo), 0.5 * MIN_WIDTH * mid)
     return np.minimum(lo, mid - half), np.maximum(hi, mid + half)
@@ -273,7 +274,8 @@ def tighten_no_purchase(
     ``x[s]`` and finds pairs no better decision uses (:func:`lagrangian_ranges`);
     pairs in ``keep`` (the incumbent's) are never dropped. It stops after
     ``max_rounds``, when a round closes less than ``min_gain`` of the remaining
-    root gap, or when ``time_budget`` seconds are spent.
+    root gap, or when ``time_budget`` seconds are spent. The ranges returned are
+    widened to at least ``MIN_WIDTH`` of their midpoint (:func:`widen`).
     """
     t0 = time.perf_counter()
     out = Tightening(lo=None, hi=None, incumbent=incumbent)
