@@ -7,6 +7,7 @@ enumerating every decision), and the tightened MILP must keep the exact optimum.
 from __future__ import annotations
 
 import itertools
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -16,7 +17,7 @@ from test_optimize_core import FAST, small
 
 from bundleopt.optimize.brute_force import brute_force
 from bundleopt.optimize.evaluate import evaluate, evaluate_many, segment_outcomes
-from bundleopt.optimize.highs_backend import compile_model
+from bundleopt.optimize.highs_backend import compile_model, solve_compiled
 from bundleopt.optimize.instances import random_instance
 from bundleopt.optimize.model import build_model
 from bundleopt.optimize.solve import heuristic_start, solve_milp
@@ -24,6 +25,7 @@ from bundleopt.optimize.tighten import (
     LINKING,
     column_segments,
     lagrangian_ranges,
+    obbt_ranges,
     row_segments,
     tighten_no_purchase,
 )
@@ -91,6 +93,49 @@ def test_tightened_milp_equals_brute_force(seed: int, rule: str) -> None:
     assert run.result.bound >= best * (1 - 1e-6)
 
 
+@FAST
+@given(seed=st.integers(0, 10_000), card=st.integers(1, 3), worse=st.booleans(),
+       workers=st.sampled_from([1, 2]))
+def test_full_bound_tightening_holds_every_decision_at_least_as_good_as_the_incumbent(
+        seed: int, card: int, worse: bool, workers: int) -> None:
+    sc = random_instance(5, 3, 3, max_offers=card, seed=seed)
+    incumbent, _ = heuristic_start(sc)
+    profit = evaluate(sc, incumbent).profit * (0.9 if worse else 1.0)
+    model = build_model(sc)
+    lo0, hi0 = model.info.lower.copy(), model.info.upper.copy()
+    res = obbt_ranges(compile_model(model), profit, lo0, hi0, order=[2, 0, 1], workers=workers)
+    levels = all_uniform_decisions(sc, model.info.mask)
+    batch = evaluate_many(sc, levels)
+    good = batch.feasible & (batch.profit >= profit * (1 - 1e-9))
+    if res is None:  # the relaxation with the cut is empty: nothing beats the incumbent
+        assert not worse
+        assert batch.profit[batch.feasible].max() <= profit * (1 + 1e-7)
+        return
+    lo, hi, done = res
+    assert done == 3
+    assert np.all(lo >= lo0) and np.all(hi <= hi0)  # never wider than given
+    x = no_purchase_shares(sc, levels[good])
+    assert np.all(x >= lo[None] * (1 - 1e-7)) and np.all(x <= hi[None] * (1 + 1e-7))
+    # at least as tight as the per-segment split on the same model
+    split = lagrangian_ranges(compile_model(model), profit)
+    if split is not None:
+        assert np.all(lo >= split.lo * (1 - 1e-6)) and np.all(hi <= split.hi * (1 + 1e-6))
+
+
+def test_full_bound_tightening_stops_at_its_deadline_and_keeps_unreached_ranges() -> None:
+    sc = random_instance(12, 4, 3, max_offers=3, seed=1)
+    incumbent, _ = heuristic_start(sc)
+    model = build_model(sc)
+    lo0, hi0 = model.info.lower.copy(), model.info.upper.copy()
+    import time
+
+    res = obbt_ranges(compile_model(model), evaluate(sc, incumbent).profit, lo0, hi0,
+                      order=[0, 1, 2, 3], deadline=time.perf_counter() - 1.0)
+    assert res is not None
+    lo, hi, done = res
+    assert done == 0 and np.array_equal(lo, lo0) and np.array_equal(hi, hi0)
+
+
 def test_rows_are_split_by_segment_and_linking_rows_are_marked() -> None:
     sc = random_instance(5, 3, 3, max_offers=2, seed=0,
                          constraints=Constraints(max_offers=2, max_cannibalisation=0.5))
@@ -125,6 +170,7 @@ def test_solve_notes_the_tightening() -> None:
     sc = random_instance(12, 4, 3, max_offers=3, seed=1)
     run = solve_milp(sc, threads=1)
     assert any(n.startswith("bound tightening") for n in run.notes), run.notes
+    assert any("full bound tightening" in n for n in run.notes) or any("optimal" in n for n in run.notes)
     plain = solve_milp(sc, threads=1, tighten=False)
     assert evaluate(sc, run.decision).profit == pytest.approx(evaluate(sc, plain.decision).profit, rel=1e-6)
 
@@ -147,14 +193,27 @@ def _lost_start_instance() -> Scenario:
     random_instance(5, 3, 3, n_bundles=1, seed=426, max_bundle_size=2,
                     constraints=Constraints(max_offers=3, stock={"p0": 0.1})),
     # at 1e-7, a near-point range (hi/lo = 1 + 2e-6): HiGHS said "optimal" for the warm
-    # start (with an infinite bound, or inside the full suite a finite one); the ranges
-    # are now widened to tighten.MIN_WIDTH
+    # start (1.15.1 with an infinite bound, 1.16.0 with a finite one); the ranges are now
+    # widened to tighten.MIN_WIDTH
     small(1440, personalised=True, n_offers=5, n_segments=3, n_levels=3, max_offers=2),
 ], ids=["lost-warm-start", "no-presolve-lost-optimum", "kept-warm-start", "infinite-bound"])
 def test_keeps_the_optimum_where_tight_highs_tolerances_lost_it(sc: Scenario) -> None:
     best = brute_force(sc)[1].profit
     run = solve_milp(sc, threads=1, mip_gap=1e-9)
     assert evaluate(sc, run.decision).profit == pytest.approx(best, rel=1e-9)
+
+
+def test_highs_dual_fixing_probing_is_off_where_it_cut_the_optimum_off() -> None:
+    # full bound tightening gave these ranges (already 5% wide); HiGHS 1.16.0's presolve
+    # rule "dual-fixing probing" then cut the optimum off: "optimal" at 3.2075, where
+    # fixing y to the brute-force decision gives a feasible 3.2276
+    sc = small(2999, personalised=True, n_offers=3, n_segments=2, n_levels=3, max_price_spread=0.0)
+    x_range = (np.array([0.10481771985145241, 0.15635241572600206]),
+               np.array([0.1263522707100405, 0.16725901022967632]))
+    best = brute_force(sc)[1].profit
+    result = solve_compiled(compile_model(build_model(sc, x_range=x_range)), threads=1, mip_gap=1e-9)
+    assert result.status == "optimal"
+    assert result.objective == pytest.approx(best, rel=1e-6)
 
 
 def test_falls_back_to_the_untightened_model_when_highs_loses_the_warm_start(monkeypatch) -> None:
@@ -191,3 +250,15 @@ def test_widen_contains_the_range_and_makes_it_at_least_min_width() -> None:
     assert np.all(wlo <= lo) and np.all(whi >= hi)
     assert np.all(whi - wlo >= MIN_WIDTH * 0.5 * (lo + hi) * (1 - 1e-12))
     assert wlo[1] == lo[1] and whi[1] == hi[1]  # already wide enough: unchanged
+
+
+def test_solves_with_different_thread_counts_in_one_process() -> None:
+    # HiGHS keeps one scheduler per calling thread: threads=1 after threads=2 in the same
+    # thread ended with no status ("Not Set") until highs_backend.set_threads reset it
+    sc = random_instance(12, 4, 3, max_offers=3, seed=1)
+    results = [solve_milp(sc, threads=t).result for t in (2, 1, None, 1)]
+    with ThreadPoolExecutor(1) as pool:  # another thread, another count, then back here
+        results.append(pool.submit(lambda: solve_milp(sc, threads=2).result).result())
+    results.append(solve_milp(sc, threads=1).result)
+    assert all(r.status == "optimal" for r in results), [r.status for r in results]
+    assert max(r.objective for r in results) == pytest.approx(min(r.objective for r in results), rel=1e-6)

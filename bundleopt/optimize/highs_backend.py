@@ -12,6 +12,8 @@ Nothing from HiGHS leaks out of this module: :func:`solve_compiled` returns a
 
 from __future__ import annotations
 
+import functools
+import threading
 import time
 from dataclasses import dataclass
 
@@ -25,6 +27,19 @@ from pyomo.repn.plugins.standard_form import (
 
 INF = highspy.kHighsInf
 FEASIBILITY_TOL = 1e-7
+# Bit of HiGHS' ``presolve_rule_off`` for "dual-fixing probing", a presolve rule new in
+# HiGHS 1.16.0. It cut the optimum off small models (3 offers, 2 segments, personalised,
+# tightened ranges): HiGHS returned the warm start as "optimal" 0.6-3% below the optimum,
+# where presolve off, or this rule off, found it (tests/test_optimize_tighten.py keeps one).
+DUAL_FIXING_PROBING = 1 << 20
+
+
+@functools.cache
+def presolve_rules_off() -> int:
+    """HiGHS' ``presolve_rule_off`` mask used for every solve: dual-fixing probing off
+    where the installed HiGHS has the rule (1.16 and later), else 0."""
+    h = highspy.Highs()
+    return DUAL_FIXING_PROBING if (h.versionMajor(), h.versionMinor()) >= (1, 16) else 0
 
 
 def _init_standard_form_compiler() -> None:
@@ -45,6 +60,23 @@ def _init_standard_form_compiler() -> None:
 
 
 _init_standard_form_compiler()
+
+_scheduler = threading.local()  # .threads: count this thread's HiGHS scheduler was set up with
+
+
+def set_threads(h: highspy.Highs, threads: int | None) -> None:
+    """Set HiGHS' ``threads`` option (None: HiGHS' default), resetting HiGHS' task
+    scheduler when the count changes. HiGHS keeps one scheduler per calling thread, set
+    up by its first solve there; a later solve in that thread asking for another count
+    ends with no status ("Not Set"; seen with threads=2 then threads=1 in HiGHS 1.15.1
+    and 1.16.0), while a solve in a new thread sets up its own."""
+    count = 0 if threads is None else int(threads)
+    previous = getattr(_scheduler, "threads", None)
+    if previous is not None and previous != count:
+        highspy.Highs.resetGlobalScheduler(True)
+    _scheduler.threads = count
+    if threads is not None:
+        h.setOptionValue("threads", count)
 
 
 @dataclass
@@ -158,8 +190,7 @@ def solve_compiled(
     if time_limit is not None:
         h.setOptionValue("time_limit", float(time_limit))
     h.setOptionValue("mip_rel_gap", float(mip_gap))
-    if threads is not None:
-        h.setOptionValue("threads", int(threads))
+    set_threads(h, threads)
     if lp_method is not None:
         h.setOptionValue("solver", lp_method)
     # Feasibility tolerances 1e-7 (primal, and MIP instead of HiGHS' default 1e-6): the
@@ -168,7 +199,8 @@ def solve_compiled(
     # HiGHS 1.15.1 returned a worse decision as "optimal" on small instances (with
     # presolve on for some, off for others; tests/test_optimize_tighten.py keeps them).
     tolerances = {"primal_feasibility_tolerance": FEASIBILITY_TOL,
-                  "mip_feasibility_tolerance": FEASIBILITY_TOL}
+                  "mip_feasibility_tolerance": FEASIBILITY_TOL,
+                  "presolve_rule_off": presolve_rules_off()}
     for name, value in {**tolerances, **(options or {})}.items():
         if h.setOptionValue(name, value) != highspy.HighsStatus.kOk:
             raise ValueError(f"HiGHS rejected option {name}={value!r}")

@@ -28,15 +28,23 @@ relaxation, bound again) while the root bound improves.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Collection
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from bundleopt.optimize.highs_backend import INF, CompiledModel, compile_model
+from bundleopt.optimize.highs_backend import (
+    INF,
+    CompiledModel,
+    compile_model,
+    presolve_rules_off,
+    set_threads,
+)
 
 # Relative padding of the ranges, above HiGHS' LP tolerances (1e-7).
 RANGE_PAD = 1e-6
@@ -63,6 +71,7 @@ class Tightening:
     decision uses. ``proved_optimal``: no decision beats the incumbent (the
     relaxation with the profit cut is empty).
     ``root_bounds``: LP-relaxation bound before each round (and after the last).
+    ``obbt_segments``: segments whose range full bound tightening narrowed further.
     """
 
     lo: np.ndarray | None
@@ -72,6 +81,7 @@ class Tightening:
     exclude: frozenset[tuple[int, int]] = frozenset()
     root_bounds: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    obbt_segments: int = 0
 
     @property
     def x_range(self) -> tuple[np.ndarray, np.ndarray] | None:
@@ -136,8 +146,8 @@ def _sub_lp(A: sp.csr_array, rows: np.ndarray, cols: np.ndarray, cost: np.ndarra
 def _highs(threads: int | None) -> highspy.Highs:
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
-    if threads is not None:
-        h.setOptionValue("threads", int(threads))
+    h.setOptionValue("presolve_rule_off", presolve_rules_off())
+    set_threads(h, threads)
     return h
 
 
@@ -232,6 +242,89 @@ def lagrangian_ranges(cm: CompiledModel, incumbent: float, *, threads: int | Non
     return Ranges(root=root, lo=lo, hi=hi, off=off)
 
 
+def obbt_ranges(cm: CompiledModel, incumbent: float, lo: np.ndarray, hi: np.ndarray, *,
+                order: Collection[int], deadline: float | None = None, workers: int = 1,
+                threads: int | None = None) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """Full optimisation-based bound tightening of ``x[s]`` on the LP relaxation of ``cm``.
+
+    For each segment s in ``order``: ``min x[s]`` and ``max x[s]`` over the LP
+    relaxation with the profit cut ``profit >= incumbent``. Stronger than the split of
+    :func:`lagrangian_ranges` (no multipliers are fixed) but one LP of the whole model
+    per end: 100 x 20 x 5 takes ~4 s per LP, and one round over every segment narrows
+    the root gap from 2.39% to 0.82% (``benchmarks/obbt_probe.py``). The LPs are
+    warm-started from one another (dual simplex), shared out over ``workers`` HiGHS
+    instances in threads (highspy releases the GIL while it solves), and stop at
+    ``deadline`` (``time.perf_counter()``); an end not reached keeps its old value.
+
+    Returns the new ``(lo, hi, number of segments done)``, or None when the relaxation
+    with the cut is empty (nothing beats the incumbent).
+    """
+    lp = cm.lp
+    n = lp.num_col_
+    cost = np.asarray(lp.col_cost_, dtype=float)
+    nz = np.flatnonzero(cost).astype(np.int32)
+    cut = cm.sense * incumbent - lp.offset_  # improving: cost . u + offset <= sense * incumbent
+    cut += 1e-7 * max(1.0, abs(cut))
+    x_col = {int(var.index()): i for i, var in enumerate(cm.columns)
+             if var.parent_component().local_name == "x"}
+    lo, hi = lo.copy(), hi.copy()
+    queue = list(order)
+    lock = threading.Lock()
+    empty = threading.Event()
+
+    def remaining() -> float | None:
+        return None if deadline is None else deadline - time.perf_counter()
+
+    def work() -> int:
+        done = 0
+        h = _highs(threads)
+        h.setOptionValue("solver", "simplex")
+        h.passModel(lp)
+        for j in range(n) if len(lp.integrality_) else ():
+            h.changeColIntegrality(j, highspy.HighsVarType.kContinuous)
+        h.addRow(-INF, cut, len(nz), nz, cost[nz])
+        h.changeColsCost(n, np.arange(n, dtype=np.int32), np.zeros(n))
+        while not empty.is_set():
+            with lock:
+                if not queue:
+                    return done
+                s = queue.pop(0)
+            ends = []
+            for sign in (1.0, -1.0):
+                left = remaining()
+                if left is not None and left <= 0:
+                    return done
+                if left is not None:
+                    # HiGHS' time limit counts the instance's run time over all its solves
+                    h.setOptionValue("time_limit", float(h.getRunTime() + left))
+                h.changeColCost(x_col[s], sign)
+                h.run()
+                status = h.getModelStatus()
+                value = sign * h.getInfo().objective_function_value  # read before the next change
+                h.changeColCost(x_col[s], 0.0)
+                if status in (highspy.HighsModelStatus.kInfeasible,
+                              highspy.HighsModelStatus.kUnboundedOrInfeasible):
+                    empty.set()
+                    return done
+                if status != highspy.HighsModelStatus.kOptimal:  # time limit: keep the old end
+                    return done
+                ends.append(value)
+            with lock:
+                lo[s] = max(lo[s], ends[0] * (1.0 - RANGE_PAD))
+                hi[s] = min(hi[s], ends[1] * (1.0 + RANGE_PAD))
+            done += 1
+        return done
+
+    if workers <= 1:
+        counts = [work()]
+    else:
+        with ThreadPoolExecutor(int(workers)) as pool:
+            counts = list(pool.map(lambda _: work(), range(int(workers))))
+    if empty.is_set():
+        return None
+    return lo, hi, sum(counts)
+
+
 def _fixed_off(cm: CompiledModel, A: sp.csr_array, c: np.ndarray, pi: np.ndarray,
                b_act: np.ndarray, cut: float) -> frozenset[tuple[int, int]]:
     """Pairs ``(o, k)`` whose ``y`` is 0 in every decision with ``c u <= cut``.
@@ -266,6 +359,9 @@ def tighten_no_purchase(
     min_gain: float = 0.1,
     time_budget: float | None = None,
     threads: int | None = None,
+    obbt_order: Collection[int] = (),
+    obbt_budget: float | None = None,
+    workers: int = 1,
 ) -> Tightening:
     """Narrow the ranges of ``x[s]`` and drop unusable ladder pairs, round by round.
 
@@ -274,8 +370,11 @@ def tighten_no_purchase(
     ``x[s]`` and finds pairs no better decision uses (:func:`lagrangian_ranges`);
     pairs in ``keep`` (the incumbent's) are never dropped. It stops after
     ``max_rounds``, when a round closes less than ``min_gain`` of the remaining
-    root gap, or when ``time_budget`` seconds are spent. The ranges returned are
-    widened to at least ``MIN_WIDTH`` of their midpoint (:func:`widen`).
+    root gap, or when ``time_budget`` seconds are spent. Then, for the segments in
+    ``obbt_order`` (e.g. heaviest first) and until ``obbt_budget`` seconds from the
+    start, full bound tightening on the last model (:func:`obbt_ranges`, ``workers``
+    LPs at once). The ranges returned are widened to at least ``MIN_WIDTH`` of their
+    midpoint (:func:`widen`).
     """
     t0 = time.perf_counter()
     out = Tightening(lo=None, hi=None, incumbent=incumbent)
@@ -298,10 +397,21 @@ def tighten_no_purchase(
             break
         if time_budget is not None and time.perf_counter() - t0 > time_budget:
             break
+    if obbt_order and not out.proved_optimal and out.lo is not None:
+        model = build(out.x_range, out.exclude)
+        deadline = None if obbt_budget is None else t0 + obbt_budget
+        res_obbt = obbt_ranges(compile_model(model), incumbent, out.lo, out.hi, order=obbt_order,
+                               deadline=deadline, workers=workers, threads=threads)
+        del model
+        if res_obbt is None:
+            out.proved_optimal = True
+        else:
+            out.lo, out.hi, out.obbt_segments = res_obbt
     if out.lo is not None:
         out.lo, out.hi = widen(out.lo, out.hi)
     out.seconds = time.perf_counter() - t0
     return out
 
 
-__all__ = ["Ranges", "Tightening", "column_segments", "lagrangian_ranges", "row_segments", "tighten_no_purchase"]
+__all__ = ["Ranges", "Tightening", "column_segments", "lagrangian_ranges", "obbt_ranges", "row_segments",
+           "tighten_no_purchase"]
