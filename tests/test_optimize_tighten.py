@@ -136,6 +136,25 @@ def test_full_bound_tightening_stops_at_its_deadline_and_keeps_unreached_ranges(
     assert done == 0 and np.array_equal(lo, lo0) and np.array_equal(hi, hi0)
 
 
+def test_a_tightening_cut_short_turns_highs_heuristics_off_and_keeps_the_optimum(monkeypatch) -> None:
+    import importlib
+
+    solve_mod = importlib.import_module("bundleopt.optimize.solve")
+    sc = random_instance(12, 4, 3, max_offers=3, seed=1)
+    monkeypatch.setattr(solve_mod, "OBBT_SHARE", 0.0)  # full tightening's deadline at once
+    seen = []
+    real = solve_mod.solve_compiled
+    monkeypatch.setattr(solve_mod, "solve_compiled",
+                        lambda *a, **k: seen.append(k.get("options")) or real(*a, **k))
+    run = solve_milp(sc, threads=1, time_limit=60.0, mip_gap=1e-9)
+    if any("proved" in n or "optimal" in n for n in run.notes[1:2]):
+        pytest.skip("the split rounds already proved the warm start optimal")
+    assert any("heuristics off" in n for n in run.notes), run.notes
+    assert seen and seen[0]["mip_heuristic_effort"] == 0.0
+    plain = solve_milp(sc, threads=1, tighten=False, mip_gap=1e-9)
+    assert evaluate(sc, run.decision).profit == pytest.approx(evaluate(sc, plain.decision).profit, rel=1e-6)
+
+
 def test_rows_are_split_by_segment_and_linking_rows_are_marked() -> None:
     sc = random_instance(5, 3, 3, max_offers=2, seed=0,
                          constraints=Constraints(max_offers=2, max_cannibalisation=0.5))

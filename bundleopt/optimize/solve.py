@@ -32,9 +32,16 @@ from bundleopt.solution import Solution, make_solution
 
 # Share of the time limit by which the bound tightening (Lagrangian rounds, then full
 # bound tightening of the heaviest segments) must end; the rest is HiGHS's. Measured at
-# 100 x 20 x 5 (benchmarks/obbt_probe.py): one full round over every segment takes
-# ~110 s with 2 workers and leaves a 0.3-1.1% root gap; the 10 heaviest, half of it.
-OBBT_SHARE = 0.6
+# 100 x 20 x 5, seed 1 (formulations/milp.md): HiGHS's cut rounds close ~0.2 points of
+# gap in their first ~20 s and then stall, while each segment's full tightening keeps
+# narrowing the bound; 0.6 left 1.10% at 120 s, 0.8 (heuristics off) 1.08%.
+OBBT_SHARE = 0.8
+# HiGHS options for the MILP after a tightening cut short by its deadline: the warm start
+# is kept and the time left goes to the bound (cut rounds), not to primal heuristics
+# (at 100 x 20 x 5 sub-MIPs took 20 of HiGHS's 47 s and never beat the greedy start).
+BOUND_ONLY = {"mip_heuristic_effort": 0.0, "mip_heuristic_run_rins": False,
+              "mip_heuristic_run_rens": False, "mip_heuristic_run_root_reduced_cost": False,
+              "mip_heuristic_run_feasibility_jump": False}
 
 
 class SolverError(RuntimeError):
@@ -168,6 +175,9 @@ def solve_milp(
                 return _incumbent_run(scenario, incumbent, tight, time.perf_counter() - t_start, notes)
     x_range = None if tight is None else tight.x_range
     exclude = frozenset() if tight is None else tight.exclude
+    if tight is not None and tight.cut_short:
+        highs_options = {**BOUND_ONLY, **(highs_options or {})}
+        notes.append("HiGHS primal heuristics off: the tightening used its time share, the rest goes to the bound")
     run = _build_and_solve(scenario, families, strengthen, x_range, exclude, feasibility_only,
                            incumbent, _remaining(time_limit, t_start), mip_gap, threads, verbose,
                            highs_options, notes)
