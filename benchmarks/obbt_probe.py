@@ -23,13 +23,12 @@ import json
 import time
 from pathlib import Path
 
-import highspy
 import numpy as np
 import pandas as pd
 
 from bundleopt.bench.common import output_dir
 from bundleopt.optimize.evaluate import evaluate
-from bundleopt.optimize.highs_backend import compile_model
+from bundleopt.optimize.highs_backend import compile_model, new_highs
 from bundleopt.optimize.instances import random_instance
 from bundleopt.optimize.model import build_model
 from bundleopt.optimize.solve import heuristic_start
@@ -41,9 +40,7 @@ def root_bound(sc, x_range, exclude) -> float:
     cm = compile_model(build_model(sc, x_range=x_range, exclude=exclude))
     lp = cm.lp
     lp.integrality_ = []
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", 2)
+    h = new_highs(2)
     h.passModel(lp)
     h.run()
     return cm.sense * h.getInfo().objective_function_value

@@ -79,6 +79,16 @@ def set_threads(h: highspy.Highs, threads: int | None) -> None:
         h.setOptionValue("threads", count)
 
 
+def new_highs(threads: int | None, *, verbose: bool = False) -> highspy.Highs:
+    """A HiGHS instance as every solve here uses one: log only when ``verbose``, the
+    presolve rules of :func:`presolve_rules_off` off, ``threads`` via :func:`set_threads`."""
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", bool(verbose))
+    h.setOptionValue("presolve_rule_off", presolve_rules_off())
+    set_threads(h, threads)
+    return h
+
+
 @dataclass
 class CompiledModel:
     """A model as arrays: ``min c x  s.t.  row_lo <= A x <= row_hi, col_lo <= x <= col_hi``.
@@ -185,12 +195,10 @@ def solve_compiled(
     (name -> value), e.g. for tuning experiments.
     """
     t0 = time.perf_counter()
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", bool(verbose))
+    h = new_highs(threads, verbose=verbose)
     if time_limit is not None:
         h.setOptionValue("time_limit", float(time_limit))
     h.setOptionValue("mip_rel_gap", float(mip_gap))
-    set_threads(h, threads)
     if lp_method is not None:
         h.setOptionValue("solver", lp_method)
     # Feasibility tolerances 1e-7 (primal, and MIP instead of HiGHS' default 1e-6): the
@@ -199,8 +207,7 @@ def solve_compiled(
     # HiGHS 1.15.1 returned a worse decision as "optimal" on small instances (with
     # presolve on for some, off for others; tests/test_optimize_tighten.py keeps them).
     tolerances = {"primal_feasibility_tolerance": FEASIBILITY_TOL,
-                  "mip_feasibility_tolerance": FEASIBILITY_TOL,
-                  "presolve_rule_off": presolve_rules_off()}
+                  "mip_feasibility_tolerance": FEASIBILITY_TOL}
     for name, value in {**tolerances, **(options or {})}.items():
         if h.setOptionValue(name, value) != highspy.HighsStatus.kOk:
             raise ValueError(f"HiGHS rejected option {name}={value!r}")

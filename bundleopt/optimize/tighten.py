@@ -38,13 +38,7 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from bundleopt.optimize.highs_backend import (
-    INF,
-    CompiledModel,
-    compile_model,
-    presolve_rules_off,
-    set_threads,
-)
+from bundleopt.optimize.highs_backend import INF, CompiledModel, compile_model, new_highs
 
 # Relative padding of the ranges, above HiGHS' LP tolerances (1e-7).
 RANGE_PAD = 1e-6
@@ -147,14 +141,6 @@ def _sub_lp(A: sp.csr_array, rows: np.ndarray, cols: np.ndarray, cost: np.ndarra
     return out
 
 
-def _highs(threads: int | None) -> highspy.Highs:
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("presolve_rule_off", presolve_rules_off())
-    set_threads(h, threads)
-    return h
-
-
 def _solved(h: highspy.Highs, what: str) -> bool:
     """Run ``h``: True when optimal, False when infeasible; any other end is an error."""
     h.run()
@@ -191,7 +177,7 @@ def lagrangian_ranges(cm: CompiledModel, incumbent: float, *, threads: int | Non
     A = _matrix(lp)
     col_seg = column_segments(cm)
     r_seg = row_segments(A, col_seg)
-    h = _highs(threads)
+    h = new_highs(threads)
     h.setOptionValue("solver", "simplex")  # vertex duals (see above)
     h.passModel(lp)
     for j in range(lp.num_col_) if len(lp.integrality_) else ():
@@ -228,7 +214,7 @@ def lagrangian_ranges(cm: CompiledModel, incumbent: float, *, threads: int | Non
         cols = np.concatenate([y_cols, own])
         rows = np.flatnonzero(~other_rows)
         sub = _sub_lp(A, rows, cols, np.zeros(len(cols)), lp)
-        hs = _highs(threads)
+        hs = new_highs(threads)
         hs.passModel(sub)
         nz = np.flatnonzero(red[cols])
         hs.addRow(-INF, cut - const, len(nz), nz.astype(np.int32), red[cols][nz])
@@ -284,7 +270,7 @@ def obbt_ranges(cm: CompiledModel, incumbent: float, lo: np.ndarray, hi: np.ndar
 
     def work() -> int:
         done = 0
-        h = _highs(threads)
+        h = new_highs(threads)
         h.setOptionValue("solver", "simplex")
         h.passModel(lp)
         for j in range(n) if len(lp.integrality_) else ():
