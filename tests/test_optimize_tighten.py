@@ -122,6 +122,61 @@ def test_full_bound_tightening_holds_every_decision_at_least_as_good_as_the_incu
         assert np.all(lo >= split.lo * (1 - 1e-6)) and np.all(hi <= split.hi * (1 + 1e-6))
 
 
+@FAST
+@given(seed=st.integers(0, 10_000), card=st.integers(1, 3), worse=st.booleans(),
+       batch=st.sampled_from([1, 2, 3]))
+def test_passes_of_full_bound_tightening_on_rebuilt_models_hold_every_good_decision(
+        seed: int, card: int, worse: bool, batch: int) -> None:
+    """Rebuilt models (narrowed McCormick coefficients), Lagrangian rounds between the
+    passes and at the end: the ranges still hold, and no pair left out is used by any
+    decision at least as good as the incumbent."""
+    sc = random_instance(5, 3, 3, max_offers=card, seed=seed)
+    incumbent, _ = heuristic_start(sc)
+    profit = evaluate(sc, incumbent).profit * (0.9 if worse else 1.0)
+    tight = tighten_no_purchase(lambda r, e: build_model(sc, x_range=r, exclude=e), profit,
+                                max_rounds=1, obbt_order=[2, 0, 1], obbt_batch=batch,
+                                max_passes=3, min_shrink=0.0)
+    levels = all_uniform_decisions(sc, build_model(sc).info.mask)
+    batch_eval = evaluate_many(sc, levels)
+    good = batch_eval.feasible & (batch_eval.profit >= profit * (1 - 1e-9))
+    if tight.proved_optimal:
+        assert not worse
+        assert batch_eval.profit[batch_eval.feasible].max() <= profit * (1 + 1e-7)
+        return
+    assert 1 <= tight.obbt_passes <= 3 and not tight.cut_short  # fewer: a pass narrowed nothing
+    x = no_purchase_shares(sc, levels[good])
+    assert np.all(x >= tight.lo[None] * (1 - 1e-7)) and np.all(x <= tight.hi[None] * (1 + 1e-7))
+    for o, k in tight.exclude:
+        assert not np.any(levels[good][:, 0, o] == k), (o, k)
+    # every root bound after the first is still a bound on the optimum
+    assert min(tight.root_bounds) >= batch_eval.profit[batch_eval.feasible].max() * (1 - 1e-7)
+
+
+def test_a_second_pass_on_the_rebuilt_model_narrows_the_ranges_further(monkeypatch) -> None:
+    import importlib
+
+    tighten_mod = importlib.import_module("bundleopt.optimize.tighten")
+    monkeypatch.setattr(tighten_mod, "MIN_WIDTH", 0.0)  # compare the ranges as proved
+    sc = random_instance(20, 5, 3, max_offers=4, seed=3)
+    incumbent, _ = heuristic_start(sc)
+    profit = evaluate(sc, incumbent).profit
+
+    def run(passes: int):
+        return tighten_no_purchase(lambda r, e: build_model(sc, x_range=r, exclude=e), profit,
+                                   max_rounds=1, obbt_order=range(sc.n_segments), obbt_batch=5,
+                                   max_passes=passes, min_shrink=0.0)
+
+    one, two = run(1), run(2)
+    if one.proved_optimal or two.proved_optimal:
+        pytest.skip("the tightening already proved the incumbent optimal on this instance")
+    assert (one.obbt_passes, two.obbt_passes) == (1, 2)
+    assert np.all(two.lo >= one.lo * (1 - 1e-9)) and np.all(two.hi <= one.hi * (1 + 1e-9))
+    assert np.sum(two.hi - two.lo) < 0.95 * np.sum(one.hi - one.lo)
+    # the round after the passes bounds the root well below the first round's
+    assert two.root_bounds[-1] < two.root_bounds[0] - 1e-9
+    assert two.root_bounds[-1] >= profit * (1 - 1e-9)
+
+
 def test_full_bound_tightening_stops_at_its_deadline_and_keeps_unreached_ranges() -> None:
     sc = random_instance(12, 4, 3, max_offers=3, seed=1)
     incumbent, _ = heuristic_start(sc)

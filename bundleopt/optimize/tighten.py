@@ -67,8 +67,10 @@ class Tightening:
     decision uses. ``proved_optimal``: no decision beats the incumbent (the
     relaxation with the profit cut is empty).
     ``root_bounds``: LP-relaxation bound before each round (and after the last).
-    ``obbt_segments``: segments whose range full bound tightening narrowed further;
-    ``cut_short``: full bound tightening stopped at its deadline before every segment.
+    ``obbt_segments``: segments whose range full bound tightening narrowed at least
+    once; ``obbt_passes``: its passes over every segment that ended;
+    ``cut_short``: full bound tightening stopped at its deadline, not because another
+    pass would narrow too little.
     """
 
     lo: np.ndarray | None
@@ -79,6 +81,7 @@ class Tightening:
     root_bounds: list[float] = field(default_factory=list)
     seconds: float = 0.0
     obbt_segments: int = 0
+    obbt_passes: int = 0
     cut_short: bool = False
 
     @property
@@ -327,6 +330,91 @@ def obbt_ranges(cm: CompiledModel, incumbent: float, lo: np.ndarray, hi: np.ndar
     return lo, hi, sum(counts)
 
 
+Build = Callable[[tuple[np.ndarray, np.ndarray] | None, frozenset[tuple[int, int]]], object]
+
+
+def _lagrangian_round(build: Build, incumbent: float, out: Tightening, keep: frozenset[tuple[int, int]],
+                      threads: int | None) -> Ranges | None:
+    """One round of :func:`lagrangian_ranges` on the model built with ``out``'s ranges
+    and left-out pairs, folded into ``out`` (ranges intersected, pairs added except
+    those in ``keep``, root bound appended). None, with ``out.proved_optimal`` set,
+    when nothing beats the incumbent."""
+    model = build(out.x_range, out.exclude)  # keep it alive: columns refer back to it
+    res = lagrangian_ranges(compile_model(model), incumbent, threads=threads)
+    del model
+    if res is None:
+        out.proved_optimal = True
+        return None
+    out.exclude = out.exclude | (res.off - keep)
+    out.root_bounds.append(res.root)
+    if out.lo is None:
+        out.lo, out.hi = res.lo, res.hi
+    else:
+        out.lo, out.hi = np.maximum(res.lo, out.lo), np.minimum(res.hi, out.hi)
+    return res
+
+
+def _obbt_passes(build: Build, incumbent: float, out: Tightening, keep: frozenset[tuple[int, int]],
+                 order: list[int], deadline: float | None,
+                 batch: int, max_passes: int, min_shrink: float, workers: int,
+                 threads: int | None) -> None:
+    """Full bound tightening in passes over ``order``, ``batch`` segments at a time,
+    updating ``out`` in place.
+
+    Before each batch the model is rebuilt with the ranges proved so far: the
+    McCormick coefficients of ``z = x y`` (``U_s``, ``L_sok``, ``L'_so``) and the
+    tangent cuts then use the narrowed ranges, not just the ``x`` column bounds, and
+    the next LPs are much tighter (100 x 20 x 5, seed 1: one pass on the model of the
+    Lagrangian ranges leaves a 1.12% root gap, a second pass on the rebuilt model
+    0.49%, a third 0.19%; ``formulations/milp.md``). Each rebuild also runs one
+    Lagrangian round first (:func:`_lagrangian_round`): on the tighter model its
+    reduced-cost test leaves out many ladder pairs (230 of 437 after one pass), so the
+    next LPs are smaller; one more round ends the tightening. A rebuild costs a build,
+    a hand-off and a cold first LP, hence batches, not one segment at a time. Passes
+    stop after ``max_passes``, when one shrinks no segment's range by more than
+    ``min_shrink`` of its width, at ``deadline`` (``out.cut_short``), or when the
+    relaxation with the profit cut is empty (``out.proved_optimal``).
+    """
+    step = max(1, int(batch))
+    narrowed: set[int] = set()
+    fresh = False  # ranges narrowed since the last Lagrangian round
+    go = True
+    for _ in range(max_passes):
+        if not go:
+            break
+        width = out.hi - out.lo
+        for start in range(0, len(order), step):
+            if deadline is not None and time.perf_counter() >= deadline:
+                out.cut_short, go = True, False
+                break
+            if fresh and start == 0:
+                if _lagrangian_round(build, incumbent, out, keep, threads) is None:
+                    return
+                fresh = False
+            part = order[start:start + step]
+            model = build(out.x_range, out.exclude)  # keep it alive: columns refer back to it
+            res = obbt_ranges(compile_model(model), incumbent, out.lo, out.hi, order=part,
+                              deadline=deadline, workers=workers, threads=threads)
+            del model
+            if res is None:
+                out.proved_optimal = True
+                return
+            lo, hi, done = res
+            newly = np.flatnonzero((lo > out.lo) | (hi < out.hi))
+            narrowed |= {int(t) for t in newly}
+            fresh = fresh or len(newly) > 0
+            out.lo, out.hi = lo, hi
+            out.obbt_segments = len(narrowed)
+            if done < len(part):
+                out.cut_short, go = True, False
+                break
+        else:
+            out.obbt_passes += 1
+            go = not np.all(width - (out.hi - out.lo) <= min_shrink * width)
+    if fresh:  # leave out the pairs the tightest model rules out
+        _lagrangian_round(build, incumbent, out, keep, threads)
+
+
 def _fixed_off(cm: CompiledModel, A: sp.csr_array, c: np.ndarray, pi: np.ndarray,
                b_act: np.ndarray, cut: float) -> frozenset[tuple[int, int]]:
     """Pairs ``(o, k)`` whose ``y`` is 0 in every decision with ``c u <= cut``.
@@ -364,6 +452,9 @@ def tighten_no_purchase(
     obbt_order: Collection[int] = (),
     obbt_budget: float | None = None,
     workers: int = 1,
+    obbt_batch: int = 5,
+    max_passes: int = 4,
+    min_shrink: float = 0.05,
 ) -> Tightening:
     """Narrow the ranges of ``x[s]`` and drop unusable ladder pairs, round by round.
 
@@ -374,42 +465,27 @@ def tighten_no_purchase(
     ``max_rounds``, when a round closes less than ``min_gain`` of the remaining
     root gap, or when ``time_budget`` seconds are spent. Then, for the segments in
     ``obbt_order`` (e.g. heaviest first) and until ``obbt_budget`` seconds from the
-    start, full bound tightening on the last model (:func:`obbt_ranges`, ``workers``
-    LPs at once). The ranges returned are widened to at least ``MIN_WIDTH`` of their
-    midpoint (:func:`widen`).
+    start, full bound tightening (:func:`obbt_ranges`, ``workers`` LPs at once) in
+    batches of ``obbt_batch`` segments, the model rebuilt with the ranges proved so far
+    before each batch (:func:`_obbt_passes`). The ranges returned are widened to at
+    least ``MIN_WIDTH`` of their midpoint (:func:`widen`).
     """
     t0 = time.perf_counter()
     out = Tightening(lo=None, hi=None, incumbent=incumbent)
     keep = frozenset(keep)
     for _ in range(max_rounds):
-        model = build(out.x_range, out.exclude)  # keep it alive: columns refer back to it
-        res = lagrangian_ranges(compile_model(model), incumbent, threads=threads)
-        del model
-        if res is None:
-            out.proved_optimal = True
-            break
-        out.exclude = out.exclude | (res.off - keep)
         prev = out.root_bounds[-1] if out.root_bounds else None
-        out.root_bounds.append(res.root)
-        if out.lo is None:
-            out.lo, out.hi = res.lo, res.hi
-        else:
-            out.lo, out.hi = np.maximum(res.lo, out.lo), np.minimum(res.hi, out.hi)
+        res = _lagrangian_round(build, incumbent, out, keep, threads)
+        if res is None:
+            break
         if prev is not None and prev - res.root < min_gain * max(prev - incumbent, 0.0):
             break
         if time_budget is not None and time.perf_counter() - t0 > time_budget:
             break
     if obbt_order and not out.proved_optimal and out.lo is not None:
-        model = build(out.x_range, out.exclude)
         deadline = None if obbt_budget is None else t0 + obbt_budget
-        res_obbt = obbt_ranges(compile_model(model), incumbent, out.lo, out.hi, order=obbt_order,
-                               deadline=deadline, workers=workers, threads=threads)
-        del model
-        if res_obbt is None:
-            out.proved_optimal = True
-        else:
-            out.lo, out.hi, out.obbt_segments = res_obbt
-            out.cut_short = out.obbt_segments < len(obbt_order)
+        _obbt_passes(build, incumbent, out, keep, list(obbt_order), deadline, obbt_batch,
+                     max_passes, min_shrink, workers, threads)
     if out.lo is not None:
         out.lo, out.hi = widen(out.lo, out.hi)
     out.seconds = time.perf_counter() - t0
