@@ -30,17 +30,19 @@ from bundleopt.optimize.tighten import Tightening, tighten_no_purchase
 from bundleopt.scenario import NOT_OFFERED, Decision, Scenario
 from bundleopt.solution import Solution, make_solution
 
-# Share of the time limit by which the bound tightening (Lagrangian rounds, then full
-# bound tightening of the heaviest segments) must end; the rest is HiGHS's. Measured at
-# 100 x 20 x 5, seed 1 (formulations/milp.md): HiGHS's cut rounds close ~0.2 points of
-# gap in their first ~20 s and then stall, while each segment's full tightening keeps
-# narrowing the bound; 0.6 left 1.10% at 120 s, 0.8 (heuristics off) 1.08%.
+# Share of the time limit by which the bound tightening (a Lagrangian round, then passes
+# of full bound tightening, heaviest segments first) must end; the rest is HiGHS's.
+# Measured at 100 x 20 x 5, seed 1, with one pass (formulations/milp.md): HiGHS's cut
+# rounds close ~0.2 points of gap in their first ~20 s and then stall, while each
+# segment's full tightening keeps narrowing the bound; 0.6 left 1.10% at 120 s, 0.8
+# (heuristics off) 1.08%.
 OBBT_SHARE = 0.8
 # Batches per pass of full bound tightening over the segments: the model is rebuilt
 # with the narrowed ranges before each batch (tighten._obbt_passes). Measured at
-# 100 x 20 x 5, seed 1, 120 s: 2 batches (10 segments) 0.57% gap, 4 batches 0.98%,
-# 10 batches 0.89%, 1 batch 1.15% (each rebuild costs a cold LP per worker; one
-# batch per pass leaves no time for a second pass).
+# 100 x 20 x 5, seed 1, 120 s (no Lagrangian rounds between passes yet): 2 batches (10
+# segments) 0.57% gap, 3 batches 1.02%, 4 batches 0.98%, 10 batches 0.89%, 1 batch
+# 1.15% (each rebuild costs a cold LP per worker; one batch per pass leaves no time
+# for a second pass). With the rounds between passes: 0.39-0.47%.
 OBBT_BATCHES = 2
 # HiGHS options for the MILP after a tightening cut short by its deadline: the warm start
 # is kept and the time left goes to the bound (cut rounds), not to primal heuristics
