@@ -366,11 +366,13 @@ def _obbt_passes(build: Build, incumbent: float, out: Tightening, keep: frozense
     tangent cuts then use the narrowed ranges, not just the ``x`` column bounds, and
     the next LPs are much tighter (100 x 20 x 5, seed 1: one pass on the model of the
     Lagrangian ranges leaves a 1.12% root gap, a second pass on the rebuilt model
-    0.49%, a third 0.19%; ``formulations/milp.md``). Each rebuild also runs one
-    Lagrangian round first (:func:`_lagrangian_round`): on the tighter model its
-    reduced-cost test leaves out many ladder pairs (230 of 437 after one pass), so the
-    next LPs are smaller; one more round ends the tightening. A rebuild costs a build,
-    a hand-off and a cold first LP, hence batches, not one segment at a time. Passes
+    0.49%, a third 0.19%; ``formulations/milp.md``). At the start of every pass after
+    the first, and once at the end (even past ``deadline``: one LP), a Lagrangian round
+    runs on the rebuilt model (:func:`_lagrangian_round`): on the tighter model its
+    reduced-cost test leaves out many ladder pairs (about half of 437 at 100 x 20 x 5
+    after one and a half passes), so the next LPs and the MILP are smaller. A rebuild
+    costs a build, a hand-off and a cold first LP, hence batches, not one segment at a
+    time. Passes
     stop after ``max_passes``, when one shrinks no segment's range by more than
     ``min_shrink`` of its width, at ``deadline`` (``out.cut_short``), or when the
     relaxation with the profit cut is empty (``out.proved_optimal``).
