@@ -372,22 +372,18 @@ def _obbt_passes(build: Build, incumbent: float, out: Tightening, keep: frozense
     reduced-cost test leaves out many ladder pairs (about half of 437 at 100 x 20 x 5
     after one and a half passes), so the next LPs and the MILP are smaller. A rebuild
     costs a build, a hand-off and a cold first LP, hence batches, not one segment at a
-    time. Passes
-    stop after ``max_passes``, when one shrinks no segment's range by more than
-    ``min_shrink`` of its width, at ``deadline`` (``out.cut_short``), or when the
+    time. Passes stop after ``max_passes``, when one shrinks no segment's range by more
+    than ``min_shrink`` of its width, at ``deadline`` (``out.cut_short``), or when the
     relaxation with the profit cut is empty (``out.proved_optimal``).
     """
     step = max(1, int(batch))
     narrowed: set[int] = set()
     fresh = False  # ranges narrowed since the last Lagrangian round
-    go = True
     for _ in range(max_passes):
-        if not go:
-            break
         width = out.hi - out.lo
         for start in range(0, len(order), step):
             if deadline is not None and time.perf_counter() >= deadline:
-                out.cut_short, go = True, False
+                out.cut_short = True
                 break
             if fresh and start == 0:
                 if _lagrangian_round(build, incumbent, out, keep, threads) is None:
@@ -408,11 +404,13 @@ def _obbt_passes(build: Build, incumbent: float, out: Tightening, keep: frozense
             out.lo, out.hi = lo, hi
             out.obbt_segments = len(narrowed)
             if done < len(part):
-                out.cut_short, go = True, False
+                out.cut_short = True
                 break
-        else:
-            out.obbt_passes += 1
-            go = not np.all(width - (out.hi - out.lo) <= min_shrink * width)
+        if out.cut_short:
+            break
+        out.obbt_passes += 1
+        if np.all(width - (out.hi - out.lo) <= min_shrink * width):
+            break
     if fresh:  # leave out the pairs the tightest model rules out
         _lagrangian_round(build, incumbent, out, keep, threads)
 
@@ -443,7 +441,7 @@ def _fixed_off(cm: CompiledModel, A: sp.csr_array, c: np.ndarray, pi: np.ndarray
 
 
 def tighten_no_purchase(
-    build: Callable[[tuple[np.ndarray, np.ndarray] | None, frozenset[tuple[int, int]]], object],
+    build: Build,
     incumbent: float,
     *,
     keep: Collection[tuple[int, int]] = (),
