@@ -43,7 +43,7 @@ def root_bound(sc, x_range, exclude) -> float:
     h = new_highs(2)
     h.passModel(lp)
     h.run()
-    return cm.sense * h.getInfo().objective_function_value
+    return cm.model_objective(h.getInfo().objective_function_value)
 
 
 def probe(seed: int, size: tuple[int, int, int, int], workers: int, top: int) -> dict:

@@ -20,10 +20,13 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 import pyomo.environ as pyo
+import scipy.sparse as sp
 from pyomo.repn.plugins.standard_form import (
     InfeasibleConstraintException,
     LinearStandardFormCompiler,
 )
+
+from bundleopt.optimize.conditioning import LinearProgram, Scaling, condition, identity_scaling
 
 INF = highspy.kHighsInf
 FEASIBILITY_TOL = 1e-7
@@ -91,25 +94,48 @@ def new_highs(threads: int | None, *, verbose: bool = False) -> highspy.Highs:
 
 @dataclass
 class CompiledModel:
-    """A model as arrays: ``min c x  s.t.  row_lo <= A x <= row_hi, col_lo <= x <= col_hi``.
+    """A model as arrays, conditioned for HiGHS (:mod:`bundleopt.optimize.conditioning`):
+    ``min c u'  s.t.  row_lo <= A u' <= row_hi, col_lo <= u' <= col_hi`` in scaled
+    columns ``u = scaling.col_scale * u'``, scaled (and, where negligible entries were
+    removed, relaxed) rows, and the objective divided by ``scaling.obj_scale``.
 
-    The objective is negated (HiGHS minimises, the model maximises);
+    The objective is negated (HiGHS minimises, the model maximises): the model's
+    objective is ``sense * obj_scale * (solver objective)``, :meth:`model_objective`.
     ``columns[i]`` names the Pyomo variable of column i; ``index`` maps a Pyomo
-    variable name to its column.
+    variable name to its column. Values cross the seam through :meth:`to_model` and
+    :meth:`to_solver`.
     """
 
     lp: highspy.HighsLp
     columns: list
     index: dict[str, int]
     sense: int  # -1: the Pyomo objective is maximised
+    scaling: Scaling
+
+    def to_model(self, values: np.ndarray) -> np.ndarray:
+        """Solver column values -> the model's variable values."""
+        return np.asarray(values, dtype=float) * self.scaling.col_scale
+
+    def to_solver(self, values: np.ndarray) -> np.ndarray:
+        """The model's variable values -> solver column values."""
+        return np.asarray(values, dtype=float) / self.scaling.col_scale
+
+    def model_objective(self, solver_value: float) -> float:
+        """A solver objective value (or bound) in the model's own units and sense."""
+        return self.sense * self.scaling.obj_scale * float(solver_value)
+
+    def solver_objective(self, model_value: float) -> float:
+        """A model objective value in the solver's units (minimised)."""
+        return self.sense * float(model_value) / self.scaling.obj_scale
 
 
 class TriviallyInfeasible(ValueError):
     """A constraint with no variables left is violated (found while compiling)."""
 
 
-def compile_model(model: pyo.ConcreteModel) -> CompiledModel:
-    """Compile ``model`` (linear, one objective) into a highspy ``HighsLp``."""
+def compile_model(model: pyo.ConcreteModel, *, scale: bool = True) -> CompiledModel:
+    """Compile ``model`` (linear, one objective) into a conditioned highspy ``HighsLp``
+    (``scale=False``: the raw coefficients, for comparisons)."""
     try:
         repn = LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=None)
     except InfeasibleConstraintException as exc:
@@ -119,34 +145,52 @@ def compile_model(model: pyo.ConcreteModel) -> CompiledModel:
     A = repn.A.tocsc()
     rhs = np.asarray(repn.rhs, dtype=float)
     sense_row = np.array([r[1] for r in repn.rows], dtype=int)
-    row_lo = np.where(sense_row <= 0, rhs, -INF)
-    row_hi = np.where(sense_row >= 0, rhs, INF)
     # mixed_form writes ">=" rows as (A, rhs) with multiplier -1: A x >= rhs.
     obj = repn.objectives[0]
     sense = -1 if obj.sense == pyo.maximize else 1
     c = np.asarray(repn.c.toarray()).reshape(-1)[:n] if n else np.zeros(0)
+    raw = LinearProgram(
+        c=sense * c,
+        offset=sense * float(repn.c_offset[0]) if len(repn.c_offset) else 0.0,
+        A=sp.csc_array(A),
+        row_lo=np.where(sense_row <= 0, rhs, -INF),
+        row_hi=np.where(sense_row >= 0, rhs, INF),
+        col_lo=np.array([-INF if v.lb is None else v.lb for v in cols], dtype=float),
+        col_hi=np.array([INF if v.ub is None else v.ub for v in cols], dtype=float),
+    )
+    if scale:
+        prog, scaling = condition(raw)
+    else:
+        prog, scaling = raw, identity_scaling(A.shape[0], n)
+    integer = [v.is_integer() or v.is_binary() for v in cols]
+    lp = to_highs(prog, integer)
+    return CompiledModel(lp=lp, columns=cols, index={v.name: i for i, v in enumerate(cols)},
+                         sense=sense, scaling=scaling)
+
+
+def to_highs(prog: LinearProgram, integer: list[bool]) -> highspy.HighsLp:
+    """A :class:`~bundleopt.optimize.conditioning.LinearProgram` as a highspy ``HighsLp``."""
+    n = prog.A.shape[1]
+    A = prog.A
     lp = highspy.HighsLp()
     lp.num_col_ = n
     lp.num_row_ = A.shape[0]
-    lp.col_cost_ = sense * c
-    lp.offset_ = sense * float(repn.c_offset[0]) if len(repn.c_offset) else 0.0
-    lo = np.array([-INF if v.lb is None else v.lb for v in cols], dtype=float)
-    hi = np.array([INF if v.ub is None else v.ub for v in cols], dtype=float)
-    lp.col_lower_ = lo
-    lp.col_upper_ = hi
-    lp.row_lower_ = row_lo
-    lp.row_upper_ = row_hi
+    lp.col_cost_ = prog.c
+    lp.offset_ = prog.offset
+    lp.col_lower_ = prog.col_lo
+    lp.col_upper_ = prog.col_hi
+    lp.row_lower_ = prog.row_lo
+    lp.row_upper_ = prog.row_hi
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_ = A.indptr.astype(np.int32)
     lp.a_matrix_.index_ = A.indices.astype(np.int32)
     lp.a_matrix_.value_ = A.data.astype(float)
     lp.a_matrix_.num_col_ = n
     lp.a_matrix_.num_row_ = A.shape[0]
-    integer = [v.is_integer() or v.is_binary() for v in cols]
     if any(integer):
         lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
                            for i in integer]
-    return CompiledModel(lp=lp, columns=cols, index={v.name: i for i, v in enumerate(cols)}, sense=sense)
+    return lp
 
 
 @dataclass
@@ -214,7 +258,7 @@ def solve_compiled(
     h.passModel(cm.lp)
     if start is not None:
         sol = highspy.HighsSolution()
-        sol.col_value = list(map(float, start))
+        sol.col_value = list(map(float, cm.to_solver(start)))
         sol.value_valid = True
         h.setSolution(sol)
     t1 = time.perf_counter()
@@ -223,11 +267,11 @@ def solve_compiled(
     status = _STATUS.get(h.getModelStatus(), h.modelStatusToString(h.getModelStatus()))
     info = h.getInfo()
     has = info.primal_solution_status == 2  # kSolutionStatusFeasible
-    values = np.asarray(h.getSolution().col_value, dtype=float) if has else np.zeros(cm.lp.num_col_)
-    objective = cm.sense * info.objective_function_value if has else float("nan")
+    values = cm.to_model(h.getSolution().col_value) if has else np.zeros(cm.lp.num_col_)
+    objective = cm.model_objective(info.objective_function_value) if has else float("nan")
     is_mip = len(cm.lp.integrality_) > 0
     if is_mip:
-        bound = cm.sense * info.mip_dual_bound
+        bound = cm.model_objective(info.mip_dual_bound)
         gap = info.mip_gap if has else float("inf")
         nodes = int(info.mip_node_count)
     else:

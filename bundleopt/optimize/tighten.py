@@ -40,8 +40,12 @@ import scipy.sparse as sp
 
 from bundleopt.optimize.highs_backend import INF, CompiledModel, compile_model, new_highs
 
-# Relative padding of the ranges, above HiGHS' LP tolerances (1e-7).
+# Padding of the ranges, above HiGHS' LP tolerances (1e-7 in the conditioned model,
+# where x[s] is scaled to about [0, 1]): relative, and absolute in solver units.
 RANGE_PAD = 1e-6
+# Relative slack on the profit cut "profit >= incumbent" (solver units), above the LP
+# tolerances, so that round-off never cuts the incumbent's own neighbourhood off.
+CUT_PAD = 1e-6
 # HiGHS' simplex_strategy value for the primal simplex.
 PRIMAL_SIMPLEX = 4
 # Narrowest range handed to the MILP (hi / lo - 1). With near-point ranges HiGHS 1.15.1
@@ -56,6 +60,20 @@ def widen(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mid = 0.5 * (lo + hi)
     half = np.maximum(0.5 * (hi - lo), 0.5 * MIN_WIDTH * mid)
     return np.minimum(lo, mid - half), np.maximum(hi, mid + half)
+
+
+def padded(lo: float, hi: float, scale: float) -> tuple[float, float]:
+    """Solver-unit ends ``[lo, hi]`` of an LP over ``x' = x / scale``, widened by
+    ``RANGE_PAD`` relative and absolute (the LP's answers are exact only to its
+    tolerances), in the model's units."""
+    return ((lo - RANGE_PAD * (1.0 + abs(lo))) * scale, (hi + RANGE_PAD * (1.0 + abs(hi))) * scale)
+
+
+def improving_cut(cm: CompiledModel, incumbent: float) -> float:
+    """Right-hand side of ``cost . u' <= cut`` (solver units, objective offset left out)
+    that every decision with profit at least ``incumbent`` meets, padded by ``CUT_PAD``."""
+    cut = cm.solver_objective(incumbent) - cm.lp.offset_
+    return cut + CUT_PAD * max(1.0, abs(cut))
 
 
 @dataclass
@@ -187,10 +205,10 @@ def lagrangian_ranges(cm: CompiledModel, incumbent: float, *, threads: int | Non
         h.changeColIntegrality(j, highspy.HighsVarType.kContinuous)
     if not _solved(h, "LP relaxation"):
         return None
-    root = cm.sense * h.getInfo().objective_function_value
-    cut = cm.sense * incumbent  # improving: c u <= cut (c = sense * profit)
-    cut += 1e-7 * max(1.0, abs(cut))
-    if root * cm.sense > cut:  # relaxation bound below the incumbent
+    value = h.getInfo().objective_function_value
+    root = cm.model_objective(value)
+    cut = improving_cut(cm, incumbent)  # improving: c u <= cut
+    if value > cut + lp.offset_:  # relaxation bound below the incumbent
         return None
     pi = np.asarray(h.getSolution().row_dual, dtype=float)
     r_lo, r_hi = np.asarray(lp.row_lower_), np.asarray(lp.row_upper_)
@@ -230,8 +248,7 @@ def lagrangian_ranges(cm: CompiledModel, incumbent: float, *, threads: int | Non
             if not _solved(hs, "bound LP"):
                 return None
             ends.append(sign * hs.getInfo().objective_function_value)
-        lo[s] = ends[0] * (1.0 - RANGE_PAD)
-        hi[s] = ends[1] * (1.0 + RANGE_PAD)
+        lo[s], hi[s] = padded(ends[0], ends[1], cm.scaling.col_scale[x_col[s]])
     return Ranges(root=root, lo=lo, hi=hi, off=off)
 
 
@@ -258,8 +275,8 @@ def obbt_ranges(cm: CompiledModel, incumbent: float, lo: np.ndarray, hi: np.ndar
     n = lp.num_col_
     cost = np.asarray(lp.col_cost_, dtype=float)
     nz = np.flatnonzero(cost).astype(np.int32)
-    cut = cm.sense * incumbent - lp.offset_  # improving: cost . u + offset <= sense * incumbent
-    cut += 1e-7 * max(1.0, abs(cut))
+    cut = improving_cut(cm, incumbent)  # improving: cost . u <= cut
+    scale = cm.scaling.col_scale
     x_col = {int(var.index()): i for i, var in enumerate(cm.columns)
              if var.parent_component().local_name == "x"}
     lo, hi = lo.copy(), hi.copy()
@@ -288,7 +305,7 @@ def obbt_ranges(cm: CompiledModel, incumbent: float, lo: np.ndarray, hi: np.ndar
                 s = queue.pop(0)
                 fresh = [(t, lo[t], hi[t]) for t in finished if t not in applied]
             for t, t_lo, t_hi in fresh:  # ranges other LPs proved: a tighter relaxation
-                h.changeColBounds(x_col[t], t_lo, t_hi)
+                h.changeColBounds(x_col[t], t_lo / scale[x_col[t]], t_hi / scale[x_col[t]])
                 applied.add(t)
             ends = []
             for sign in (1.0, -1.0):
@@ -314,8 +331,9 @@ def obbt_ranges(cm: CompiledModel, incumbent: float, lo: np.ndarray, hi: np.ndar
                     return done
                 ends.append(value)
             with lock:
-                lo[s] = max(lo[s], ends[0] * (1.0 - RANGE_PAD))
-                hi[s] = min(hi[s], ends[1] * (1.0 + RANGE_PAD))
+                end_lo, end_hi = padded(ends[0], ends[1], scale[x_col[s]])
+                lo[s] = max(lo[s], end_lo)
+                hi[s] = min(hi[s], end_hi)
                 finished.append(s)
             done += 1
         return done

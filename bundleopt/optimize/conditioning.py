@@ -1,0 +1,131 @@
+"""Scale a compiled model so that the numbers HiGHS sees sit near 1, and remove the
+entries it could not resolve without changing what the model proves.
+
+The MILP's raw coefficients are attractions ``v[s, o, k]`` and their inverses, which
+on real data (price coefficients in currency units) span tens of orders of magnitude.
+HiGHS drops matrix entries at or below ``small_matrix_value`` (1e-9) and judges
+feasibility to an absolute 1e-7, so a raw model can lose rows' meaning in silence.
+:func:`condition` rewrites ``min c u  s.t.  r_lo <= A u <= r_hi, u_lo <= u <= u_hi``
+(``formulations/milp.md``, "Scaling"):
+
+1. **Columns** ``u_j = d_j u'_j`` with ``d_j`` the power of two nearest to
+   ``max(|u_lo_j|, |u_hi_j|)`` (1 where that is infinite or 0): every variable of the
+   model has a finite box (``x[s] <= 1 / v0[s]``, ``z <= 1 / (v0 + v)``, ``y`` binary,
+   ``A_s <= t_max``), so ``u'`` lies in about ``[-1, 1]``. For ``z`` this is the
+   purchase-probability scale; for ``x`` the no-purchase probability.
+2. **Rows** divided by ``r_i``, the power of two nearest to the row's largest
+   ``|A_ij d_j|``: the largest entry of every row is then within a factor
+   ``sqrt(2)`` of 1.
+3. **Negligible entries** ``|A'_ij| < drop_tol`` are removed by *relaxing* the row:
+   the term ``A'_ij u'_j`` lies in ``[m_ij, M_ij]`` over the column's box, so
+   ``r'_lo <= A' u' <= r'_hi`` implies
+   ``r'_lo - M_ij <= (A' u' without the term) <= r'_hi - m_ij``. The conditioned
+   model is a relaxation of the original: every feasible point stays feasible, its
+   optimum and its best bound are valid upper bounds on the original's (the
+   decision it returns is scored by the exact evaluator, so the reported profit and
+   gap stay true). Each removal loosens one row by at most ``drop_tol`` (|u'| <= 1).
+4. **Objective** divided by ``e``, the power of two nearest to ``max |c_j d_j|``.
+
+Powers of two make every scaling exact in floating point (only exponents change).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+INF = float("inf")
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """How a model was conditioned: ``u = col_scale * u'``, row i of the solver's
+    model is the original row divided by ``row_scale[i]`` (and relaxed where entries
+    were removed), the solver's objective is the original divided by ``obj_scale``.
+    ``dropped``: entries removed; ``max_shift``: the largest loosening of a row bound,
+    in the solver's (scaled) row units."""
+
+    col_scale: np.ndarray
+    row_scale: np.ndarray
+    obj_scale: float
+    dropped: int = 0
+    max_shift: float = 0.0
+
+
+@dataclass(frozen=True)
+class LinearProgram:
+    """``min c u + offset  s.t.  row_lo <= A u <= row_hi, col_lo <= u <= col_hi``
+    (``A`` in CSC form)."""
+
+    c: np.ndarray
+    offset: float
+    A: sp.csc_array
+    row_lo: np.ndarray
+    row_hi: np.ndarray
+    col_lo: np.ndarray
+    col_hi: np.ndarray
+
+
+def power_of_two(values: np.ndarray) -> np.ndarray:
+    """The power of two nearest (in log scale) to each positive finite value; 1 elsewhere."""
+    values = np.asarray(values, dtype=float)
+    ok = np.isfinite(values) & (values > 0)
+    out = np.ones_like(values)
+    out[ok] = np.exp2(np.round(np.log2(values[ok])))
+    return out
+
+
+def condition(lp: LinearProgram, *, drop_tol: float = 1e-8) -> tuple[LinearProgram, Scaling]:
+    """The conditioned (scaled, relaxed where negligible) model and its :class:`Scaling`.
+
+    See the module docstring for the maths; ``drop_tol`` is the smallest entry kept
+    relative to its row's largest (HiGHS itself drops entries at or below 1e-9).
+    """
+    n_rows, n_cols = lp.A.shape
+    col_scale = power_of_two(np.maximum(np.abs(lp.col_lo), np.abs(lp.col_hi)))
+    col_lo = lp.col_lo / col_scale
+    col_hi = lp.col_hi / col_scale
+    A = sp.csc_array(lp.A, copy=True)
+    A.data = A.data * np.repeat(col_scale, np.diff(A.indptr))
+    coo = A.tocoo()
+    row_max = np.zeros(n_rows)
+    np.maximum.at(row_max, coo.row, np.abs(coo.data))
+    row_scale = power_of_two(row_max)
+    data = coo.data / row_scale[coo.row]
+    row_lo = lp.row_lo / row_scale
+    row_hi = lp.row_hi / row_scale
+    small = (np.abs(data) < drop_tol) & (data != 0.0)
+    # only entries whose column has a finite box can be bounded, hence removed
+    small &= np.isfinite(col_lo[coo.col]) & np.isfinite(col_hi[coo.col])
+    max_shift = 0.0
+    if small.any():
+        a = data[small]
+        ends = np.stack([a * col_lo[coo.col[small]], a * col_hi[coo.col[small]]])
+        term_lo, term_hi = ends.min(axis=0), ends.max(axis=0)
+        shift_lo = np.zeros(n_rows)
+        shift_hi = np.zeros(n_rows)
+        np.add.at(shift_lo, coo.row[small], term_hi)  # r_lo - max(term)
+        np.add.at(shift_hi, coo.row[small], term_lo)  # r_hi - min(term)
+        row_lo = np.where(np.isfinite(row_lo), row_lo - shift_lo, row_lo)
+        row_hi = np.where(np.isfinite(row_hi), row_hi - shift_hi, row_hi)
+        max_shift = float(max(np.abs(shift_lo).max(), np.abs(shift_hi).max()))
+        data = np.where(small, 0.0, data)
+    A_out = sp.csc_array((data, (coo.row, coo.col)), shape=(n_rows, n_cols))
+    A_out.eliminate_zeros()
+    c = lp.c * col_scale
+    cmax = float(np.abs(c).max()) if c.size else 0.0
+    obj_scale = float(power_of_two(np.array([cmax]))[0])
+    out = LinearProgram(c=c / obj_scale, offset=lp.offset / obj_scale, A=A_out,
+                        row_lo=row_lo, row_hi=row_hi, col_lo=col_lo, col_hi=col_hi)
+    return out, Scaling(col_scale=col_scale, row_scale=row_scale, obj_scale=obj_scale,
+                        dropped=int(small.sum()), max_shift=max_shift)
+
+
+def identity_scaling(n_rows: int, n_cols: int) -> Scaling:
+    """The scaling of a model handed over as it is."""
+    return Scaling(col_scale=np.ones(n_cols), row_scale=np.ones(n_rows), obj_scale=1.0)
+
+
+__all__ = ["LinearProgram", "Scaling", "condition", "identity_scaling", "power_of_two"]
