@@ -1,62 +1,152 @@
-"""The MILP (with bound tightening) against brute force on many small random instances.
+"""`bundleopt.solve` against brute force on thousands of badly scaled small instances.
 
-The unit tests run a dozen hypothesis examples per property; this sweep runs every
-seed in a range over five rule mixes, uniform and personalised prices, and prints
-every mismatch (profit of the decision found vs the brute-force optimum, or a best
-bound below that optimum). Exit status 1 when any mismatch is found.
+Each seed is one :func:`bundleopt.optimize.instances.stress_case`: a numerical regime
+(``STRESS_REGIMES``: wide or extreme utility spreads, tiny or huge no-purchase
+weights, extreme segment weights, costs above ladder prices, tied prices, one-level
+ladders, prices in currency units, mixes), a rule family (``RULE_FAMILIES``: each
+family alone and mixes) and uniform or personalised prices; consecutive seeds cycle
+through every (regime, rule) pair. :func:`~bundleopt.optimize.instances.check_exactness`
+classifies each solve (``OUTCOMES``: cut-off optimum, rule-breaking decision, false
+infeasible, short profit, false feasible, solver error, ...).
 
-    .venv/bin/python benchmarks/exactness_sweep.py --seeds 0 300
+Prints counts by regime and by rule family and outcome, writes every case to
+``<out>/exactness_sweep.csv`` and every failing one (seed, regime, rule, outcome, the
+numbers) to ``<out>/exactness_failures.json``. Exit status 1 when any case fails.
+
+    .venv/bin/python benchmarks/exactness_sweep.py --seeds 0 10000 --workers 2
+    .venv/bin/python benchmarks/exactness_sweep.py --replay 4      # one case, verbose
+    .venv/bin/python benchmarks/exactness_sweep.py --replay-file results/exactness_failures.json
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import json
+import multiprocessing
+import os
 import sys
 import time
+from collections import Counter
+from pathlib import Path
 
-from bundleopt.optimize.brute_force import brute_force
-from bundleopt.optimize.evaluate import evaluate
-from bundleopt.optimize.instances import random_instance
-from bundleopt.optimize.solve import solve_milp
-from bundleopt.scenario import Constraints
+from bundleopt.optimize.instances import (
+    OUTCOMES,
+    RULE_FAMILIES,
+    STRESS_REGIMES,
+    active_settings,
+    check_exactness,
+    stress_case,
+)
 
-RULES = {
-    "cardinality": {"max_offers": 2},
-    "cannibalisation": {"max_offers": 3, "max_cannibalisation": 0.5},
-    "stock": {"max_offers": 3, "stock": {"p0": 0.1}},
-    "margin-rate": {"max_offers": 3, "min_margin_rate": 0.45},
-    "price-spread": {"max_offers": 2, "max_price_spread": 0.1},
-}
+PASSING = ("ok", "ok_infeasible", "too_large")
+
+
+def run_case(seed: int, time_limit: float | None = None, rtol: float = 1e-6, mip_gap: float = 1e-9) -> dict:
+    """One seed's stress case, checked; a flat record for the CSV / JSON."""
+    case = stress_case(seed)
+    sc = case.scenario
+    res = check_exactness(sc, rtol=rtol, mip_gap=mip_gap, threads=1, time_limit=time_limit)
+    return {
+        "seed": seed, "regime": case.regime, "rule": case.rule, "personalised": case.personalised,
+        "size": f"{sc.n_offers}x{sc.n_segments}x{sc.n_levels}", "n_offers": sc.n_offers,
+        "n_segments": sc.n_segments, "n_levels": sc.n_levels, "n_bundles": int(sc.is_bundle.sum()),
+        "rules": json.dumps(active_settings(sc.constraints), default=str),
+        "outcome": res.outcome, "flags": "|".join(res.flags), "optimum": res.optimum,
+        "profit": res.profit, "bound": res.bound, "objective": res.objective, "status": res.status,
+        "method": res.method, "shortfall": res.shortfall(), "tol": res.tol,
+        "violations": " || ".join(res.violations[:5]), "error": (res.error or "")[:500],
+        "seconds": round(res.seconds, 3),
+    }
+
+
+def _worker(args: tuple[int, float | None, float, float]) -> dict:
+    seed, time_limit, rtol, mip_gap = args
+    try:
+        return run_case(seed, time_limit, rtol, mip_gap)
+    except Exception as exc:  # noqa: BLE001 - a crash of the oracle itself is recorded, not fatal
+        return {"seed": seed, "regime": "?", "rule": "?", "outcome": "oracle_error",
+                "error": f"{type(exc).__name__}: {exc}"[:500]}
+
+
+def table(records: list[dict], key: str) -> str:
+    """Counts of outcomes by ``key`` (regime or rule), as a Markdown table."""
+    outcomes = [o for o in (*OUTCOMES, "oracle_error") if any(r["outcome"] == o for r in records)]
+    groups = sorted({r[key] for r in records}, key=lambda g: (
+        (STRESS_REGIMES if key == "regime" else RULE_FAMILIES).index(g)
+        if g in (STRESS_REGIMES if key == "regime" else RULE_FAMILIES) else 99))
+    count = Counter((r[key], r["outcome"]) for r in records)
+    lines = [f"| {key} | " + " | ".join(outcomes) + " | failing |",
+             "|---" * (len(outcomes) + 2) + "|"]
+    for g in [*groups, "total"]:
+        row = [sum(count[(h, o)] for h in groups) if g == "total" else count[(g, o)] for o in outcomes]
+        bad = sum(n for o, n in zip(outcomes, row, strict=True) if o not in PASSING)
+        lines.append(f"| {g} | " + " | ".join(map(str, row)) + f" | {bad} |")
+    return "\n".join(lines)
+
+
+def replay(seed: int, time_limit: float | None = None) -> dict:
+    """Rebuild and re-check one seed, printing the case, the rules and the verdict."""
+    case = stress_case(seed)
+    print(case.describe())
+    rec = run_case(seed, time_limit)
+    for k, v in rec.items():
+        print(f"  {k}: {v}")
+    return rec
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--seeds", nargs=2, type=int, default=[0, 100], metavar=("FIRST", "STOP"))
+    ap.add_argument("--seeds", nargs=2, type=int, default=[0, 10_000], metavar=("FIRST", "STOP"))
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--time-limit", type=float, default=60.0, help="per solve, seconds (0 = none)")
+    ap.add_argument("--rtol", type=float, default=1e-6)
+    ap.add_argument("--mip-gap", type=float, default=1e-9)
+    ap.add_argument("--out", type=Path, default=Path("results"))
+    ap.add_argument("--replay", type=int, nargs="*", metavar="SEED", help="re-check these seeds only")
+    ap.add_argument("--replay-file", type=Path, help="re-check every seed of a failures JSON")
     args = ap.parse_args()
-    checked = mismatches = 0
+    time_limit = args.time_limit or None
+    if args.replay is not None or args.replay_file is not None:
+        seeds = list(args.replay or [])
+        if args.replay_file is not None:
+            seeds += [r["seed"] for r in json.loads(args.replay_file.read_text())["failures"]]
+        recs = [replay(s, time_limit) for s in seeds]
+        sys.exit(1 if any(r["outcome"] not in PASSING for r in recs) else 0)
+
+    seeds = range(*args.seeds)
     t0 = time.perf_counter()
-    for seed in range(*args.seeds):
-        for name, rules in RULES.items():
-            for personalised in (False, True):
-                n_offers, n_segments, n_levels = (4, 2, 2) if personalised else (5, 3, 3)
-                sc = random_instance(n_offers, n_segments, n_levels, n_bundles=1, seed=seed,
-                                     constraints=Constraints(**rules), max_bundle_size=2,
-                                     personalised=personalised, synergy=1.0)
-                try:
-                    best = brute_force(sc)[1].profit
-                except ValueError:  # no feasible decision
-                    continue
-                run = solve_milp(sc, threads=1, mip_gap=1e-9)
-                checked += 1
-                got = evaluate(sc, run.decision).profit if run.decision is not None else float("nan")
-                tol = 1e-6 * abs(best) + 1e-9
-                if not abs(got - best) <= tol or run.result.bound < best - tol:
-                    mismatches += 1
-                    print(f"MISMATCH seed={seed} rules={name} personalised={personalised}: "
-                          f"found {got!r}, optimum {best!r}, bound {run.result.bound!r}; {run.notes}",
-                          flush=True)
-    print(f"{checked} instances, {mismatches} mismatches, {time.perf_counter() - t0:.0f} s")
-    sys.exit(1 if mismatches else 0)
+    records: list[dict] = []
+    jobs = [(s, time_limit, args.rtol, args.mip_gap) for s in seeds]
+    with multiprocessing.get_context("spawn").Pool(args.workers, maxtasksperchild=200) as pool:
+        for i, rec in enumerate(pool.imap_unordered(_worker, jobs, chunksize=4), 1):
+            records.append(rec)
+            if rec["outcome"] not in PASSING:
+                print(f"{rec['outcome'].upper()} seed={rec['seed']} regime={rec['regime']} "
+                      f"rule={rec['rule']} optimum={rec.get('optimum')} profit={rec.get('profit')} "
+                      f"bound={rec.get('bound')} {rec.get('error', '')[:120]}", flush=True)
+            if i % 500 == 0:
+                print(f"... {i}/{len(jobs)} cases, {time.perf_counter() - t0:.0f} s", flush=True)
+    records.sort(key=lambda r: r["seed"])
+    failing = [r for r in records if r["outcome"] not in PASSING]
+    args.out.mkdir(parents=True, exist_ok=True)
+    fields = list(dict.fromkeys(k for r in records for k in r))
+    with open(args.out / "exactness_sweep.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(records)
+    summary = {
+        "command": " ".join(sys.argv), "seeds": list(args.seeds), "cases": len(records),
+        "seconds": round(time.perf_counter() - t0, 1), "cpu_count": os.cpu_count(),
+        "outcomes": dict(Counter(r["outcome"] for r in records)),
+        "replay": "python benchmarks/exactness_sweep.py --replay SEED", "failures": failing,
+    }
+    (args.out / "exactness_failures.json").write_text(json.dumps(summary, indent=1, default=str))
+    print(f"\n{len(records)} cases in {time.perf_counter() - t0:.0f} s; {len(failing)} failing\n")
+    print(table(records, "regime"), "\n")
+    print(table(records, "rule"), "\n")
+    print(f"every case: {args.out / 'exactness_sweep.csv'}; failures: {args.out / 'exactness_failures.json'}")
+    sys.exit(1 if failing else 0)
 
 
 if __name__ == "__main__":
