@@ -8,11 +8,12 @@ feasibility to an absolute 1e-7, so a raw model can lose rows' meaning in silenc
 :func:`condition` rewrites ``min c u  s.t.  r_lo <= A u <= r_hi, u_lo <= u <= u_hi``
 (``formulations/milp.md``, "Scaling"):
 
-1. **Columns** ``u_j = d_j u'_j`` with ``d_j`` the power of two nearest to
-   ``max(|u_lo_j|, |u_hi_j|)`` (1 where that is infinite or 0): every variable of the
-   model has a finite box (``x[s] <= 1 / v0[s]``, ``z <= 1 / (v0 + v)``, ``y`` binary,
-   ``A_s <= t_max``), so ``u'`` lies in about ``[-1, 1]``. For ``z`` this is the
-   purchase-probability scale; for ``x`` the no-purchase probability.
+1. **Columns** ``u_j = d_j u'_j`` with ``d_j`` a power of two
+   (:func:`column_scales`): ``max(|u_lo_j|, |u_hi_j|)`` (1 where infinite), or for a
+   positive box the geometric mean ``sqrt(u_lo_j u_hi_j)``. Every variable of the model
+   has a finite box (``z <= 1 / (v0 + v)``, ``y`` binary, ``A_s <= t_max``), so ``u'``
+   lies in about ``[-1, 1]``; ``x[s]`` in ``[L_s, 1 / v0_s]`` lies within
+   ``sqrt(v0_s / L_s)`` of 1.
 2. **Rows** divided by ``r_i``, the power of two nearest to the row's largest
    ``|A_ij d_j|``: the largest entry of every row is then within a factor
    ``sqrt(2)`` of 1.
@@ -77,6 +78,18 @@ def power_of_two(values: np.ndarray) -> np.ndarray:
     return out
 
 
+def column_scales(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Power-of-two scale of each column: the geometric mean ``sqrt(lo hi)`` of a box
+    ``0 < lo <= hi`` (a no-purchase share ``x[s]`` in ``[L_s, 1 / v0_s]``, which can span
+    many orders of magnitude when ``v0`` is tiny: its values then sit within
+    ``sqrt(hi / lo)`` of 1 either way), else the largest ``|bound|`` (1 when infinite)."""
+    lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+    size = np.maximum(np.abs(lo), np.abs(hi))
+    positive = (lo > 0) & np.isfinite(hi)
+    size = np.where(positive, np.sqrt(np.where(positive, lo * hi, 1.0)), size)
+    return power_of_two(size)
+
+
 def condition(lp: LinearProgram, *, drop_tol: float = 1e-8) -> tuple[LinearProgram, Scaling]:
     """The conditioned (scaled, relaxed where negligible) model and its :class:`Scaling`.
 
@@ -84,7 +97,7 @@ def condition(lp: LinearProgram, *, drop_tol: float = 1e-8) -> tuple[LinearProgr
     relative to its row's largest (HiGHS itself drops entries at or below 1e-9).
     """
     n_rows, n_cols = lp.A.shape
-    col_scale = power_of_two(np.maximum(np.abs(lp.col_lo), np.abs(lp.col_hi)))
+    col_scale = column_scales(lp.col_lo, lp.col_hi)
     col_lo = lp.col_lo / col_scale
     col_hi = lp.col_hi / col_scale
     A = sp.csc_array(lp.A, copy=True)
@@ -128,4 +141,4 @@ def identity_scaling(n_rows: int, n_cols: int) -> Scaling:
     return Scaling(col_scale=np.ones(n_cols), row_scale=np.ones(n_rows), obj_scale=1.0)
 
 
-__all__ = ["LinearProgram", "Scaling", "condition", "identity_scaling", "power_of_two"]
+__all__ = ["LinearProgram", "Scaling", "column_scales", "condition", "identity_scaling", "power_of_two"]

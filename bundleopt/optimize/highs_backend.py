@@ -250,8 +250,10 @@ def solve_compiled(
     # relative, which 1e-6 let the normalisation row drift past. Not tighter: at 1e-9
     # HiGHS 1.15.1 returned a worse decision as "optimal" on small instances (with
     # presolve on for some, off for others; tests/test_optimize_tighten.py keeps them).
+    # No absolute MIP gap (HiGHS' default 1e-6 in solver units would call any decision
+    # optimal on a model whose profits are that small): only mip_gap, relative.
     tolerances = {"primal_feasibility_tolerance": FEASIBILITY_TOL,
-                  "mip_feasibility_tolerance": FEASIBILITY_TOL}
+                  "mip_feasibility_tolerance": FEASIBILITY_TOL, "mip_abs_gap": 0.0}
     for name, value in {**tolerances, **(options or {})}.items():
         if h.setOptionValue(name, value) != highspy.HighsStatus.kOk:
             raise ValueError(f"HiGHS rejected option {name}={value!r}")
