@@ -9,7 +9,7 @@ import pytest
 
 from bundleopt import solve
 from bundleopt.optimize.instances import random_instance
-from bundleopt.sweep import sweep, sweep_table
+from bundleopt.sweeping import sweep, sweep_table
 
 
 def _scenarios():
