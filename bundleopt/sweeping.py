@@ -1,26 +1,38 @@
 """Solve many scenarios in parallel: what-if rule settings, stores, regions.
 
-:func:`sweep` maps :func:`bundleopt.solve` over scenarios with any
-``concurrent.futures.Executor`` (default: a local process pool) or a
+:func:`sweep` maps :func:`bundleopt.solve` over scenarios with local worker processes
+(default; :mod:`bundleopt.worker_processes`), any ``concurrent.futures.Executor`` or a
 ``dask.distributed.Client`` (it runs on the Dask cluster through the client's
 ``concurrent.futures`` view). A scenario that fails reports its error in its own
-:class:`SweepResult`; the others are not lost.
+:class:`SweepResult`; the others are not lost, even when its worker process dies.
+
+The module is ``sweeping``, not ``sweep``: importing a submodule binds it as an
+attribute of the package, which would replace the public function ``bundleopt.sweep``.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import traceback
-from collections.abc import Iterable, Mapping
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import BrokenExecutor, Executor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 from rich.progress import Progress
 
+from bundleopt.checks import flag, number
 from bundleopt.scenario import Scenario
+from bundleopt.worker_processes import (
+    WorkerDied,
+    WorkerStartError,
+    describe_exit,
+    run_in_processes,
+    spawn_blocker,
+    starting_worker,
+)
 
 
 @dataclass(frozen=True)
@@ -55,20 +67,65 @@ def _as_items(scenarios: Mapping[Any, Scenario] | Iterable[Scenario]) -> list[tu
     return items
 
 
-def _resolve_executor(executor: Any) -> tuple[Executor, bool]:
-    """(executor, owned): a dask Client is viewed through its concurrent.futures executor."""
-    if executor is None:
-        # spawn, not fork: forking a process in which JAX (multithreaded) runs can deadlock
-        context = multiprocessing.get_context("spawn")
-        return ProcessPoolExecutor(max_workers=max(1, os.cpu_count() or 1), mp_context=context), True
+def _resolve_executor(executor: Any) -> Executor:
+    """A dask Client is viewed through its concurrent.futures executor."""
     if hasattr(executor, "get_executor") and not isinstance(executor, Executor):
-        return executor.get_executor(), False  # dask.distributed.Client
+        return executor.get_executor()  # dask.distributed.Client
     if isinstance(executor, Executor):
-        return executor, False
+        return executor
     raise ValueError(
         "sweep: executor must be a concurrent.futures.Executor or a dask.distributed.Client, "
         f"got {type(executor).__name__}"
     )
+
+
+def _as_result(key: Any, value: Any) -> SweepResult:
+    """A worker's answer as a SweepResult: its own, or the exception that replaced it."""
+    if isinstance(value, SweepResult):
+        return value
+    error = f"{type(value).__name__}: {value}"
+    if isinstance(value, WorkerDied):
+        error = (f"WorkerDied: the worker process solving this scenario {describe_exit(value.exitcode)}; "
+                 "the other scenarios went on in fresh workers")
+    elif isinstance(value, BrokenExecutor):
+        error += (" (a worker of the executor given to sweep died: this scenario may not be the one "
+                  "that killed it; sweep's default executor reports only the scenario that did)")
+    return SweepResult(key, None, error)
+
+
+def _run_on_executor(pool: Executor, items: list[tuple[Any, Scenario]], indices: Iterable[int],
+                     solve_kwargs: dict[str, Any], record: Callable[[int, Any], None]) -> None:
+    futures = {pool.submit(_solve_one, *items[i], solve_kwargs): i for i in indices}
+    for fut in as_completed(futures):
+        try:
+            value = fut.result()
+        except Exception as exc:  # the worker itself failed (e.g. a lost process)
+            value = exc
+        record(futures[fut], value)
+
+
+def _run_default(items: list[tuple[Any, Scenario]], solve_kwargs: dict[str, Any], workers: int,
+                 record: Callable[[int, Any], None], done: Callable[[int], bool]) -> None:
+    """Worker processes, one scenario at a time each (a dead worker fails only its own
+    scenario); threads, with a warning, where worker processes cannot start."""
+    if starting_worker():
+        raise RuntimeError("sweep was called while a worker process imported the main script: "
+                           'put the call under `if __name__ == "__main__":`')
+    reason = spawn_blocker()
+    if reason is None:
+        try:
+            run_in_processes(_solve_one, [(key, sc, solve_kwargs) for key, sc in items], record,
+                             max_workers=workers)
+            return
+        except WorkerStartError as exc:
+            reason = str(exc)
+    warnings.warn(
+        f"sweep: worker processes cannot start here ({reason}); solving on {workers} "
+        f"thread{'s' if workers > 1 else ''} "
+        'instead. For processes, run sweep from a script file under `if __name__ == "__main__":`, '
+        "or pass an executor", RuntimeWarning, stacklevel=3)
+    with ThreadPoolExecutor(workers) as pool:
+        _run_on_executor(pool, items, [i for i in range(len(items)) if not done(i)], solve_kwargs, record)
 
 
 def sweep(
@@ -76,32 +133,43 @@ def sweep(
     executor: Any = None,
     *,
     progress: bool = True,
+    workers: int | None = None,
     **solve_kwargs: Any,
 ) -> list[SweepResult]:
     """Solve every scenario, in parallel, and return one :class:`SweepResult` each, in input order.
 
     ``scenarios`` is a mapping key -> Scenario or a sequence (keys 0..n-1).
+    ``executor``: None (default) runs ``workers`` worker processes (default: one per
+    CPU) that take one scenario at a time, so a worker that dies (a crash in native
+    code, the out-of-memory killer) fails only the scenario it held, reported as
+    ``WorkerDied`` with its exit code or signal, and a fresh worker goes on with the
+    rest. Where worker processes cannot start (a script read from standard input, or
+    a call at a script's top level outside ``if __name__ == "__main__":``) the sweep
+    runs on threads with a ``RuntimeWarning``. Otherwise any
+    ``concurrent.futures.Executor`` or a ``dask.distributed.Client``.
     ``solve_kwargs`` go to :func:`bundleopt.solve`; ``threads`` defaults to 1 so that
     parallel workers do not oversubscribe the cores.
     """
     items = _as_items(scenarios)
+    progress = flag("progress", progress)
+    workers = os.cpu_count() or 1 if workers is None else number("workers", workers, integer=True)
+    if workers < 1:
+        raise ValueError(f"sweep: workers must be at least 1, got {workers}")
+    workers = min(workers, max(1, len(items)))
+    pool = None if executor is None else _resolve_executor(executor)
     solve_kwargs.setdefault("threads", 1)
-    pool, owned = _resolve_executor(executor)
     results: dict[int, SweepResult] = {}
-    try:
-        futures = {pool.submit(_solve_one, key, sc, solve_kwargs): i for i, (key, sc) in enumerate(items)}
-        with Progress(disable=not progress, transient=True) as bar:
-            task = bar.add_task("solving scenarios", total=len(futures))
-            for fut in as_completed(futures):
-                i = futures[fut]
-                try:
-                    results[i] = fut.result()
-                except Exception as exc:  # the worker itself died (e.g. a lost process)
-                    results[i] = SweepResult(items[i][0], None, f"{type(exc).__name__}: {exc}")
-                bar.advance(task)
-    finally:
-        if owned:
-            pool.shutdown()
+    with Progress(disable=not progress, transient=True) as bar:
+        task = bar.add_task("solving scenarios", total=len(items))
+
+        def record(i: int, value: Any) -> None:
+            results[i] = _as_result(items[i][0], value)
+            bar.advance(task)
+
+        if pool is None:
+            _run_default(items, solve_kwargs, workers, record, results.__contains__)
+        else:
+            _run_on_executor(pool, items, range(len(items)), solve_kwargs, record)
     return [results[i] for i in range(len(items))]
 
 
