@@ -266,6 +266,8 @@ class Scenario:
         _check_shape("costs", costs, (n_o,))
         _check_shape("v0", v0, (n_s,))
         _check_shape("weights", weights, (n_s,))
+        for name in ("offer_ids", "segment_ids"):
+            _check_hashable(name, getattr(self, name))
         if len(self.offer_ids) != n_o or len(set(self.offer_ids)) != n_o:
             raise ValueError(f"offer_ids must be {n_o} distinct ids, got {list(self.offer_ids)[:10]}")
         if len(self.components) != n_o:
@@ -276,6 +278,8 @@ class Scenario:
         if number("market_size", self.market_size) <= 0:
             raise ValueError(f"market_size must be > 0, got {self.market_size!r}")
         components = _as_components(self.components)
+        for o, comp in enumerate(components):
+            _check_hashable(f"components[{o}]", comp)
         _check_finite_nonneg("costs", costs)
         _check_finite_nonneg("weights", weights)
         if not np.isclose(weights.sum(), 1.0, atol=1e-9):
@@ -463,6 +467,16 @@ def _check_finite_nonneg(name: str, arr: np.ndarray) -> None:
     bad = np.flatnonzero(~np.isfinite(arr) | (arr < 0))
     if bad.size:
         raise ValueError(f"{name} must be finite and >= 0; bad entries at {bad[:5].tolist()}: {arr[bad[:5]]}")
+
+
+def _check_hashable(name: str, ids: Any) -> None:
+    """Ids are dictionary keys throughout (menus, tables): a list or array as an id is refused."""
+    for i, x in enumerate(ids):
+        try:
+            hash(x)
+        except TypeError:
+            raise ValueError(f"{name}[{i}] = {x!r} is not a usable id (a {type(x).__name__}); "
+                             "use strings or numbers") from None
 
 
 def _nonneg_number(value: object) -> bool:
