@@ -128,6 +128,23 @@ def _run_default(items: list[tuple[Any, Scenario]], solve_kwargs: dict[str, Any]
         _run_on_executor(pool, items, [i for i in range(len(items)) if not done(i)], solve_kwargs, record)
 
 
+def _check_solve_kwargs(solve_kwargs: dict[str, Any]) -> None:
+    """Refuse, before any work, options that would fail every scenario the same way."""
+    import inspect
+
+    from bundleopt.optimize.solve import check_options, solve
+
+    try:
+        bound = inspect.signature(solve).bind(None, **solve_kwargs)
+    except TypeError as exc:
+        raise ValueError(f"sweep: {exc} (options of bundleopt.solve: "
+                         f"{', '.join(list(inspect.signature(solve).parameters)[1:])})") from None
+    bound.apply_defaults()
+    args = dict(bound.arguments)
+    check_options(args.get("time_limit"), args.get("mip_gap", 0.0), args.get("threads"),
+                  **{k: args[k] for k in ("warm_start", "verbose") if k in args})
+
+
 def sweep(
     scenarios: Mapping[Any, Scenario] | Iterable[Scenario],
     executor: Any = None,
@@ -158,6 +175,7 @@ def sweep(
     workers = min(workers, max(1, len(items)))
     pool = None if executor is None else _resolve_executor(executor)
     solve_kwargs.setdefault("threads", 1)
+    _check_solve_kwargs(solve_kwargs)
     results: dict[int, SweepResult] = {}
     with Progress(disable=not progress, transient=True) as bar:
         task = bar.add_task("solving scenarios", total=len(items))

@@ -88,7 +88,7 @@ class _Lane:
 
     def __init__(self, ctx: Any, fn: Callable[..., Any]) -> None:
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_lane_main, args=(child, fn), daemon=True,
+        self.proc = ctx.Process(target=_lane_main, args=(child, fn), daemon=False,
                                 name="bundleopt-worker")
         self.proc.start()
         child.close()

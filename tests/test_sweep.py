@@ -200,7 +200,9 @@ def test_unguarded_script_falls_back_to_threads(tmp_path):
 
 @pytest.mark.parametrize(("kwargs", "match"), [({"workers": 0}, "workers must be at least 1"),
                                                 ({"workers": True}, "workers must be a whole number"),
-                                                ({"progress": "no"}, "progress must be True or False")])
+                                                ({"progress": "no"}, "progress must be True or False"),
+                                                ({"time_limt": 10}, "sweep: got an unexpected keyword argument 'time_limt'"),
+                                                ({"time_limit": "10"}, "time_limit must be a number")])
 def test_bad_sweep_options(kwargs, match):
     with pytest.raises(ValueError, match=match):
         sweep([random_instance(4, 2, 2, seed=0)], **kwargs)
