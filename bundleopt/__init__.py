@@ -2,6 +2,10 @@
 
 The public API is re-exported here. Names are resolved lazily (PEP 562) so that
 ``import bundleopt`` stays fast and does not start JAX or Pyomo until they are used.
+No public name is also the name of a submodule of this package: importing a submodule
+binds it as an attribute of the package, which would replace the public function of
+the same name (``bundleopt.sweep`` lives in :mod:`bundleopt.sweeping` for that reason;
+``tests/test_public_api.py`` checks every name after importing every submodule).
 
 Pipeline::
 
@@ -40,7 +44,9 @@ _EXPORTS: dict[str, str] = {
     "Plan": "bundleopt.pipeline",
     "write_report": "bundleopt.report",
     # many scenarios, closed loop
-    "sweep": "bundleopt.sweep",
+    "sweep": "bundleopt.sweeping",
+    "sweep_table": "bundleopt.sweeping",
+    "SweepResult": "bundleopt.sweeping",
     "run_simulation": "bundleopt.adaptive",
     "ThompsonPolicy": "bundleopt.adaptive",
 }

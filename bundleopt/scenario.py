@@ -18,13 +18,21 @@ apply to each segment's menu.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
 
+from bundleopt.checks import flag, number
+
 NOT_OFFERED = -1
+# Largest odds of buying against not buying in a segment, (sum of the offers' largest
+# weights) / v0: beyond about 1e15 ~ 1 / (4.5 eps), v0 + sum v rounds to sum v in double
+# precision, so the no-purchase share, and every rule or profit figure that depends on
+# it, is lost in rounding. Such weights come from a utility with a wrong unit or sign.
+_MAX_PURCHASE_ODDS = 1e15
 
 
 @dataclass(frozen=True)
@@ -75,16 +83,16 @@ class Constraints:
     def __post_init__(self) -> None:
         for name in ("max_offers", "max_bundles", "max_bundles_per_product"):
             value = getattr(self, name)
-            if value is not None and (int(value) != value or value < 0):
+            if value is not None and number(f"Constraints.{name}", value, integer=True) < 0:
                 raise ValueError(f"Constraints.{name} must be a non-negative integer, got {value!r}")
         for name in ("min_margin", "min_margin_rate", "min_bundle_discount",
                      "max_bundle_discount", "max_cannibalisation"):
             value = getattr(self, name)
-            if value is not None and not (np.isfinite(value) and 0.0 <= value < 1.0):
+            if value is not None and not 0.0 <= number(f"Constraints.{name}", value) < 1.0:
                 raise ValueError(f"Constraints.{name} must be in [0, 1), got {value!r}")
-        if self.max_price_spread is not None and not (
-            np.isfinite(self.max_price_spread) and self.max_price_spread >= 0
-        ):
+        if self.max_price_spread is not None and number(
+            "Constraints.max_price_spread", self.max_price_spread
+        ) < 0:
             raise ValueError(
                 f"Constraints.max_price_spread must be >= 0, got {self.max_price_spread!r}"
             )
@@ -100,9 +108,21 @@ class Constraints:
                 f"max_bundle_discount ({self.max_bundle_discount})"
             )
         if self.stock is not None:
-            bad = {k: v for k, v in self.stock.items() if not (np.isfinite(v) and v >= 0)}
+            if not isinstance(self.stock, Mapping):
+                raise ValueError("Constraints.stock must be a mapping product id -> units, "
+                                 f"got a {type(self.stock).__name__}")
+            bad = {k: v for k, v in self.stock.items() if not _nonneg_number(v)}
             if bad:
-                raise ValueError(f"Constraints.stock must be finite and >= 0; bad entries: {bad}")
+                raise ValueError(f"Constraints.stock must be finite numbers >= 0; bad entries: {bad}")
+        if self.protected_products is not None:
+            if isinstance(self.protected_products, (str, bytes)) or not isinstance(
+                self.protected_products, Iterable
+            ):
+                raise ValueError(
+                    "Constraints.protected_products must be a collection of product ids, got "
+                    f"{self.protected_products!r} (for one product write ({self.protected_products!r},))"
+                )
+            object.__setattr__(self, "protected_products", tuple(self.protected_products))
 
     def active(self) -> list[str]:
         """Names of the rules that are switched on."""
@@ -122,9 +142,16 @@ class Decision:
     levels: np.ndarray
 
     def __post_init__(self) -> None:
-        levels = np.asarray(self.levels, dtype=int)
+        raw = np.asarray(self.levels)
+        if raw.dtype.kind not in "iuf" or (raw.dtype.kind == "f" and not np.all(raw == np.round(raw))):
+            raise ValueError("Decision.levels must be whole numbers (a ladder level, or -1 for not "
+                             f"offered), got {raw.ravel()[:10].tolist()}")
+        levels = raw.astype(int)
         if levels.ndim != 2:
             raise ValueError(f"Decision.levels must be 2-D (menus x offers), got shape {levels.shape}")
+        if np.any(levels < NOT_OFFERED):
+            g, o = np.argwhere(levels < NOT_OFFERED)[0]
+            raise ValueError(f"Decision.levels[{g}, {o}] = {levels[g, o]}: a level is >= 0, or -1 for not offered")
         object.__setattr__(self, "levels", levels)
 
     def menu_of(self, segment: int) -> np.ndarray:
@@ -239,19 +266,31 @@ class Scenario:
         _check_shape("costs", costs, (n_o,))
         _check_shape("v0", v0, (n_s,))
         _check_shape("weights", weights, (n_s,))
+        for name in ("offer_ids", "segment_ids"):
+            _check_hashable(name, getattr(self, name))
         if len(self.offer_ids) != n_o or len(set(self.offer_ids)) != n_o:
             raise ValueError(f"offer_ids must be {n_o} distinct ids, got {list(self.offer_ids)[:10]}")
         if len(self.components) != n_o:
             raise ValueError(f"components must list {n_o} tuples, got {len(self.components)}")
-        if len(self.segment_ids) != n_s:
-            raise ValueError(f"segment_ids must have {n_s} entries, got {len(self.segment_ids)}")
+        if len(self.segment_ids) != n_s or len(set(self.segment_ids)) != n_s:
+            raise ValueError(f"segment_ids must be {n_s} distinct ids, got {list(self.segment_ids)[:10]}")
+        object.__setattr__(self, "personalised", flag("personalised", self.personalised))
+        if number("market_size", self.market_size) <= 0:
+            raise ValueError(f"market_size must be > 0, got {self.market_size!r}")
+        components = _as_components(self.components)
+        for o, comp in enumerate(components):
+            _check_hashable(f"components[{o}]", comp)
         _check_finite_nonneg("costs", costs)
         _check_finite_nonneg("weights", weights)
         if not np.isclose(weights.sum(), 1.0, atol=1e-9):
             raise ValueError(f"weights must sum to 1, got {weights.sum():.6g}")
         if np.any(~np.isfinite(v0)) or np.any(v0 <= 0):
             raise ValueError(f"v0 (no-purchase weights) must be finite and > 0, got {v0[:10]}")
-        price_ok = np.isfinite(prices)
+        if np.isinf(prices).any():
+            o, k = np.argwhere(np.isinf(prices))[0]
+            raise ValueError(f"prices[{o}, {k}] (offer {self.offer_ids[o]!r}, level {k}) is {prices[o, k]}: "
+                             "prices must be finite; only NaN marks a missing level")
+        price_ok = ~np.isnan(prices)
         if np.any(prices[price_ok] <= 0):
             bad = np.argwhere(price_ok & (np.nan_to_num(prices) <= 0))[:5]
             raise ValueError(f"prices must be > 0 (NaN marks a missing level); bad (offer, level): {bad.tolist()}")
@@ -262,27 +301,31 @@ class Scenario:
         if np.any(~np.isfinite(v_ok)) or np.any(v_ok < 0):
             raise ValueError("v (preference weights) must be finite and >= 0 on every existing price level")
         v = np.where(price_ok[None], v, 0.0)
-        singles = {comp[0] for comp in self.components if len(comp) == 1}
-        for o, comp in enumerate(self.components):
+        _check_magnitudes(v, v0, prices, self.segment_ids)
+        singles = {comp[0] for comp in components if len(comp) == 1}
+        for o, comp in enumerate(components):
             if len(comp) == 0:
                 raise ValueError(f"offer {self.offer_ids[o]!r} has no components")
+            if len(set(comp)) != len(comp):
+                raise ValueError(f"offer {self.offer_ids[o]!r} lists a product twice: {comp}")
             missing = [p for p in comp if p not in singles] if len(comp) > 1 else []
             if missing:
                 raise ValueError(
                     f"bundle {self.offer_ids[o]!r} has components without a single offer: {missing}; "
                     "each bundle component needs its own single offer (for no-arbitrage and cannibalisation)"
                 )
+        n_singles = sum(len(comp) == 1 for comp in components)
+        if n_singles != len(singles):
+            twice = [p for p in singles if sum(comp == (p,) for comp in components) > 1]
+            raise ValueError(f"product {twice[0]!r} has more than one single offer; give each product one")
         if self.list_level is None:
             list_level = np.array([np.flatnonzero(price_ok[o])[np.nanargmax(prices[o][price_ok[o]])]
                                    for o in range(n_o)])
         else:
-            list_level = np.asarray(self.list_level, dtype=int).reshape(-1)
-            _check_shape("list_level", list_level, (n_o,))
-            if not price_ok[np.arange(n_o), np.clip(list_level, 0, n_k - 1)].all() or (list_level < 0).any():
-                raise ValueError("list_level must index an existing price level of each offer")
-        if not (np.isfinite(self.market_size) and self.market_size > 0):
-            raise ValueError(f"market_size must be > 0, got {self.market_size!r}")
+            list_level = _check_list_level(self.list_level, price_ok, self.offer_ids)
         c = self.constraints
+        if not isinstance(c, Constraints):
+            raise ValueError(f"constraints must be a bundleopt.Constraints, got {type(c).__name__}")
         if c.stock is not None:
             unknown = set(c.stock) - set(self.products)
             if unknown:
@@ -298,7 +341,7 @@ class Scenario:
             value.setflags(write=False)
             object.__setattr__(self, name, value)
         object.__setattr__(self, "offer_ids", tuple(self.offer_ids))
-        object.__setattr__(self, "components", tuple(tuple(c) for c in self.components))
+        object.__setattr__(self, "components", components)
         object.__setattr__(self, "segment_ids", tuple(self.segment_ids))
 
     # ----------------------------------------------------------- constructors
@@ -343,19 +386,20 @@ class Scenario:
         constraints = constraints or Constraints()
         if max_offers is not None:
             constraints = replace(constraints, max_offers=max_offers)
+        flag("personalised", personalised)
         return cls(
             offer_ids=offer_ids,
-            components=tuple(tuple(c) for c in components),
+            components=_as_components(components),
             costs=np.asarray(costs, dtype=float),
             prices=np.asarray(prices, dtype=float),
             v=v,
             v0=np.asarray(v0, dtype=float),
             weights=np.asarray(weights, dtype=float),
             segment_ids=tuple(range(n_s)) if segment_ids is None else tuple(segment_ids),
-            personalised=bool(personalised),
+            personalised=personalised,
             constraints=constraints,
-            market_size=float(market_size),
-            list_level=None if list_level is None else np.asarray(list_level),
+            market_size=market_size,
+            list_level=list_level,
         )
 
     @classmethod
@@ -423,3 +467,90 @@ def _check_finite_nonneg(name: str, arr: np.ndarray) -> None:
     bad = np.flatnonzero(~np.isfinite(arr) | (arr < 0))
     if bad.size:
         raise ValueError(f"{name} must be finite and >= 0; bad entries at {bad[:5].tolist()}: {arr[bad[:5]]}")
+
+
+def _check_hashable(name: str, ids: Any) -> None:
+    """Ids are dictionary keys throughout (menus, tables): a list or array as an id is refused."""
+    for i, x in enumerate(ids):
+        try:
+            hash(x)
+        except TypeError:
+            raise ValueError(f"{name}[{i}] = {x!r} is not a usable id (a {type(x).__name__}); "
+                             "use strings or numbers") from None
+
+
+def _nonneg_number(value: object) -> bool:
+    try:
+        return number("", value) >= 0
+    except ValueError:
+        return False
+
+
+def _as_components(components: Any) -> tuple[tuple[Any, ...], ...]:
+    """Components as a tuple of tuples of product ids; a string in place of a tuple is
+    refused (``tuple("AB")`` would silently be the products ``"A"`` and ``"B"``)."""
+    if isinstance(components, (str, bytes)) or not isinstance(components, Iterable):
+        raise ValueError(f"components must be a sequence of tuples of product ids, got {components!r}")
+    out = []
+    for o, comp in enumerate(components):
+        if isinstance(comp, (str, bytes)) or not isinstance(comp, Iterable):
+            raise ValueError(f"components[{o}] must be a tuple of product ids, got {comp!r} "
+                             f"(for a single product write ({comp!r},))")
+        out.append(tuple(comp))
+    return tuple(out)
+
+
+def _check_list_level(list_level: Any, price_ok: np.ndarray, offer_ids: Sequence[Any]) -> np.ndarray:
+    """``list_level`` as ints, each the index of an existing level of its offer's ladder;
+    the message names the entry and its offer."""
+    raw = np.asarray(list_level).reshape(-1)
+    n_o, n_k = price_ok.shape
+    _check_shape("list_level", raw, (n_o,))
+    if raw.dtype.kind not in "iuf":
+        raise ValueError(f"list_level must be whole numbers (ladder indices), got {raw[:10].tolist()}")
+    for o, value in enumerate(raw):
+        if not (np.isfinite(value) and value == np.round(value)):
+            raise ValueError(f"list_level[{o}] (offer {offer_ids[o]!r}) = {value.item()!r} is not a whole number")
+        if not 0 <= value < n_k:
+            raise ValueError(f"list_level[{o}] (offer {offer_ids[o]!r}) = {int(value)} is outside the "
+                             f"ladder's levels 0..{n_k - 1}")
+        if not price_ok[o, int(value)]:
+            raise ValueError(f"list_level[{o}] (offer {offer_ids[o]!r}) = {int(value)} points to a "
+                             "missing level (its price is NaN)")
+    return raw.astype(int)
+
+
+def _check_magnitudes(v: np.ndarray, v0: np.ndarray, prices: np.ndarray, segment_ids: Sequence[Any]) -> None:
+    """Refuse preference weights that double arithmetic cannot carry.
+
+    Only ratios matter to the choice probabilities (``v`` and ``v0`` of a segment may be
+    scaled together), so two things are refused per segment: sums or revenue terms
+    ``p * (v0 + sum_o max_k v)`` that overflow, and purchase odds
+    ``sum_o max_k v[s, o, k] / v0[s]`` above ``_MAX_PURCHASE_ODDS`` (1e15), where the
+    no-purchase share is lost in rounding. A ``v0`` below the smallest normal double
+    is refused for the same reason. A ``v0`` outside [1e-8, 1e8] gets a warning: the
+    solver's numbers (1 / (v0 + sum v)) are then far from 1.
+    """
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        most = v.max(axis=2).sum(axis=1)
+        total = v0 + most
+        odds = most / v0
+        revenue = total * np.nanmax(prices)
+    for s, sid in enumerate(segment_ids):
+        if not np.isfinite(revenue[s]) or v0[s] < np.finfo(float).tiny:
+            raise ValueError(
+                f"segment {sid!r}: preference weights overflow double arithmetic (v0 = {v0[s]:.3g}, "
+                f"sum of the largest v = {most[s]:.3g}); only v / v0 matters, so divide the "
+                "segment's v and v0 by a common factor"
+            )
+        if not 1e-8 <= v0[s] <= 1e8:
+            warnings.warn(
+                f"segment {sid!r}: no-purchase weight v0 = {v0[s]:.3g} is far from 1; choice "
+                "probabilities depend only on v / v0, so divide the segment's v and v0 by v0 "
+                "to keep the solver's numbers near 1", RuntimeWarning, stacklevel=4)
+        if odds[s] > _MAX_PURCHASE_ODDS:
+            raise ValueError(
+                f"segment {sid!r}: preference weights {odds[s]:.3g} times the no-purchase weight v0 "
+                f"(more than {_MAX_PURCHASE_ODDS:.0e}) leave the no-purchase share below double "
+                "precision; check the utilities (a price coefficient's unit or sign?)"
+            )

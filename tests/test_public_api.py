@@ -22,3 +22,52 @@ def test_import_does_not_start_jax_or_pyomo():
     code = "import sys, bundleopt; print('jax' in sys.modules, 'pyomo' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+# Every public name after every submodule is imported: importing a submodule binds it as
+# an attribute of its package, so a module named like a public function would replace
+# the function (``from bundleopt.sweep import ...`` then ``bundleopt.sweep([])`` raised
+# "'module' object is not callable").
+_ALL_SUBMODULES_THEN_NAMES = """
+import importlib, pkgutil, sys, types
+import bundleopt
+from bundleopt import _EXPORTS
+for m in pkgutil.walk_packages(bundleopt.__path__, "bundleopt."):
+    if not m.name.endswith("__main__"):
+        importlib.import_module(m.name)
+bad = []
+for name, module in _EXPORTS.items():
+    value = getattr(bundleopt, name)
+    if isinstance(value, types.ModuleType) or not callable(value):
+        bad.append(f"bundleopt.{name} is {value!r}")
+    elif value is not getattr(importlib.import_module(module), name):
+        bad.append(f"bundleopt.{name} is not {module}.{name}")
+for pkg_name, pkg in list(sys.modules.items()):
+    if pkg_name.startswith("bundleopt") and hasattr(pkg, "__path__"):
+        for name in getattr(pkg, "__all__", ()):
+            if isinstance(getattr(pkg, name), types.ModuleType):
+                bad.append(f"{pkg_name}.{name} is a module")
+print("\\n".join(bad) or "ok")
+"""
+
+
+def test_public_names_are_not_shadowed_by_submodules():
+    out = subprocess.run([sys.executable, "-c", _ALL_SUBMODULES_THEN_NAMES],
+                         capture_output=True, text=True, check=True, timeout=600)
+    assert out.stdout.strip() == "ok", out.stdout
+
+
+def test_no_public_name_is_a_submodule_name():
+    import pkgutil
+
+    submodules = {m.name for m in pkgutil.iter_modules(bundleopt.__path__)}
+    assert not submodules & set(bundleopt.__all__)
+
+
+def test_sweep_stays_the_function_after_importing_its_module():
+    code = ("import bundleopt as bo\n"
+            "from bundleopt.sweeping import sweep_table\n"
+            "print(bo.sweep([], progress=False), bo.sweep is bo.sweeping.sweep)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=300)
+    assert out.stdout.split() == ["[]", "True"]

@@ -13,6 +13,8 @@ Nothing from HiGHS leaks out of this module: :func:`solve_compiled` returns a
 from __future__ import annotations
 
 import functools
+import os
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -82,10 +84,43 @@ def set_threads(h: highspy.Highs, threads: int | None) -> None:
         h.setOptionValue("threads", count)
 
 
+_banner = threading.Lock()
+_banner_done = False  # set once the first Highs instance of this process exists
+
+
+def _first_highs_quietly() -> highspy.Highs:
+    """The process's first ``highspy.Highs()`` with its stdout (file descriptor 1)
+    pointed at the null device: HiGHS writes its banner ("Running HiGHS ...") from C
+    on the first construction in a process, before any option can be set (seen with
+    highspy 1.16.0); later constructions print nothing. C's stdout buffer is flushed
+    before the descriptor is restored so that nothing of the banner leaks later."""
+    import ctypes
+
+    if sys.stdout is not None:
+        sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no descriptor 1 at all: nothing to print to
+        return highspy.Highs()
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        return highspy.Highs()
+    finally:
+        ctypes.CDLL(None).fflush(None)
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(null)
+
+
 def new_highs(threads: int | None, *, verbose: bool = False) -> highspy.Highs:
     """A HiGHS instance as every solve here uses one: log only when ``verbose``, the
-    presolve rules of :func:`presolve_rules_off` off, ``threads`` via :func:`set_threads`."""
-    h = highspy.Highs()
+    presolve rules of :func:`presolve_rules_off` off, ``threads`` via :func:`set_threads`.
+    Unless ``verbose``, nothing is printed, the banner included."""
+    global _banner_done
+    with _banner:
+        h = highspy.Highs() if (_banner_done or verbose) else _first_highs_quietly()
+        _banner_done = True
     h.setOptionValue("output_flag", bool(verbose))
     h.setOptionValue("presolve_rule_off", presolve_rules_off())
     set_threads(h, threads)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyomo.environ as pyo
 
+from bundleopt.checks import flag, number
 from bundleopt.optimize.highs_backend import (
     CompiledModel,
     HighsResult,
@@ -70,14 +71,23 @@ class MilpRun:
         return "infeasible" if self.result is None else self.result.status
 
 
-def check_options(time_limit: float | None, mip_gap: float, threads: int | None) -> None:
-    """Reject bad solver options with a clear message."""
-    if time_limit is not None and not (np.isfinite(time_limit) and time_limit > 0):
+def check_options(time_limit: float | None, mip_gap: float, threads: int | None,
+                  **flags: bool) -> None:
+    """Reject bad solver options with a one-line ValueError naming the option.
+
+    ``time_limit`` a positive finite number of seconds or None, ``mip_gap`` a number in
+    [0, 1), ``threads`` a positive whole number or None; bools, strings, NaN and ±inf
+    are refused (``True`` is not 1 second). ``flags`` (e.g. ``verbose=...``) must be
+    real bools: ``"no"`` would read as True.
+    """
+    if time_limit is not None and number("time_limit", time_limit) <= 0:
         raise ValueError(f"time_limit must be a positive number of seconds or None, got {time_limit!r}")
-    if not (np.isfinite(mip_gap) and 0 <= mip_gap < 1):
+    if not 0 <= number("mip_gap", mip_gap) < 1:
         raise ValueError(f"mip_gap must be in [0, 1), got {mip_gap!r}")
-    if threads is not None and (int(threads) != threads or threads < 1):
-        raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+    if threads is not None and number("threads", threads, integer=True) < 1:
+        raise ValueError(f"threads must be a positive whole number or None, got {threads!r}")
+    for name, value in flags.items():
+        flag(name, value)
 
 
 def decision_from_values(model: pyo.ConcreteModel, cm: CompiledModel, values: np.ndarray) -> Decision:
@@ -333,7 +343,7 @@ def solve(
 
     if not isinstance(scenario, Scenario):
         raise ValueError(f"solve() needs a bundleopt.Scenario, got {type(scenario).__name__}")
-    check_options(time_limit, mip_gap, threads)
+    check_options(time_limit, mip_gap, threads, warm_start=warm_start, verbose=verbose)
     t0 = time.perf_counter()
     if decompose.decomposes(scenario):
         return decompose.solve_decomposed(scenario, time_limit=time_limit, mip_gap=mip_gap,
