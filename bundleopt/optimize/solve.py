@@ -19,6 +19,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from bundleopt.checks import flag, number
+from bundleopt.optimize.certify import SAFE_OPTIONS, Candidate, judge, needs_second_opinion
 from bundleopt.optimize.highs_backend import (
     CompiledModel,
     HighsResult,
@@ -65,6 +66,7 @@ class MilpRun:
     result: HighsResult | None
     timings: dict[str, float]
     notes: list[str] = field(default_factory=list)
+    incumbent: Decision | None = None  # the greedy warm start, when one was found
 
     @property
     def status(self) -> str:
@@ -190,7 +192,9 @@ def solve_milp(
         if incumbent is not None and strengthen and tighten:
             tight = _tighten(scenario, families, incumbent, time_limit, threads, notes)
             if tight is not None and tight.proved_optimal:
-                return _incumbent_run(scenario, incumbent, tight, time.perf_counter() - t_start, notes)
+                run = _incumbent_run(scenario, incumbent, tight, time.perf_counter() - t_start, notes)
+                run.incumbent = incumbent
+                return run
     x_range = None if tight is None else tight.x_range
     exclude = frozenset() if tight is None else tight.exclude
     if tight is not None and tight.cut_short:
@@ -208,6 +212,7 @@ def solve_milp(
                                highs_options, notes)
     if tight is not None:
         run.timings["tighten"] = tight.seconds
+    run.incumbent = incumbent
     return run
 
 
@@ -345,18 +350,84 @@ def solve(
         raise ValueError(f"solve() needs a bundleopt.Scenario, got {type(scenario).__name__}")
     check_options(time_limit, mip_gap, threads, warm_start=warm_start, verbose=verbose)
     t0 = time.perf_counter()
+    cheap = min(1.0, 0.05 * time_limit) if time_limit is not None else 1.0
     if decompose.decomposes(scenario):
-        return decompose.solve_decomposed(scenario, time_limit=time_limit, mip_gap=mip_gap,
-                                          threads=threads, warm_start=warm_start, verbose=verbose)
+        try:
+            sol = decompose.solve_decomposed(scenario, time_limit=time_limit, mip_gap=mip_gap,
+                                             threads=threads, warm_start=warm_start, verbose=verbose)
+        except diagnose.InfeasibleScenarioError:
+            first = Candidate(None, None, "per-segment LPs")
+            return _checked(scenario, [first], "lp-decomposed", {}, ["per-segment LPs: infeasible"],
+                            "infeasible", None, t0, time_limit, mip_gap, threads, verbose, cheap)
+        first = Candidate(sol.decision, sol.best_bound, "per-segment LPs")
+        return _checked(scenario, [first], sol.method, sol.timings, list(sol.notes), sol.status,
+                        sol.objective, t0, time_limit, mip_gap, threads, verbose, cheap)
     run = solve_milp(scenario, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
                      warm_start=warm_start, verbose=verbose)
-    if run.status == "infeasible":
-        diagnose.raise_infeasible(scenario, threads=threads)
-    if run.decision is None:
-        raise SolverError(f"HiGHS stopped ({run.status}) without a feasible decision; "
-                          "raise time_limit or relax the rules")
-    timings = {**run.timings, "total": time.perf_counter() - t0}
     res = run.result
-    return make_solution(scenario, run.decision, status=res.status, objective=res.objective,
-                         best_bound=res.bound, gap=res.gap, timings=timings, method="milp",
-                         notes=tuple(run.notes))
+    first = Candidate(run.decision, res.bound if res is not None and run.decision is not None else None,
+                      "HiGHS")
+    cands = [first]
+    if run.incumbent is not None:
+        cands.append(Candidate(run.incumbent, None, "greedy warm start"))
+    return _checked(scenario, cands, "milp", run.timings, run.notes, run.status,
+                    None if res is None else res.objective, t0, time_limit, mip_gap, threads,
+                    verbose, cheap)
+
+
+def _checked(scenario: Scenario, cands: list[Candidate], method: str, timings: dict[str, float],
+             notes: list[str], status: str, objective: float | None, t0: float,
+             time_limit: float | None, mip_gap: float, threads: int | None, verbose: bool,
+             cheap: float) -> Solution:
+    """Judge the candidates (:mod:`bundleopt.optimize.certify`), get a second opinion
+    (no tightening, :data:`~bundleopt.optimize.certify.SAFE_OPTIONS`) when the first
+    answer is not trusted alone, and assemble the Solution; raise when no feasible
+    decision exists (infeasibility confirmed by both solves) or none was found."""
+    from bundleopt.optimize import diagnose
+
+    first = cands[0]
+    incumbent = cands[1] if len(cands) > 1 else None
+    verdict = judge(scenario, cands, mip_gap)
+    notes = list(notes)
+    statuses = {status}
+    objectives = {first.source: objective}
+    reason = needs_second_opinion(verdict, first, incumbent, time.perf_counter() - t0, cheap)
+    left = _remaining(time_limit, t0)
+    if reason is not None and (left is None or left > 0.05):
+        limit = left if reason != "it was cheap enough to check" else _min(left, max(1.0, 10 * cheap))
+        second = solve_milp(scenario, time_limit=limit, mip_gap=mip_gap, threads=threads,
+                            warm_start=incumbent is None or incumbent.decision is None,
+                            verbose=verbose, tighten=False, highs_options=SAFE_OPTIONS)
+        res = second.result
+        cands = [*cands, Candidate(second.decision, res.bound if res is not None and second.decision
+                                   is not None else None, "second opinion")]
+        statuses.add(second.status)
+        objectives["second opinion"] = None if res is None else res.objective
+        for key, value in second.timings.items():
+            timings[key] = timings.get(key, 0.0) + value
+        verdict = judge(scenario, cands, mip_gap)
+        notes.append(f"second opinion (no presolve, no tightening, tolerances 1e-9): {reason}")
+    notes.extend(verdict.notes)
+    if verdict.decision is None:
+        if statuses <= {"infeasible"}:
+            diagnose.raise_infeasible(scenario, threads=threads)
+        raise SolverError(f"HiGHS stopped ({', '.join(sorted(statuses))}) without a feasible "
+                          "decision; raise time_limit or relax the rules")
+    if verdict.proved:
+        final = "optimal"
+    elif "time_limit" in statuses:
+        final = "time_limit"
+    else:
+        final = "feasible"
+    chosen = next(c.source for c in cands if c.decision is not None
+                  and np.array_equal(c.decision.levels, verdict.decision.levels))
+    obj = objectives.get(chosen)
+    timings = {**timings, "total": time.perf_counter() - t0}
+    return make_solution(scenario, verdict.decision, status=final,
+                         objective=verdict.profit if obj is None else obj,
+                         best_bound=verdict.bound, gap=verdict.gap, timings=timings, method=method,
+                         notes=tuple(notes))
+
+
+def _min(a: float | None, b: float) -> float:
+    return b if a is None else min(a, b)
