@@ -3,9 +3,10 @@
 Loading only reads and renames (and, when told how, reads dates); checking is
 :mod:`bundleopt.data.validate`'s job. Reading rules, the same for CSV and Parquet:
 
-* id columns are text: leading zeros survive, and ids such as ``NA``, ``null``,
-  ``None`` or ``nan`` are ids, not missing values (only an empty id is missing);
-  other columns keep pandas' usual missing-value words;
+* id and text columns (``category``) are text: leading zeros survive, and ids
+  such as ``NA``, ``null``, ``None`` or ``nan`` are ids, not missing values (only
+  an empty id is missing); number and date columns keep pandas' usual
+  missing-value words;
 * two columns with the same name (pandas would silently rename the second
   ``unit_price.1``) are an error naming the column, also after renaming;
 * ``date_format=`` / ``dayfirst=`` say how to read the ``timestamp`` column
@@ -52,7 +53,8 @@ def read_table(
     name = p.name.lower()
     rename = dict(columns or {})
     inverse = {v: k for k, v in rename.items()}
-    ids = {inverse.get(c, c) for c in schema.of_kind("id")} if schema is not None else set()
+    text = schema.of_kind("id") + schema.of_kind("str") if schema is not None else ()
+    ids = {inverse.get(c, c) for c in text}  # read as text; only an empty value is missing
     try:
         if name.endswith(_PARQUET):
             frame = pd.read_parquet(p)

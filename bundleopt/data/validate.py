@@ -72,7 +72,7 @@ import pandas as pd
 
 from bundleopt.data.dates import DateFormatError, parse_dates
 from bundleopt.data.outliers import check_factor, describe, line_outliers, list_price_outliers
-from bundleopt.data.schemas import CATALOG, SESSIONS, TRANSACTIONS, Schema
+from bundleopt.data.schemas import CATALOG, NO_PURCHASE, SESSIONS, TRANSACTIONS, Schema
 
 Errors = Literal["raise", "drop"]
 _SAMPLE = 5
@@ -263,7 +263,11 @@ def _as_float(values: pd.Series) -> pd.Series:
     out = pd.Series(out, index=values.index)
     if not pd.api.types.is_numeric_dtype(out) or pd.api.types.is_bool_dtype(out):
         out = out.map(_scalar_float)
-    return out.astype(float)
+    out = out.astype(float)
+    retry = (out.isna() & values.notna()).to_numpy()
+    if retry.any():  # pandas reads "1e400" as NaN; it is an overflow (inf), not a missing value
+        out[retry] = values[retry].map(_scalar_float).to_numpy(dtype=float)
+    return out
 
 
 def _scalar_float(x: object) -> float:
@@ -397,6 +401,10 @@ def validate_catalog(
     kw = {"table": table, "errors": errors, "report": report, "original": original}
     df = _reject_missing_ids(df, ["product_id"], **kw)
     df = _drop_duplicates(df, table, report, original)
+    if df["product_id"].eq(NO_PURCHASE).any():
+        raise DataValidationError(
+            f"{table}: product id {NO_PURCHASE!r} is reserved for the no-purchase choice; "
+            "rename that product", table=table, column="product_id")
     dup_id = df["product_id"].duplicated(keep=False)
     if dup_id.any():
         _fail(
