@@ -322,3 +322,15 @@ def test_bad_plan_arguments_say_what_to_fix(tiny, kwargs, match):
     with pytest.raises(ValueError, match=match) as err:
         build_plan(tiny.transactions, tiny.catalog, **{**PLAN, **kwargs})
     _one_line(err)
+
+
+def test_a_product_sold_once_is_checked_against_its_list_price():
+    cat = pd.DataFrame({"product_id": ["a", "b"], "unit_cost": [1.0, 1.0], "list_price": [2.0, 5.0]})
+    tx = pd.DataFrame({"order_id": ["1", "2", "3"], "customer_id": "u",
+                       "timestamp": ["2024-01-01", "2024-01-02", "2024-01-03"],
+                       "product_id": ["a", "a", "b"], "quantity": 1.0,
+                       "unit_price": [2.0, 1.9, 1e300]})
+    v = validate(tx, cat, errors="drop")
+    assert v.report.count("transactions", "price_outlier") == 1
+    assert v.report.rejected["transactions"].index.tolist() == [2]
+    assert v.report.count("catalog", "never_sold") == 1  # b: its one line was the outlier

@@ -1,7 +1,8 @@
 """Price outliers: one wrong value must not distort a plan in silence.
 
 A product's **reference price** is the median of its list price and every unit
-price paid for it. A median ignores a minority of wrong values, so one line at
+price paid for it (its list price when it sold only once: the median of two values
+is their mean). A median ignores a minority of wrong values, so one line at
 999,999 among prices near 5, or a list price of 1e300 on a product sold several
 times, does not move it. A price is an outlier when it is more than ``factor``
 times its reference or less than the reference divided by ``factor`` (default 10:
@@ -39,7 +40,11 @@ def line_outliers(
     if list_price is not None:
         parts.append(pd.DataFrame({"product_id": list_price.index.to_numpy(),
                                    "p": list_price.to_numpy(dtype=float)}))
-    median = pd.concat(parts, ignore_index=True).groupby("product_id")["p"].median()
+    groups = pd.concat(parts, ignore_index=True).groupby("product_id")["p"]
+    median, size = groups.median(), groups.size()
+    if list_price is not None:  # two values: their median is their mean, so trust the list price
+        few = size.index[size < 3].intersection(list_price.index)
+        median[few] = list_price[few]
     ref = product.map(median).astype(float)
     with np.errstate(over="ignore", invalid="ignore"):
         mask = (price > factor * ref) | (price < ref / factor)

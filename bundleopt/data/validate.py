@@ -48,7 +48,8 @@ all rows rejected            fatal                        fatal
 
 **Outliers.** A product's reference price is the median of its list price and
 every unit price paid for it (a median: robust to a minority of wrong values,
-and to a wrong list price when the product sold more than once). A line whose
+and to a wrong list price when the product sold more than once; a product sold
+once is compared with its list price). A line whose
 unit price is more than ``outlier_factor`` (default 10) times its product's
 reference, or less than the reference divided by it, is an outlier: far beyond
 any promotion or price change (promotions are rarely past 70% off). The list
@@ -396,7 +397,8 @@ def validate_catalog(
         if col in df:
             df[col] = _as_float(df[col])
     if "category" in df:
-        df["category"] = df["category"].where(df["category"].isna(), df["category"].astype(str))
+        cat_text = df["category"].where(df["category"].isna(), df["category"].astype(str).str.strip())
+        df["category"] = cat_text.mask(cat_text.eq(""))
 
     kw = {"table": table, "errors": errors, "report": report, "original": original}
     df = _reject_missing_ids(df, ["product_id"], **kw)
