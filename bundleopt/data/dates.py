@@ -28,6 +28,7 @@ rows); only whole-column problems raise.
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -153,37 +154,77 @@ def parse_dates(
         return pd.Series(_utc_naive(values), index=values.index)
     if date_format in EPOCH_UNITS:
         return _parse_epoch(values, date_format)
-    present = values[values.notna()]
-    if present.dtype == object:
-        text = present.map(lambda x: x.strip() if isinstance(x, str) else x)
-        present = present[~text.eq("").to_numpy()]
-    if pd.api.types.is_bool_dtype(present):
+    if values.dtype != object:  # numbers (or booleans) throughout
+        return _from_numbers(values, values, date_format, plausible, column)
+    # object column: decide on the distinct values (dates repeat), then map back
+    codes, unique = pd.factorize(values)
+    u = pd.Series(unique, dtype=object)
+    u = u.map(lambda x: x.strip() if isinstance(x, str) else x)
+    blank = u.map(lambda x: isinstance(x, str) and not x).to_numpy(dtype=bool)
+    if blank.any():
+        codes = np.where(np.isin(codes, np.flatnonzero(blank)), -1, codes)
+    parsed = _parse_unique(u.mask(blank), date_format, dayfirst, plausible, column).to_numpy()
+    got = np.append(parsed, np.datetime64("NaT", "ns"))[codes]  # code -1: missing
+    return pd.Series(got, index=values.index, dtype="datetime64[ns]")
+
+
+def _from_numbers(values: pd.Series, numbers: pd.Series, date_format: str | None,
+                  plausible: tuple[str, str], column: str) -> pd.Series:
+    """Epoch numbers (unit detected), or numbers read as text by ``date_format`` (``%Y%m%d``)."""
+    if pd.api.types.is_bool_dtype(numbers) or numbers.map(lambda x: isinstance(x, bool)).any():
         raise DateFormatError(f"{column}: holds True/False values, not dates")
-    numbers = pd.to_numeric(present, errors="coerce") if len(present) else present
-    numeric = len(present) > 0 and bool(pd.Series(numbers).notna().all())
-    if date_format is None and numeric:
-        x = np.asarray(numbers, dtype=float)
-        x = x[np.isfinite(x)]
-        if len(x) == 0:
-            return pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
-        return _parse_epoch(values, _epoch_unit(x, plausible, column))
-    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
-    if date_format is not None:  # a strptime format or ISO8601: every value read as text
+    if date_format is not None:
         ok = values.notna().to_numpy()
-        as_text = values[ok].map(lambda x: x if isinstance(x, str) else str(x)).str.strip()
-        out[ok] = _parse_text(as_text, date_format=date_format).to_numpy()
+        out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+        whole = values[ok].map(lambda x: str(int(x)) if isinstance(x, float) and x == int(x) else str(x))
+        out[ok] = _parse_text(whole, date_format=date_format).to_numpy()
         return out
-    is_text = values.map(lambda x: isinstance(x, str)).to_numpy(dtype=bool)
-    other = ~is_text & values.notna().to_numpy()
-    if other.any():  # datetime or date objects in an object column
-        odd = values[other].map(lambda x: isinstance(x, int | float | bool | np.number))
+    x = pd.to_numeric(numbers, errors="coerce").to_numpy(dtype=float)
+    x = x[np.isfinite(x)]
+    if len(x) == 0:
+        return pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    return _parse_epoch(values, _epoch_unit(x, plausible, column))
+
+
+def _parse_unique(u: pd.Series, date_format: str | None, dayfirst: bool | None,
+                  plausible: tuple[str, str], column: str) -> pd.Series:
+    """Parse distinct, stripped values (missing ones stay NaT)."""
+    present = u[u.notna()]
+    if len(present) == 0:
+        return pd.Series(pd.NaT, index=u.index, dtype="datetime64[ns]")
+    is_text = present.map(lambda x: isinstance(x, str)).to_numpy(dtype=bool)
+    sample = pd.to_numeric(present.iloc[:100], errors="coerce")
+    if sample.notna().all() and pd.to_numeric(present, errors="coerce").notna().all():
+        # numbers, or text that is all numbers
+        return _from_numbers(u, present, date_format, plausible, column)
+    out = pd.Series(pd.NaT, index=u.index, dtype="datetime64[ns]")
+    if date_format is not None:  # a strptime format or ISO8601: every value read as text
+        out[present.index] = _parse_text(present.map(str), date_format=date_format).to_numpy()
+        return out
+    other = present[~is_text]
+    if len(other):  # datetime or date objects in an object column
+        odd = other.map(lambda x: isinstance(x, int | float | bool | np.number))
         if odd.any():
             raise DateFormatError(
-                f"{column}: dates mix numbers ({values[other][odd].iloc[0]!r}) and other values; "
+                f"{column}: dates mix numbers ({other[odd].iloc[0]!r}) and other values; "
                 f"use one format, or {_HOW}")
-        with_dt = pd.to_datetime(values[other].map(_scalar_datetime), errors="coerce", utc=True)
-        out[other] = _utc_naive(with_dt).to_numpy()
-    text = values[is_text].str.strip()
+        with_dt = pd.to_datetime(other.map(_scalar_datetime), errors="coerce", utc=True)
+        out[other.index] = _utc_naive(with_dt).to_numpy()
+    text = present[is_text]
+    try:  # fast path: every value ISO 8601 without a time zone (nothing to decide)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # mixed offsets: not this path
+            fast = pd.to_datetime(text, format="ISO8601", errors="raise")
+        # naive throughout, or an offset on every value: pandas gives naive values that
+        # follow an aware one its offset, so a mix goes the slow way (_parse_text)
+        if fast.dtype == np.dtype("datetime64[ns]"):
+            out[text.index] = fast.to_numpy()
+            return out
+        if isinstance(fast.dtype, pd.DatetimeTZDtype) and text.str.contains(_TZ).all():
+            out[text.index] = _utc_naive(fast).to_numpy()  # one offset on every value
+            return out
+    except (ValueError, TypeError, OverflowError):
+        pass
     year_first = text.str.contains(_YEAR_FIRST, na=False)
     dm = text.str.extract(_DAY_MONTH).dropna()
     dm.index = text[dm.index]
@@ -194,7 +235,7 @@ def parse_dates(
     order = False
     if len(dm):
         order = bool(dayfirst) if dayfirst is not None else _day_month_order(dm, column)
-    out[is_text] = _parse_text(text, dayfirst=order).to_numpy()
+    out[text.index] = _parse_text(text, dayfirst=order).to_numpy()
     return out
 
 
