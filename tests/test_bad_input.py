@@ -334,3 +334,13 @@ def test_a_product_sold_once_is_checked_against_its_list_price():
     assert v.report.count("transactions", "price_outlier") == 1
     assert v.report.rejected["transactions"].index.tolist() == [2]
     assert v.report.count("catalog", "never_sold") == 1  # b: its one line was the outlier
+
+
+def test_row_errors_are_one_line_with_rows_and_values():
+    cat = pd.DataFrame({"product_id": ["a"], "unit_cost": [1.0], "list_price": [2.0]})
+    tx = pd.DataFrame({"order_id": ["1", "2"], "customer_id": "u",
+                       "timestamp": ["2024-01-01", "2024-01-02"], "product_id": ["a", "a"],
+                       "quantity": [1.0, 1.0], "unit_price": [2.0, "abc"]})
+    with pytest.raises(DataValidationError, match=r"rows \[1\] \(values 'abc'\)") as err:
+        validate(tx, cat)
+    _one_line(err)

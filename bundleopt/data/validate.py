@@ -202,9 +202,11 @@ class ValidatedData:
 def _fail(table: str, column: str, what: str, frame: pd.DataFrame, mask: pd.Series) -> None:
     bad = frame[mask]
     rows = bad.index[:_SAMPLE].tolist()
-    sample = bad.head(_SAMPLE).to_string(max_colwidth=30)
+    values = bad[column].head(_SAMPLE).tolist() if column in bad.columns else []
+    shown = ", ".join(repr(v)[:30] for v in values)
     raise DataValidationError(
-        f"{table}: column {column!r} has {len(bad)} row(s) with {what}; e.g. rows {rows}:\n{sample}",
+        f"{table}: column {column!r} has {len(bad)} row(s) with {what}; e.g. rows {rows}"
+        + (f" (values {shown})" if values else ""),
         table=table,
         column=column,
         rows=rows,
