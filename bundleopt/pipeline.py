@@ -522,7 +522,8 @@ def build_plan(
     constraints : further :class:`~bundleopt.scenario.Constraints` fields, e.g.
         ``{"max_price_spread": 0.1}``; they override the arguments above. Without a
         ``"stock"`` entry, the catalog's ``stock`` column (units) sets the stock rule
-        (:func:`stock_limits` says how units are converted).
+        (:func:`stock_limits` says how units are converted); ``{"stock": None}``
+        ignores the catalog's stock.
     min_support, min_lift, max_bundle_size, max_candidates : bundle mining
         (:func:`bundleopt.candidates.mine_bundles`).
     max_products : keep only the lines of the N products bought in most orders (reported).
@@ -672,7 +673,7 @@ def build_plan(
     v = np.stack([_bundle_weights(models[s], offer_ids, components, prices, lift, bundle_utility)
                   for s in seg_ids])
     weights = (occ / occ.sum()).to_numpy(dtype=float)
-    if rules.stock is None:
+    if "stock" not in (constraints or {}):  # constraints={"stock": None} ignores the catalog's
         limits = stock_limits(cat, tx, products)
         if limits:
             rules = replace(rules, stock=limits)

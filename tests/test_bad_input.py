@@ -44,6 +44,9 @@ def test_stock_zero_everywhere_sells_nothing(tiny):
     plan = build_plan(tiny.transactions, tiny.catalog.assign(stock=0), **PLAN)
     assert plan.table.empty and plan.profit == 0.0
     assert plan.scenario.constraints.stock is not None
+    ignored = build_plan(tiny.transactions, tiny.catalog.assign(stock=0), constraints={"stock": None},
+                         **PLAN)
+    assert ignored.scenario.constraints.stock is None and not ignored.table.empty
 
 
 def test_stock_zero_product_is_sold_neither_alone_nor_in_a_bundle(tiny):
