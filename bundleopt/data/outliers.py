@@ -61,8 +61,8 @@ def list_price_outliers(
     return mask.fillna(False).astype(bool), paid
 
 
-def describe(product: object, column: str, value: float, ref: float, what: str) -> str:
-    """One line: ``product 'P1': unit_price 999999 is 2e+05 x its reference price 5``."""
+def describe(product: object, column: str, value: float, ref: float, what: str, why: str = "") -> str:
+    """One line: ``product 'P1': unit_price 999999 is 2e+05 x its reference price 5 (why)``."""
     ratio = value / ref if ref > 0 else float("inf")
     how = f"{ratio:.3g} x" if ratio >= 1 else f"1/{1 / ratio:.3g} of"
-    return f"product {product!r}: {column} {value:.6g} is {how} {what} {ref:.6g}"
+    return f"product {product!r}: {column} {value:.6g} is {how} {what} {ref:.6g}" + (f" ({why})" if why else "")

@@ -24,8 +24,8 @@ unparseable
 infinite number (overflow)   fatal                        rows rejected, reported
 price <= 0 or not a number   fatal                        rows rejected, reported
 quantity <= 0 / not number   fatal                        rows rejected, reported
-catalog: cost < 0 / NaN      fatal                        product rejected, reported;
-                                                          its lines reported as
+catalog: cost < 0, missing   fatal                        product rejected, reported;
+or not a number                                           its lines reported as
                                                           ``bad_catalog_row`` naming
                                                           the product, column, value
 catalog: stock < 0, not a    fatal                        the cell cleared (no
@@ -421,9 +421,10 @@ def validate_catalog(
     df = _reject_nonpositive(df, "list_price", "nonpositive_price",
                              "a zero, negative or missing price", **kw)
     df = _reject_nonfinite(df, "unit_cost", **kw)
-    uc = df["unit_cost"]
-    df = _reject(df, ~(uc >= 0), column="unit_cost", reason="negative_cost",
-                 what="a negative or missing cost", **kw)
+    df = _reject(df, df["unit_cost"].isna(), column="unit_cost", reason="missing_cost",
+                 what="a missing or non-numeric cost", **kw)
+    df = _reject(df, df["unit_cost"] < 0, column="unit_cost", reason="negative_cost",
+                 what="a negative cost", **kw)
     if "stock" in df:
         df = _clear_bad_stock(df, original, errors=errors, report=report)
     return _finish(df, table, report), report
@@ -529,19 +530,19 @@ def _reject_price_outliers(df: pd.DataFrame, list_price: pd.Series | None, facto
     mask, ref = line_outliers(df["product_id"], df["unit_price"], list_price, factor)
     if not mask.any():
         return df
-    what = f"its product's reference price (median of list and paid prices; factor {factor:g})"
+    what, why = "its reference price", f"median of list and paid prices; outlier factor {factor:g}"
     rows = df.index[mask.to_numpy()]
     if errors == "raise":
         i = rows[0]
         raise DataValidationError(
             f"{table}: {len(rows)} unit price outlier(s), e.g. row {i}: "
-            + describe(df.at[i, "product_id"], "unit_price", df.at[i, "unit_price"], ref[i], what)
+            + describe(df.at[i, "product_id"], "unit_price", df.at[i, "unit_price"], ref[i], what, why)
             + "; fix the value or run with errors='drop' to leave such lines out",
             table=table, column="unit_price", rows=rows[:_SAMPLE].tolist())
     for pid, lines in pd.Series(rows, index=rows).groupby(df.loc[rows, "product_id"]):
         i = lines.iloc[0]
         report.add(table, "price_outlier", "unit_price", original.loc[lines.to_numpy()],
-                   detail=describe(pid, "unit_price", df.at[i, "unit_price"], ref[i], what)
+                   detail=describe(pid, "unit_price", df.at[i, "unit_price"], ref[i], what, why)
                    + (f" (and {len(lines) - 1} more line(s))" if len(lines) > 1 else "")
                    + f", rows {lines.tolist()[:_SAMPLE]}")
     return df[~mask]
@@ -667,16 +668,16 @@ def _drop_list_price_outliers(
     mask, paid = list_price_outliers(lp, tx["product_id"], tx["unit_price"], factor)
     if not mask.any():
         return cat, tx
-    what = f"its median price paid (factor {factor:g})"
+    what, why = "its median price paid", f"outlier factor {factor:g}"
     first = mask.index[mask.to_numpy()][0]
     if errors == "raise":
         raise DataValidationError(
             f"catalog: {int(mask.sum())} list price outlier(s), e.g. "
-            + describe(first, "list_price", lp[first], paid[first], what)
+            + describe(first, "list_price", lp[first], paid[first], what, why)
             + "; fix the value or run with errors='drop' to leave such products out",
             table="catalog", column="list_price")
     for pid in mask.index[mask.to_numpy()]:
-        detail = describe(pid, "list_price", lp[pid], paid[pid], what)
+        detail = describe(pid, "list_price", lp[pid], paid[pid], what, why)
         report.add("catalog", "list_price_outlier", "list_price", cat[cat["product_id"].eq(pid)],
                    detail=detail)
         report.add("transactions", "list_price_outlier", "product_id", tx[tx["product_id"].eq(pid)],
