@@ -15,7 +15,7 @@ times ``1 - discount``), and its support, confidence and lift.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 import numpy as np
 import pandas as pd
@@ -38,13 +38,25 @@ CANDIDATE_COLUMNS = [
 ]
 
 
-def bundle_id(components: tuple[str, ...]) -> str:
-    """The id of a bundle: ``"+"``-joined sorted component ids.
+def bundle_id(components: tuple[str, ...], taken: Collection[str] = ()) -> str:
+    """The id of a bundle: ``"+"``-joined sorted component ids, made distinct from ``taken``.
+
+    A product may be called ``"a+b"`` itself; a bundle id must never equal a product
+    id (offers and choice alternatives are looked up by id), so a bundle whose plain
+    id is ``taken`` (the catalog's product ids) becomes ``"a+b#bundle"`` (then
+    ``"a+b#bundle2"``, ...).
 
     >>> bundle_id(("b", "a"))
     'a+b'
+    >>> bundle_id(("b", "a"), taken={"a+b"})
+    'a+b#bundle'
     """
-    return "+".join(sorted(map(str, components)))
+    base = "+".join(sorted(map(str, components)))
+    out, k = base, 1
+    while out in taken:
+        out = f"{base}#bundle{k if k > 1 else ''}"
+        k += 1
+    return out
 
 
 def basket_matrix(
@@ -206,7 +218,8 @@ def mine_bundles(
     if unknown:
         raise ValueError(f"mine_bundles: product id(s) not in the catalog: {unknown[:10]}")
     out["components"] = comps
-    out["bundle_id"] = comps.map(bundle_id)
+    taken = set(cat.index)
+    out["bundle_id"] = comps.map(lambda c: bundle_id(c, taken))
     out["size"] = comps.map(len)
     out["cost"] = comps.map(lambda c: float(sum(unit_cost[p] for p in c)))
     out["components_price"] = comps.map(lambda c: float(sum(price[p] for p in c)))

@@ -52,7 +52,8 @@ from bundleopt.data.validate import CleaningReport, validate
 from bundleopt.scenario import NOT_OFFERED, Constraints, Decision, Scenario
 from bundleopt.solution import Solution
 
-__all__ = ["BUNDLE_UTILITIES", "Plan", "ProgressCallback", "build_plan", "fit_segment_models"]
+__all__ = ["BUNDLE_UTILITIES", "Plan", "ProgressCallback", "build_plan", "fit_segment_models",
+           "stock_limits"]
 
 #: ``progress(step, fraction)``: called when a step starts (``fraction`` of the job done, 0..1).
 ProgressCallback = Callable[[str, float], None]
@@ -160,21 +161,34 @@ def _check_args(
     min_margin: float | None, ladder: Sequence[float], bundle_utility: str,
     purchase_share: float | None, sessions: pd.DataFrame | None, smoothing: float,
     max_bundle_size: int, min_support: float, min_lift: float, max_products: int | None,
+    max_candidates: int | None = None, max_ladder: float = 10.0,
 ) -> tuple[float, ...]:
-    """Reject bad arguments with one clear message; return the ladder, sorted, with 1.0."""
-    if n_segments is not None and (int(n_segments) != n_segments or n_segments < 1):
+    """Reject bad arguments with one clear message; return the ladder, sorted, with 1.0.
+
+    Ladder levels are multiples of the list price: finite, > 0 and at most
+    ``max_ladder`` (10 x the list price: beyond that a level is a typo, and prices
+    such as 1e308 overflow the preference weights ``exp(beta p)``).
+    """
+    if n_segments is not None and (not _is_int(n_segments) or n_segments < 1):
         raise ValueError(f"n_segments must be a positive integer or None (choose), got {n_segments!r}")
     for name, value in (("max_bundles", max_bundles), ("max_offers", max_offers),
-                        ("max_products", max_products)):
-        if value is not None and (int(value) != value or value < 0):
+                        ("max_candidates", max_candidates)):
+        if value is not None and (not _is_int(value) or value < 0):
             raise ValueError(f"{name} must be a non-negative integer or None, got {value!r}")
+    if max_products is not None and (not _is_int(max_products) or max_products < 1):
+        raise ValueError(f"max_products must be an integer >= 1 (keep the N best sellers) or None "
+                         f"(all products), got {max_products!r}")
     if max_offers == 0:
         raise ValueError("max_offers must be at least 1 (a plan offers something)")
     if min_margin is not None and not (math.isfinite(min_margin) and 0 <= min_margin < 1):
         raise ValueError(f"min_margin must be in [0, 1), got {min_margin!r}")
-    lad = [float(x) for x in ladder]
-    if not lad or not all(math.isfinite(x) and x > 0 for x in lad):
-        raise ValueError(f"ladder must be positive multiples of the list price, got {list(ladder)!r}")
+    try:
+        lad = [float(x) for x in ladder]
+    except (TypeError, ValueError):
+        raise ValueError(f"ladder must be numbers (multiples of the list price), got {ladder!r}") from None
+    if not lad or not all(math.isfinite(x) and 0 < x <= max_ladder for x in lad):
+        raise ValueError(f"ladder must be multiples of the list price in (0, {max_ladder:g}], "
+                         f"e.g. 0.8,0.9,1.0,1.1; got {list(ladder)!r}")
     if len(set(lad)) != len(lad):
         raise ValueError(f"ladder has repeated levels: {lad}")
     if bundle_utility not in BUNDLE_UTILITIES:
@@ -197,6 +211,13 @@ def _check_args(
     return tuple(sorted(lad))
 
 
+def _is_int(value: object) -> bool:
+    """An integer (``3`` or ``3.0``), not a bool, a string or NaN."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        return False
+    return math.isfinite(value) and int(value) == value
+
+
 def _constraints(max_offers: int | None, max_bundles: int | None, min_margin: float | None,
                  no_arbitrage: bool, extra: Mapping[str, Any] | None) -> Constraints:
     """The business rules; ``extra`` (Constraints fields) overrides the arguments."""
@@ -210,6 +231,31 @@ def _constraints(max_offers: int | None, max_bundles: int | None, min_margin: fl
 
 
 # --------------------------------------------------------------------------- steps
+def stock_limits(catalog: pd.DataFrame, transactions: pd.DataFrame,
+                 products: Sequence[str]) -> dict[str, float]:
+    """The catalog's ``stock`` as the stock rule's limit on each product's expected purchases.
+
+    Units: ``stock`` counts product units available over a period as long as the
+    data's (the plan's horizon). The model counts purchases: ``market_size`` is the
+    number of choice occasions in the data, and an occasion choosing offer ``o``
+    takes one of each of its components, so the stock rule
+    (``formulations/rules.md``) bounds
+    ``market_size * sum_s w_s * sum_o n[o, j] P_s(o)``, the expected purchases of
+    ``j`` per data period. A purchase of ``j`` took on average
+    ``q_j = sum of quantities / number of (order, product) lines`` units, so the
+    limit handed to the rule is ``stock_j / q_j`` purchases. A missing stock is no
+    limit; stock 0 means ``j`` is sold neither alone nor in a bundle.
+    """
+    if "stock" not in catalog.columns:
+        return {}
+    stock = catalog.set_index("product_id")["stock"].reindex(list(products)).dropna()
+    if stock.empty:
+        return {}
+    per_line = transactions.groupby(["order_id", "product_id"], sort=False)["quantity"].sum()
+    q = per_line.groupby(level="product_id").mean().reindex(stock.index).fillna(1.0)
+    return {str(p): float(n / q[p]) for p, n in stock.items()}
+
+
 def _top_products(tx: pd.DataFrame, n: int, report: CleaningReport) -> pd.DataFrame:
     """Keep the lines of the ``n`` products bought in the most orders (reported)."""
     counts = tx.groupby("product_id")["order_id"].nunique().sort_values(ascending=False, kind="stable")
@@ -450,6 +496,7 @@ def build_plan(
     max_candidates: int = 10,
     max_products: int | None = None,
     errors: Literal["raise", "drop"] = "drop",
+    allow_positive_price_coef: bool = False,
     smoothing: float = 0.5,
     min_occasions: int = 30,
     random_state: int = 0,
@@ -473,11 +520,17 @@ def build_plan(
         ``formulations/bundle_utility.md``).
     no_arbitrage : a bundle costs at most the sum of its components' prices on its menu.
     constraints : further :class:`~bundleopt.scenario.Constraints` fields, e.g.
-        ``{"max_price_spread": 0.1}``; they override the arguments above.
+        ``{"max_price_spread": 0.1}``; they override the arguments above. Without a
+        ``"stock"`` entry, the catalog's ``stock`` column (units) sets the stock rule
+        (:func:`stock_limits` says how units are converted); ``{"stock": None}``
+        ignores the catalog's stock.
     min_support, min_lift, max_bundle_size, max_candidates : bundle mining
         (:func:`bundleopt.candidates.mine_bundles`).
     max_products : keep only the lines of the N products bought in most orders (reported).
     errors : validation policy (``"drop"``: bad rows are dropped and reported; ``"raise"``).
+    allow_positive_price_coef : a segment whose fitted price coefficient is >= 0
+        (demand rising with price: usually bad prices in the data) stops the plan
+        with a ``ValueError`` naming it, unless this is True (then it is a note).
     smoothing : weight of the pseudo-occasions of :func:`fit_segment_models`.
     min_occasions : a segment with fewer purchase occasions is an error (use fewer segments).
     random_state : seed of segmentation and of the no-purchase draws.
@@ -494,7 +547,7 @@ def build_plan(
 
     lad = _check_args(n_segments, max_bundles, max_offers, min_margin, ladder, bundle_utility,
                       purchase_share, sessions, smoothing, max_bundle_size, min_support, min_lift,
-                      max_products)
+                      max_products, max_candidates)
     from bundleopt.optimize.solve import check_options
 
     check_options(time_limit, 1e-4, threads)  # solver options, before any work
@@ -505,6 +558,7 @@ def build_plan(
         "constraints": dict(constraints or {}), "min_support": min_support, "min_lift": min_lift,
         "max_bundle_size": max_bundle_size, "max_candidates": max_candidates,
         "max_products": max_products, "errors": errors, "smoothing": smoothing,
+        "allow_positive_price_coef": allow_positive_price_coef,
         "purchase_share": purchase_share, "sessions": sessions is not None,
         "random_state": random_state, "time_limit": time_limit, "threads": threads,
     }
@@ -591,9 +645,15 @@ def build_plan(
                                "std_error": float(m.std_errors_[name])})
         if not m.converged_:
             notes.append(f"segment {s}: the MNL fit did not converge ({m.fit_result_.message})")
-        if m.params_["price"] >= 0:
-            notes.append(f"segment {s}: price coefficient {m.params_['price']:.3g} >= 0; "
-                         "its prices go to the top of the ladder")
+    rising = {s: float(m.params_["price"]) for s, m in models.items() if m.params_["price"] >= 0}
+    for s, b in rising.items():
+        if not allow_positive_price_coef:
+            raise ValueError(
+                f"segment {s}: fitted price coefficient {b:.3g} >= 0 (demand rising with price; "
+                f"{len(rising)} of {len(models)} segment(s)): check its prices for outliers or use "
+                "fewer segments, or allow it with allow_positive_price_coef=True")
+        notes.append(f"segment {s}: price coefficient {b:.3g} >= 0 (allowed); "
+                     "its prices go to the top of the ladder")
     params = pd.DataFrame(param_rows, columns=["segment", "parameter", "estimate", "std_error"])
 
     # 6. scenario
@@ -613,6 +673,12 @@ def build_plan(
     v = np.stack([_bundle_weights(models[s], offer_ids, components, prices, lift, bundle_utility)
                   for s in seg_ids])
     weights = (occ / occ.sum()).to_numpy(dtype=float)
+    if "stock" not in (constraints or {}):  # constraints={"stock": None} ignores the catalog's
+        limits = stock_limits(cat, tx, products)
+        if limits:
+            rules = replace(rules, stock=limits)
+            notes.append(f"stock: {len(limits)} product(s) limited by the catalog's stock (units over "
+                         "a period as long as the data's, divided by the mean units per purchase)")
     if not len(cands) and rules.min_bundle_discount == 0.0 and "min_bundle_discount" not in (constraints or {}):
         rules = replace(rules, min_bundle_discount=None)  # no bundle, no arbitrage rule
     scenario = Scenario.from_arrays(

@@ -119,7 +119,6 @@ def test_duplicated_lines_are_dropped_and_reported_in_both_modes():
         ("list_price", -2.0, "nonpositive_price"),
         ("unit_cost", -1.0, "negative_cost"),
         ("product_id", None, "missing_id"),
-        ("stock", -5, "negative_stock"),
     ],
 )
 def test_catalog_errors(col, value, reason):
@@ -130,6 +129,23 @@ def test_catalog_errors(col, value, reason):
     clean, report = validate_catalog(cat, errors="drop")
     assert report.count("catalog", reason) == 1
     assert len(clean) == 2
+
+
+@pytest.mark.parametrize("value", [-5, "abc", float("inf")])
+def test_a_bad_stock_cell_is_an_error_of_that_cell_only(value):
+    """Issue 13.2: a negative / non-numeric stock is fatal, or cleared (no limit) and reported;
+    the product and its sales stay."""
+    cat = catalog().astype({"stock": object})
+    cat.loc[1, "stock"] = value
+    cat.loc[2, "stock"] = None  # missing = no limit, not an error
+    with pytest.raises(DataValidationError, match="stock"):
+        validate_catalog(cat)
+    v = validate(transactions(), cat, errors="drop")
+    assert v.report.count("catalog", "bad_stock") == 1
+    assert len(v.catalog) == 3 and len(v.transactions) == 5  # no product or line lost
+    assert v.catalog["stock"].isna().tolist() == [False, True, True]
+    entry = v.report.entries[0]
+    assert entry.action == "cleared" and "'b'" in entry.detail and repr(value) in entry.detail
 
 
 def test_catalog_conflicting_duplicate_ids_are_fatal_exact_ones_dropped():
@@ -177,17 +193,21 @@ def test_ids_from_floats_and_ints_agree():
     assert set(v.transactions["product_id"]) == {"1", "2", "3"}
 
 
-def test_timezones_and_mixed_formats_parse():
+def test_timezones_parse_and_mixed_formats_are_refused():
     tx = transactions()
     tx["timestamp"] = [
         "2024-01-01T10:00:00+02:00",
         "2024-01-01 08:00",
-        "02/01/2024",
+        "2024-01-02",
         "2024-01-03",
         "2024-01-03",
     ]
     v = validate(tx, catalog())
     assert v.transactions["timestamp"].iloc[0] == pd.Timestamp("2024-01-01 08:00")
+    assert v.transactions["timestamp"].iloc[1] == pd.Timestamp("2024-01-01 08:00")
+    tx.loc[2, "timestamp"] = "02/01/2024"  # day/month first among ISO dates: refused (issue 13.3)
+    with pytest.raises(DataValidationError, match="mix year-first"):
+        validate(tx, catalog(), errors="drop")
 
 
 def test_sessions():

@@ -5,7 +5,8 @@ A schema is data: an ordered tuple of :class:`Column` specs. Validation
 nothing else hard-codes column names.
 
 Identifiers (product, order, customer, session ids) are normalised to ``str`` so
-that ``"42"`` in a CSV and ``42`` in a Parquet file are the same product.
+that ``"42"`` in a CSV and ``42`` in a Parquet file are the same product; ids
+such as ``NA`` or ``null`` are ids, only an empty one is missing.
 Extra columns (for example ``age_group``) are kept untouched.
 
 >>> [c.name for c in CATALOG.required]
@@ -69,7 +70,8 @@ CATALOG = Schema(
         Column("unit_cost", "float", True, "cost of one unit, >= 0"),
         Column("list_price", "float", True, "regular (shelf) price of one unit, > 0"),
         Column("category", "str", False, "product category"),
-        Column("stock", "float", False, "units available for the planning period, >= 0"),
+        Column("stock", "float", False, "units available over a period as long as the data's "
+               "(the plan's horizon), >= 0; empty = no limit"),
     ),
 )
 
