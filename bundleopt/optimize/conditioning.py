@@ -90,11 +90,14 @@ def column_scales(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return power_of_two(size)
 
 
-def condition(lp: LinearProgram, *, drop_tol: float = 1e-8) -> tuple[LinearProgram, Scaling]:
+def condition(lp: LinearProgram, *, drop_tol: float = 1e-8, exact_rows: np.ndarray | None = None,
+              exact_tol: float = 1e-12) -> tuple[LinearProgram, Scaling]:
     """The conditioned (scaled, relaxed where negligible) model and its :class:`Scaling`.
 
     See the module docstring for the maths; ``drop_tol`` is the smallest entry kept
-    relative to its row's largest (HiGHS itself drops entries at or below 1e-9).
+    relative to its row's largest; in the rows marked by ``exact_rows`` (business rules,
+    whose relaxation could let a decision break them) only entries below ``exact_tol``
+    are removed (the solver must then keep entries down to that size).
     """
     n_rows, n_cols = lp.A.shape
     col_scale = column_scales(lp.col_lo, lp.col_hi)
@@ -109,7 +112,8 @@ def condition(lp: LinearProgram, *, drop_tol: float = 1e-8) -> tuple[LinearProgr
     data = coo.data / row_scale[coo.row]
     row_lo = lp.row_lo / row_scale
     row_hi = lp.row_hi / row_scale
-    small = (np.abs(data) < drop_tol) & (data != 0.0)
+    tol = np.full(n_rows, drop_tol) if exact_rows is None else np.where(exact_rows, exact_tol, drop_tol)
+    small = (np.abs(data) < tol[coo.row]) & (data != 0.0)
     # only entries whose column has a finite box can be bounded, hence removed
     small &= np.isfinite(col_lo[coo.col]) & np.isfinite(col_hi[coo.col])
     max_shift = 0.0

@@ -31,6 +31,14 @@ from pyomo.repn.plugins.standard_form import (
 from bundleopt.optimize.conditioning import LinearProgram, Scaling, condition, identity_scaling
 
 INF = highspy.kHighsInf
+# Rows that only define the choice model (normalisation, McCormick rows of z = x y,
+# tangent cuts): the conditioning may relax them where entries are negligible, since the
+# decision's profit is re-evaluated exactly. Every other row is a business rule: relaxing
+# it could let a decision break the rule, so its entries are kept down to
+# RULE_ROW_DROP_TOL of the row's largest (and HiGHS' small_matrix_value is set to that).
+STRUCTURAL_ROWS = frozenset({"normalisation", "link_off", "link_on", "one_price", "one_price_rlt",
+                             "z_lower", "z_upper", "attraction_cuts", "attraction_def"})
+RULE_ROW_DROP_TOL = 1e-12
 FEASIBILITY_TOL = 1e-7
 # Bit of HiGHS' ``presolve_rule_off`` for "dual-fixing probing", a presolve rule new in
 # HiGHS 1.16.0. It cut the optimum off small models (3 offers, 2 segments, personalised,
@@ -123,6 +131,8 @@ def new_highs(threads: int | None, *, verbose: bool = False) -> highspy.Highs:
         _banner_done = True
     h.setOptionValue("output_flag", bool(verbose))
     h.setOptionValue("presolve_rule_off", presolve_rules_off())
+    # keep the rule rows' small entries (the conditioning keeps them down to this size)
+    h.setOptionValue("small_matrix_value", RULE_ROW_DROP_TOL)
     set_threads(h, threads)
     return h
 
@@ -194,7 +204,9 @@ def compile_model(model: pyo.ConcreteModel, *, scale: bool = True) -> CompiledMo
         col_hi=np.array([INF if v.ub is None else v.ub for v in cols], dtype=float),
     )
     if scale:
-        prog, scaling = condition(raw)
+        rule_rows = np.array([r[0].parent_component().local_name not in STRUCTURAL_ROWS
+                              for r in repn.rows], dtype=bool)
+        prog, scaling = condition(raw, exact_rows=rule_rows, exact_tol=RULE_ROW_DROP_TOL)
     else:
         prog, scaling = raw, identity_scaling(A.shape[0], n)
     integer = [v.is_integer() or v.is_binary() for v in cols]

@@ -387,6 +387,9 @@ def _checked(scenario: Scenario, cands: list[Candidate], method: str, timings: d
 
     first = cands[0]
     incumbent = cands[1] if len(cands) > 1 else None
+    # offering nothing is a decision too: the fallback when every solver answer breaks a rule
+    cands = [*cands, Candidate(Decision(np.full((scenario.n_menus, scenario.n_offers), NOT_OFFERED)),
+                               None, "nothing offered")]
     verdict = judge(scenario, cands, mip_gap)
     notes = list(notes)
     statuses = {status}
