@@ -99,7 +99,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", nargs=2, type=int, default=[0, 10_000], metavar=("FIRST", "STOP"))
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--time-limit", type=float, default=60.0, help="per solve, seconds (0 = none)")
+    ap.add_argument("--time-limit", type=float, default=0.0,
+                    help="per solve, seconds (default 0 = none, as in tests/test_exactness_regimes.py)")
     ap.add_argument("--rtol", type=float, default=1e-6)
     ap.add_argument("--mip-gap", type=float, default=1e-9)
     ap.add_argument("--out", type=Path, default=Path("results"))
