@@ -60,31 +60,31 @@ def test_mixed_rules_feasible_or_not_match_brute_force(personalised: bool, seed:
     assert_exact(seed, regime, "mixed", personalised)
 
 
-# Found by the first sweep (benchmarks/exactness_sweep.py --seeds 0 1650): the first
-# seed of each (outcome, regime) that failed on the solver of commit e92c051.
-# Seed -> (what went wrong then); each is stress_case(seed).
+# Found by the first sweep (benchmarks/exactness_sweep.py --seeds 0 1650) on the solver of
+# commit e92c051: the first seed of each (outcome, regime) that failed. Seed -> what went
+# wrong then; each case is stress_case(seed).
 KNOWN = {
     4: "cut_off huge_v0/none: optimum 3.0e-8, profit 0, bound 0",
-    10: "false_infeasible mixed/none, personalised",
     13: "false_infeasible extreme_utility/cardinality, personalised (numerical trouble)",
-    37: "false_infeasible huge_v0/bundles_per_product",
-    54: "solver_error mixed/margin_floor: HiGHS 'optimal' without a feasible decision",
-    102: "short_profit tiny_v0/stock, personalised",
-    108: "cut_off currency_units/stock",
-    133: "cut_off wide_utility/discount_band",
-    142: "short_profit mixed/discount_band: decision with negative profit, optimum 0",
+    37: "false_infeasible huge_v0/bundles_per_product: 'bundles_per_product conflict'",
+    102: "short_profit tiny_v0/stock, personalised: 4636.76 < 4639.89",
+    108: "cut_off currency_units/stock: optimum 37.85, bound 8.86",
+    133: "cut_off wide_utility/discount_band: optimum 6.25, bound 4.73",
+    142: "solver_error mixed/discount_band: HiGHS 'optimal' without a feasible decision",
     163: "false_infeasible currency_units/mixed",
-    186: "cut_off mixed/cardinality",
-    191: "rule_breaking huge_v0/max_bundles: a bundle with max_bundles=0",
-    256: "cut_off tiny_v0/cannibalisation_protected, personalised",
+    175: "false_infeasible mixed/none, personalised",
+    191: "rule_breaking huge_v0/max_bundles: a bundle offered with max_bundles=0",
+    208: "cut_off mixed/bundles_per_product",
+    256: "cut_off tiny_v0/cannibalisation_protected, personalised: optimum 9.10, bound 8.85",
     312: "objective_mismatch huge_v0/fairness",
-    387: "cut_off extreme_utility/margin_rate_overall, personalised",
-    494: "rule_breaking mixed/mixed: segment margin rate 0.24 < 0.68",
+    387: "cut_off extreme_utility/margin_rate_overall, personalised: optimum 6.1e-11, bound 0",
+    417: "rule_breaking mixed/cannibalisation: protected p0 standalone share 0",
+    802: "objective_mismatch mixed/discount_band: objective twice the profit",
     927: "objective_mismatch tiny_v0/stock: objective 2.52, exact profit 0",
     1124: "rule_breaking extreme_utility/discount_band: min_bundle_discount broken",
     1212: "objective_mismatch extreme_utility/margin_rate_overall",
-    1286: "objective_mismatch mixed/max_discount: objective twice the profit",
-    1376: "rule_breaking wide_utility/margin_rate_overall",
+    1376: "rule_breaking wide_utility/margin_rate_overall: rate 0.6639 < 0.6657",
+    1484: "false_feasible mixed/mixed: empty menu returned, cannibalisation floor broken",
     1596: "objective_mismatch wide_utility/no_arbitrage",
 }
 
