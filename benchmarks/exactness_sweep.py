@@ -5,7 +5,8 @@ Each seed is one :func:`bundleopt.optimize.instances.stress_case`: a numerical r
 weights, extreme segment weights, costs above ladder prices, tied prices, one-level
 ladders, prices in currency units, mixes), a rule family (``RULE_FAMILIES``: each
 family alone and mixes) and uniform or personalised prices; consecutive seeds cycle
-through every (regime, rule) pair. :func:`~bundleopt.optimize.instances.check_exactness`
+through every (regime, rule) pair. Seeds from ``EXTRA_SEEDS`` (1,000,000) on cycle through
+``EXTRA_REGIMES`` (near-tied prices, sparse consideration, rules met with equality). :func:`~bundleopt.optimize.instances.check_exactness`
 classifies each solve (``OUTCOMES``: cut-off optimum, rule-breaking decision, false
 infeasible, short profit, false feasible, solver error, ...).
 
@@ -14,6 +15,8 @@ Prints counts by regime and by rule family and outcome, writes every case to
 numbers) to ``<out>/exactness_failures.json``. Exit status 1 when any case fails.
 
     .venv/bin/python benchmarks/exactness_sweep.py --seeds 0 10000 --workers 2
+    .venv/bin/python benchmarks/exactness_sweep.py --seeds 1000000 1002000 --out results/extra
+    .venv/bin/python benchmarks/exactness_sweep.py --merge results results/extra --out results/all
     .venv/bin/python benchmarks/exactness_sweep.py --replay 4      # one case, verbose
     .venv/bin/python benchmarks/exactness_sweep.py --replay-file results/exactness_failures.json
 """
@@ -31,6 +34,8 @@ from collections import Counter
 from pathlib import Path
 
 from bundleopt.optimize.instances import (
+    EXTRA_REGIMES,
+    EXTRA_SEEDS,
     OUTCOMES,
     RULE_FAMILIES,
     STRESS_REGIMES,
@@ -78,7 +83,7 @@ def _group(record: dict, key: str) -> str:
 def table(records: list[dict], key: str) -> str:
     """Counts of outcomes by ``key`` ("regime", "rule" or "pricing"), as a Markdown table."""
     outcomes = [o for o in (*OUTCOMES, "oracle_error") if any(r["outcome"] == o for r in records)]
-    order = {"regime": STRESS_REGIMES, "rule": RULE_FAMILIES}.get(key, ("uniform", "personalised"))
+    order = {"regime": STRESS_REGIMES + EXTRA_REGIMES, "rule": RULE_FAMILIES}.get(key, ("uniform", "personalised"))
     groups = sorted({_group(r, key) for r in records}, key=lambda g: order.index(g) if g in order else 99)
     count = Counter((_group(r, key), r["outcome"]) for r in records)
     lines = [f"| {key} | " + " | ".join(outcomes) + " | failing |",
@@ -151,7 +156,8 @@ def merge(dirs: list[Path], out: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--seeds", nargs=2, type=int, default=[0, 10_000], metavar=("FIRST", "STOP"))
+    ap.add_argument("--seeds", nargs=2, type=int, default=[0, 10_000], metavar=("FIRST", "STOP"),
+                    help=f"seed range; from {EXTRA_SEEDS} on the extra regimes {EXTRA_REGIMES}")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--time-limit", type=float, default=0.0,
                     help="per solve, seconds (default 0 = none, as in tests/test_exactness_regimes.py)")

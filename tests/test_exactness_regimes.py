@@ -16,11 +16,14 @@ from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
 from bundleopt.optimize.instances import (
+    EXTRA_REGIMES,
     RULE_FAMILIES,
     STRESS_REGIMES,
     check_exactness,
     stress_case,
 )
+
+REGIMES = STRESS_REGIMES + EXTRA_REGIMES
 
 PASS = ("ok", "ok_infeasible")
 # No shrinking: the seed is an RNG seed, a smaller one is not a simpler instance.
@@ -39,7 +42,7 @@ def assert_exact(seed: int, regime: str, rule: str, personalised: bool) -> None:
 
 
 @QUICK
-@pytest.mark.parametrize("regime", STRESS_REGIMES)
+@pytest.mark.parametrize("regime", REGIMES)
 @given(seed=seeds, rule=st.sampled_from(RULE_FAMILIES), personalised=st.booleans())
 def test_each_regime_matches_brute_force(regime: str, seed: int, rule: str, personalised: bool) -> None:
     assert_exact(seed, regime, rule, personalised)
@@ -47,14 +50,14 @@ def test_each_regime_matches_brute_force(regime: str, seed: int, rule: str, pers
 
 @QUICK
 @pytest.mark.parametrize("rule", RULE_FAMILIES)
-@given(seed=seeds, regime=st.sampled_from(STRESS_REGIMES), personalised=st.booleans())
+@given(seed=seeds, regime=st.sampled_from(REGIMES), personalised=st.booleans())
 def test_each_rule_family_matches_brute_force(rule: str, seed: int, regime: str, personalised: bool) -> None:
     assert_exact(seed, regime, rule, personalised)
 
 
 @QUICK
 @pytest.mark.parametrize("personalised", [False, True], ids=["uniform", "personalised"])
-@given(seed=seeds, regime=st.sampled_from(STRESS_REGIMES))
+@given(seed=seeds, regime=st.sampled_from(REGIMES))
 def test_mixed_rules_feasible_or_not_match_brute_force(personalised: bool, seed: int, regime: str) -> None:
     """Mixes of two to four families: the only source of infeasible scenarios."""
     assert_exact(seed, regime, "mixed", personalised)
@@ -98,7 +101,7 @@ def test_sweep_failures_replay_exact(seed: int) -> None:
 
 @pytest.mark.slow
 @THOROUGH
-@pytest.mark.parametrize("regime", STRESS_REGIMES)
+@pytest.mark.parametrize("regime", REGIMES)
 @given(seed=seeds, rule=st.sampled_from(RULE_FAMILIES), personalised=st.booleans())
 def test_each_regime_matches_brute_force_thoroughly(regime: str, seed: int, rule: str,
                                                     personalised: bool) -> None:

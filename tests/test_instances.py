@@ -13,6 +13,8 @@ import pytest
 from bundleopt.optimize import InfeasibleScenarioError, evaluate
 from bundleopt.optimize.brute_force import brute_force
 from bundleopt.optimize.instances import (
+    EXTRA_REGIMES,
+    EXTRA_SEEDS,
     RULE_FAMILIES,
     STRESS_REGIMES,
     check_exactness,
@@ -160,6 +162,34 @@ def test_consecutive_seeds_cover_every_regime_rule_pair_both_pricings():
     pairs = {(stress_case(s).regime, stress_case(s).rule) for s in range(len(STRESS_REGIMES) * len(RULE_FAMILIES))}
     assert pairs == {(r, f) for r in STRESS_REGIMES for f in RULE_FAMILIES}
     assert {stress_case(s).personalised for s in range(40)} == {False, True}
+    extra = {(stress_case(s).regime, stress_case(s).rule)
+             for s in range(EXTRA_SEEDS, EXTRA_SEEDS + len(EXTRA_REGIMES) * len(RULE_FAMILIES))}
+    assert extra == {(r, f) for r in EXTRA_REGIMES for f in RULE_FAMILIES}
+
+
+def test_extra_regimes_near_ties_and_sparse():
+    for case in _cases("near_ties", 20):
+        sc = case.scenario
+        gaps = np.abs(np.diff(sc.prices, axis=1)) / sc.prices[:, 1:]
+        if sc.n_levels > 1:
+            assert 1e-11 < gaps[:, -1].max() <= 1.0001e-7
+    for case in _cases("sparse", 20):
+        considered = (case.scenario.v > 0).all(axis=2)
+        assert considered.sum() == (case.scenario.v > 0).any(axis=2).sum()  # all levels or none
+    assert np.mean([(c.scenario.v[:, :, 0] == 0).mean() for c in _cases("sparse")]) == pytest.approx(0.4, abs=0.1)
+
+
+def test_rules_at_equality_are_met_by_some_decision_and_bind():
+    """Settings read off a random decision: brute force finds a feasible decision."""
+    tight = 0
+    for seed in range(30):
+        rule = RULE_FAMILIES[1 + seed % (len(RULE_FAMILIES) - 2)]  # each single family
+        case = stress_case(seed, regime="rules_at_equality", rule=rule, personalised=False)
+        drawn = stress_case(seed, regime="baseline", rule=rule, personalised=False).scenario.constraints
+        _, best = brute_force(case.scenario)
+        assert best.feasible
+        tight += case.scenario.constraints != drawn
+    assert tight >= 12  # the rest: settings D cannot reach (no bundle offered, uniform spread, ...)
 
 
 def test_stress_case_reproducible_and_independent_of_string_hashing():
