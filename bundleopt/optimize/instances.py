@@ -32,6 +32,14 @@ Generative model (``rng = numpy.random.default_rng(seed)``; J singles, B bundles
 * no-purchase weights ``v0[s] = r / (1 - r) * sum_{singles j} v[s, j, list]`` with
   ``r = no_purchase_share``: with all singles at list price, a share r of segment s
   buys nothing.
+
+The second half of the module builds instances meant to break the exact solver rather
+than to look like a shop (:func:`stress_instance`, :func:`stress_case`: preference
+weights over many orders of magnitude, tiny or huge no-purchase weights, extreme
+segment weights, costs above ladder prices, tied ladders, prices in currency units,
+each rule family alone and mixed), and the oracle that compares :func:`bundleopt.solve`
+with brute force on them (:func:`check_exactness`); see
+formulations/evaluation_and_baselines.md.
 """
 
 from __future__ import annotations
