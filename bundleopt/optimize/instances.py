@@ -821,3 +821,30 @@ def check_exactness(
         method=None if sol is None else sol.method, violations=violations, error=error, tol=tol,
         seconds=time.perf_counter() - t0,
     )
+
+
+def ladder_instance(n_offers: int, n_segments: int, max_offers: int | None = None, *,
+                    seed: int = 0, ladder: tuple[float, ...] = (0.8, 0.9, 1.0, 1.1, 1.2)) -> Scenario:
+    """A second generator, not used to tune the solver (issue-14 speed goals):
+
+    list price ``U(10, 50)``, cost ``= list x U(0.4, 0.7)``, prices ``list x ladder``
+    (above list too), segment weights ``Dirichlet(1)``, price sensitivity
+    ``beta_s ~ U(4, 12)`` per unit of ``price / list``, taste ``a_so ~ N(0, 1) + beta_s``,
+    so ``v[s, o, k] = exp(a_so - beta_s p_ok / list_o)``, and no-purchase weight
+    ``v0_s ~ U(2, 6)``. Singles only, uniform prices.
+
+    >>> sc = ladder_instance(10, 3, 4, seed=1)
+    >>> sc.n_offers, sc.n_segments, sc.n_levels
+    (10, 3, 5)
+    """
+    rng = np.random.default_rng([seed, 2])
+    lists = rng.uniform(10.0, 50.0, size=n_offers)
+    costs = lists * rng.uniform(0.4, 0.7, size=n_offers)
+    prices = lists[:, None] * np.asarray(ladder, dtype=float)[None]
+    weights = rng.dirichlet(np.ones(n_segments))
+    beta = rng.uniform(4.0, 12.0, size=n_segments)
+    taste = rng.normal(0.0, 1.0, size=(n_segments, n_offers)) + beta[:, None]
+    v = np.exp(taste[:, :, None] - beta[:, None, None] * (prices / lists[:, None])[None])
+    v0 = rng.uniform(2.0, 6.0, size=n_segments)
+    return Scenario.from_arrays(v, v0, prices, costs, weights, personalised=False,
+                                constraints=Constraints(max_offers=max_offers))
