@@ -113,7 +113,8 @@ def plan(
             console.print("[yellow]cleaned:[/]")
             console.print(result.cleaning.summary(), markup=False)
         print_plan(console, result)
-    console.print(f"plan and report written to {folder}/ (open {folder / 'report.html'})", markup=False)
+    console.print(f"plan and report written to {folder}/ (open {folder / 'report.html'})",
+                  markup=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
