@@ -479,3 +479,33 @@ def test_check_output_folder_returns_the_path(tmp_path):
     (tmp_path / "x" / "plan.csv").write_text("")
     with pytest.raises(FileExistsError, match="not written by bundleopt"):
         check_output_folder(tmp_path / "x", overwrite=True)
+
+
+def test_an_interrupt_swallowed_by_a_gc_callback_is_recorded_and_not_printed(monkeypatch):
+    """JAX's GC callback swallows exceptions: the guard records the signal, prints no traceback."""
+    import gc
+
+    from bundleopt.commands._interrupt import Interrupted, interrupt_guard
+
+    printed = []  # what Python would print as "Exception ignored in: ..."
+    monkeypatch.setattr(sys, "unraisablehook", printed.append)
+    fired = []
+
+    def callback(phase, info):
+        if phase == "start" and not fired:
+            fired.append(1)
+            signal.raise_signal(signal.SIGINT)
+            time.sleep(0.01)
+
+    with interrupt_guard() as guard:
+        gc.callbacks.append(callback)
+        try:
+            gc.collect()
+        finally:
+            gc.callbacks.remove(callback)
+        assert fired and guard.signum == signal.SIGINT  # swallowed, but recorded
+        with pytest.raises(Interrupted):
+            guard.check()
+    assert printed == []
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert sys.unraisablehook == printed.append  # put back

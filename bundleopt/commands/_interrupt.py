@@ -5,12 +5,14 @@ callback prints "Exception ignored" and carries on), so a signal is *recorded* a
 well as raised: :meth:`InterruptGuard.check` raises again at safe points (progress
 callbacks, before writing) and :meth:`InterruptGuard.commit` is handed to
 :func:`bundleopt.report.write_report` as ``before_commit``, so a recorded signal
-prevents the write even if every exception in between was swallowed.
+prevents the write even if every exception in between was swallowed. While the
+guard is on, such a swallowed :class:`Interrupted` is not printed (it is recorded).
 """
 
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -73,6 +75,13 @@ def interrupt_guard() -> Iterator[InterruptGuard]:
         yield guard
         return
     saved = {signum: signal.getsignal(signum) for signum in SIGNALS}
+    unraisable = sys.unraisablehook
+
+    def quiet_unraisable(info: Any) -> None:
+        if not isinstance(info.exc_value, Interrupted):  # ours is recorded, raised again later
+            unraisable(info)
+
+    sys.unraisablehook = quiet_unraisable
     for signum in SIGNALS:
         signal.signal(signum, guard.handle)
     try:
@@ -80,3 +89,4 @@ def interrupt_guard() -> Iterator[InterruptGuard]:
     finally:
         for signum, old in saved.items():
             signal.signal(signum, old if old is not None else signal.SIG_DFL)
+        sys.unraisablehook = unraisable
