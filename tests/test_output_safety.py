@@ -436,7 +436,8 @@ _RUNNER = textwrap.dedent("""
                 if mode == "swallow":  # as JAX's GC callback does
                     return plan
                 raise
-            progress("fitting choice models", 0.5)
+            if mode != "stuck":  # "stuck": a long step with no progress report (a solve)
+                progress("fitting choice models", 0.5)
         return plan
 
     pipeline.build_plan = slow_build_plan
@@ -446,7 +447,7 @@ _RUNNER = textwrap.dedent("""
 
 @pytest.mark.parametrize(("signum", "code", "mode"), [
     (signal.SIGINT, 130, "raise"), (signal.SIGTERM, 143, "raise"), (signal.SIGINT, 130, "swallow"),
-    (signal.SIGTERM, 143, "swallow"),
+    (signal.SIGTERM, 143, "swallow"), (signal.SIGINT, 130, "stuck"),
 ])
 def test_a_signal_mid_run_exits_nonzero_and_keeps_the_old_plan(files, plan, tmp_path, signum, code, mode):
     old = report.write_report(plan, tmp_path / "plan")
@@ -464,6 +465,10 @@ def test_a_signal_mid_run_exits_nonzero_and_keeps_the_old_plan(files, plan, tmp_
         time.sleep(0.02)
     assert ready.exists(), proc.communicate()
     proc.send_signal(signum)
+    if mode == "stuck":  # the first signal waits for a safe point; a second one stops at once
+        time.sleep(0.5)
+        assert proc.poll() is None
+        proc.send_signal(signum)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == code, (stdout, stderr)
     assert "Traceback" not in stderr and f"interrupted by {signal.Signals(signum).name}" in stderr
@@ -494,7 +499,8 @@ def test_an_interrupt_swallowed_by_a_gc_callback_is_recorded_and_not_printed(mon
     def callback(phase, info):
         if phase == "start" and not fired:
             fired.append(1)
-            signal.raise_signal(signal.SIGINT)
+            signal.raise_signal(signal.SIGINT)  # recorded
+            signal.raise_signal(signal.SIGINT)  # raised, and swallowed by the garbage collector
             time.sleep(0.01)
 
     with interrupt_guard() as guard:

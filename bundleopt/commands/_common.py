@@ -61,6 +61,8 @@ def user_errors(guard: Any = None) -> Iterator[None]:
     """
     try:
         yield
+    except typer.Exit:  # already reported (fail)
+        raise
     except BaseException as exc:
         if guard is not None and guard.signum is not None:
             _interrupted(guard)

@@ -1,16 +1,20 @@
 """Ctrl-C and SIGTERM for a command that writes a folder: stop, write nothing, exit 128 + signal.
 
-A KeyboardInterrupt raised inside a library may be swallowed (JAX's garbage-collection
-callback prints "Exception ignored" and carries on), so a signal is *recorded* as
-well as raised: :meth:`InterruptGuard.check` raises again at safe points (progress
-callbacks, before writing) and :meth:`InterruptGuard.commit` is handed to
-:func:`bundleopt.report.write_report` as ``before_commit``, so a recorded signal
-prevents the write even if every exception in between was swallowed. While the
-guard is on, such a swallowed :class:`Interrupted` is not printed (it is recorded).
+The first SIGINT or SIGTERM is only *recorded* (and announced on stderr): raising
+KeyboardInterrupt at an arbitrary instruction inside JAX, XLA or HiGHS may be swallowed
+(JAX's garbage-collection callback prints "Exception ignored" and carries on) or leave
+a library in a broken state. The run stops at the next safe point instead:
+:meth:`InterruptGuard.check` is called at every progress report and before writing,
+and :meth:`InterruptGuard.commit` is handed to :func:`bundleopt.report.write_report`
+as ``before_commit``, so a recorded signal always prevents the write. A second signal
+raises :class:`Interrupted` at once (for a step with no safe point in reach, such as a
+long solve); if a library swallows that one, it is not printed (it is recorded) and
+the next safe point stops the run.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -34,16 +38,19 @@ class Interrupted(KeyboardInterrupt):
 
 
 class InterruptGuard:
-    """Records SIGINT/SIGTERM and raises :class:`Interrupted` (installed by :func:`interrupt_guard`)."""
+    """Records SIGINT/SIGTERM; raises :class:`Interrupted` at safe points (see the module docstring)."""
 
     def __init__(self) -> None:
         self.signum: int | None = None
         self.committed = False
 
     def handle(self, signum: int, frame: Any) -> None:
-        """The signal handler: record the first signal, raise :class:`Interrupted`."""
+        """The signal handler: record the first signal; raise :class:`Interrupted` on the second."""
         if self.signum is None:
             self.signum = signum
+            os.write(2, f"\n{signal.Signals(signum).name}: stopping at the next safe point, nothing will "
+                        "be written (Ctrl-C again to stop at once)\n".encode())
+            return
         raise Interrupted(self.signum)
 
     def check(self) -> None:
