@@ -500,18 +500,41 @@ def test_an_interrupt_swallowed_by_a_gc_callback_is_recorded_and_not_printed(mon
         if phase == "start" and not fired:
             fired.append(1)
             signal.raise_signal(signal.SIGINT)  # recorded
-            signal.raise_signal(signal.SIGINT)  # raised, and swallowed by the garbage collector
+            signal.raise_signal(signal.SIGINT)  # would be swallowed by the collector: sent again later
             time.sleep(0.01)
 
     with interrupt_guard() as guard:
-        gc.callbacks.append(callback)
-        try:
-            gc.collect()
-        finally:
+        with pytest.raises(Interrupted):  # the second signal, sent again outside the callback
+            gc.callbacks.append(callback)
+            try:
+                gc.collect()
+            finally:
+                gc.callbacks.remove(callback)
+            time.sleep(2)
+        if callback in gc.callbacks:  # the interrupt may land before the remove above
             gc.callbacks.remove(callback)
-        assert fired and guard.signum == signal.SIGINT  # swallowed, but recorded
+        assert fired and guard.signum == signal.SIGINT  # recorded
         with pytest.raises(Interrupted):
             guard.check()
     assert printed == []
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     assert sys.unraisablehook == printed.append  # put back
+
+
+def test_an_interrupt_swallowed_by_a_finalizer_is_raised_again(monkeypatch):
+    """An exception in ``__del__`` is swallowed ("Exception ignored"): the guard raises it again later."""
+    from bundleopt.commands._interrupt import Interrupted, interrupt_guard
+
+    printed = []
+    monkeypatch.setattr(sys, "unraisablehook", printed.append)
+
+    class Finalized:
+        def __del__(self):
+            signal.raise_signal(signal.SIGTERM)  # raised here, swallowed by the interpreter
+
+    with interrupt_guard(raise_first=True) as guard:
+        with pytest.raises(Interrupted):
+            Finalized()  # dropped at once: __del__ runs
+            time.sleep(2)
+        assert guard.signum == signal.SIGTERM
+    assert printed == []

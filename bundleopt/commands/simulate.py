@@ -40,7 +40,7 @@ def simulate(
     console = Console()
     if forget <= 0:
         fail("--forget must be in (0, 1] (see: bundleopt simulate --help)", code=2)
-    with interrupt_guard() as guard, user_errors(guard):
+    with interrupt_guard(raise_first=True) as guard, user_errors(guard):  # the loop has no safe points
         check_output_folder(out, overwrite=overwrite, overwrite_hint="--overwrite")
         market = benchmark_market(seed=seed, drift_sd=drift, personalised=not (latent or uniform),
                                   observed_segments=not latent)
