@@ -215,6 +215,19 @@ def test_output_is_refused_before_any_work(files, tmp_path, monkeypatch, case):
     assert _snapshot(tmp_path) == before
 
 
+def test_demo_checks_its_folder_first(tmp_path, monkeypatch):
+    def forbidden(*args, **kwargs):
+        raise AssertionError("work started before the output folder was checked")
+
+    monkeypatch.setattr("bundleopt.datasets.make_market", forbidden)
+    docs = _user_folder(tmp_path / "docs")
+    before = _snapshot(docs)
+    result = runner.invoke(app, ["demo", "-o", str(docs), "--overwrite"])
+    assert result.exit_code == 1, result.output
+    assert len(_lines(result)) == 1 and "not written by bundleopt" in result.output
+    assert _snapshot(docs) == before
+
+
 # --------------------------------------------------------------------------- item 4: unwritable
 def test_an_unwritable_location_is_one_line_before_any_work(files, tmp_path, monkeypatch):
     _forbid_work(monkeypatch)

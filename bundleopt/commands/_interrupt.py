@@ -73,10 +73,11 @@ class InterruptGuard:
     def send_again_later(self, signum: int) -> None:
         """Send ``signum`` to the main thread again in ``retry_s`` seconds (while the guard is on)."""
         main = threading.main_thread().ident
+        kill = getattr(signal, "pthread_kill", None)  # POSIX; elsewhere the next safe point stops the run
 
         def send() -> None:  # to the main thread, so that a blocking call there is cut short
-            if self.active and main is not None:
-                signal.pthread_kill(main, signum)
+            if self.active and main is not None and kill is not None:
+                kill(main, signum)
 
         timer = threading.Timer(self.retry_s, send)
         timer.daemon = True
