@@ -153,17 +153,18 @@ def check_output_folder(out: str | Path, *, overwrite: bool = False,
 
 
 @contextmanager
-def _signals_deferred(signums: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> Iterator[None]:
+def _signals_deferred(signums: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> Iterator[list[int]]:
     """Hold back ``signums`` inside the block; deliver the ones that came right after it.
 
-    Python runs signal handlers in the main thread only, so outside it this does
-    nothing (no handler there can interrupt the block). A handler not set from Python
+    Yields the list of signals held back so far (the block may look at it). Python
+    runs signal handlers in the main thread only, so outside it this holds nothing
+    back (no handler there can interrupt the block). A handler not set from Python
     (``signal.getsignal`` gives ``None``) is left alone.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
     pending: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield pending
+        return
     saved: dict[int, Any] = {}
 
     def record(signum: int, frame: Any) -> None:
@@ -176,7 +177,7 @@ def _signals_deferred(signums: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)
             saved[signum] = old
             signal.signal(signum, record)
     try:
-        yield
+        yield pending
     finally:
         for signum, old in saved.items():
             signal.signal(signum, old)
@@ -187,27 +188,36 @@ def _signals_deferred(signums: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)
 def _swap_into_place(new: Path, out: Path, before_commit: Callable[[], None] | None) -> None:
     """Move the complete folder ``new`` to ``out``, replacing an existing ``out``.
 
-    With signals deferred: ``before_commit()`` (may raise to abort), then
-    ``out -> backup``, ``new -> out`` and the backup removed. If the second rename
-    fails, the backup is renamed back, so ``out`` is never left missing with the
-    previous folder hidden.
+    With SIGINT/SIGTERM held back: ``before_commit()`` (may raise to abort), then
+    ``out -> backup`` and ``new -> out``. If the second rename fails, or a signal
+    came meanwhile, both renames are undone (``new`` is back where it was, ``out``
+    as before; a signal then raises ``KeyboardInterrupt``), so ``out`` is never left
+    missing with the previous folder hidden, and an interrupted run writes nothing.
+    The backup is removed at the end; held-back signals are delivered after.
     """
-    with _signals_deferred():
-        if before_commit is not None:
-            before_commit()
-        if not os.path.lexists(out):
-            os.replace(new, out)
-            return
-        backup_dir = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-        backup = backup_dir / "previous"
-        try:
-            os.replace(out, backup)
+    backup_dir = None
+    try:
+        with _signals_deferred() as pending:
+            if before_commit is not None:
+                before_commit()
+            backup = None
+            if os.path.lexists(out):
+                backup_dir = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+                backup = backup_dir / "previous"
+                os.replace(out, backup)
             try:
                 os.replace(new, out)
             except BaseException:
-                os.replace(backup, out)
+                if backup is not None:
+                    os.replace(backup, out)
                 raise
-        finally:
+            if pending:  # interrupted during the swap: undo it
+                os.replace(out, new)
+                if backup is not None:
+                    os.replace(backup, out)
+                raise KeyboardInterrupt(f"interrupted while {out} was put in place; nothing was written")
+    finally:
+        if backup_dir is not None:
             shutil.rmtree(backup_dir, ignore_errors=True)
 
 

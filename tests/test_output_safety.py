@@ -392,25 +392,44 @@ def test_a_swallowed_signal_still_stops_the_write(files, plan, tmp_path, monkeyp
 
 
 def test_a_signal_during_the_swap_never_hides_the_plan(files, plan, tmp_path, monkeypatch):
-    """SIGINT between the two renames is held back: the swap completes, then the run stops."""
+    """SIGINT between the two renames is held back; the swap is undone: the old plan stays."""
     out = tmp_path / "plan"
     _stub_build_plan(monkeypatch, plan)
     assert runner.invoke(app, _plan_args(files, out)).exit_code == 0
+    before = _snapshot(out)
     real_replace = os.replace
+    seen = []
 
     def replace(src, dst):
         real_replace(src, dst)
-        if Path(src) == out:  # the old plan just moved aside
+        seen.append((Path(src), Path(dst)))
+        if Path(src) == out and len(seen) == 1:  # the old plan just moved aside
             signal.raise_signal(signal.SIGINT)
+            assert not out.exists()  # the moment an unguarded interrupt would have left no plan
 
     monkeypatch.setattr(os, "replace", replace)
     result = runner.invoke(app, _plan_args(files, out, "--overwrite"))
     monkeypatch.undo()
     assert result.exit_code == 130, result.output
-    assert len(_lines(result)) == 1 and "complete" in result.output
-    assert sorted(read_manifest(out)["files"]) == sorted(report.REPORT_FILES)
-    assert all((out / name).is_file() for name in report.REPORT_FILES)
+    assert len(_lines(result)) == 1 and "nothing was written" in result.output
+    assert len(seen) == 4  # old aside, new in, new back out, old back in
+    assert _snapshot(out) == before
     _no_temp_folders(tmp_path)
+
+
+def test_a_signal_during_the_rename_of_a_new_folder_writes_nothing(plan, tmp_path, monkeypatch):
+    real_replace = os.replace
+
+    def replace(src, dst):
+        real_replace(src, dst)
+        if Path(dst) == tmp_path / "rep":
+            signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(KeyboardInterrupt):
+        report.write_report(plan, tmp_path / "rep")
+    monkeypatch.undo()
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_failure_between_the_renames_restores_the_old_plan(plan, tmp_path, monkeypatch):

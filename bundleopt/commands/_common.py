@@ -76,7 +76,7 @@ def _interrupted(guard: Any) -> NoReturn:
 
     name = signal.Signals(guard.signum).name
     if guard.committed:
-        fail(f"interrupted by {name} while the output was put in place; it is complete",
+        fail(f"interrupted by {name} after the output was written (it is complete)",
              code=128 + guard.signum)
     fail(f"interrupted by {name}; nothing was written", code=128 + guard.signum)
 

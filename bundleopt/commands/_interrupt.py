@@ -5,8 +5,9 @@ KeyboardInterrupt at an arbitrary instruction inside JAX, XLA or HiGHS may be sw
 (JAX's garbage-collection callback prints "Exception ignored" and carries on) or leave
 a library in a broken state. The run stops at the next safe point instead:
 :meth:`InterruptGuard.check` is called at every progress report and before writing,
-and :meth:`InterruptGuard.commit` is handed to :func:`bundleopt.report.write_report`
-as ``before_commit``, so a recorded signal always prevents the write. A second signal
+and is handed to :func:`bundleopt.report.write_report` as ``before_commit`` (called
+just before the swap; a signal during the swap undoes it), so a recorded signal
+always prevents the write. A second signal
 raises :class:`Interrupted` at once (for a step with no safe point in reach, such as a
 long solve). A signal that lands while the garbage collector runs (in its callbacks,
 weakref callbacks or finalizers an exception is swallowed) is sent again 50 ms later
@@ -88,9 +89,8 @@ class InterruptGuard:
         if self.signum is not None:
             raise Interrupted(self.signum)
 
-    def commit(self) -> None:
-        """``before_commit`` hook: last :meth:`check`; past it the new folder goes into place."""
-        self.check()
+    def written(self) -> None:
+        """Note that the output is in place (a signal from now on came too late to stop the write)."""
         self.committed = True
 
     def progress(self, callback: Any) -> Any:

@@ -55,7 +55,8 @@ def demo(
         truth = truth_comparison(result, market)
         guard.check()
         folder = (write_report(result, out, overwrite=overwrite, title="bundleopt demo plan",
-                               before_commit=guard.commit) if out else None)
+                               before_commit=guard.check) if out else None)
+        guard.written()
         check_interrupted(guard)
     print_plan(console, result)
     truth = truth.assign(true_uplift=truth["true_uplift"].map("{:+.1%}".format))

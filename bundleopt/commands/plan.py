@@ -106,7 +106,8 @@ def plan(
                 random_state=seed, time_limit=time_limit, progress=guard.progress(progress),
             )
         guard.check()
-        folder = write_report(result, out, overwrite=overwrite, before_commit=guard.commit)
+        folder = write_report(result, out, overwrite=overwrite, before_commit=guard.check)
+        guard.written()
         check_interrupted(guard)
     if not quiet:
         if result.cleaning.entries:

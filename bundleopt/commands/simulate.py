@@ -48,9 +48,10 @@ def simulate(
         result = run_simulation(market, policy, n_periods=periods, customers_per_period=customers, seed=seed,
                                 progress=True)
         guard.check()
-        with staged_folder(out, kind="simulation", overwrite=overwrite, before_commit=guard.commit,
+        with staged_folder(out, kind="simulation", overwrite=overwrite, before_commit=guard.check,
                            overwrite_hint="--overwrite") as tmp:
             paths = {name: out / path.name for name, path in result.save(tmp).items()}
+        guard.written()
         check_interrupted(guard)
     s = result.summary()
     table = Table(title=f"Adaptive pricing: {periods} periods x {customers} customers (seed {seed})")
