@@ -15,9 +15,10 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
+from bundleopt.choice.identification import assess, choice_differences, subspace_covariance
 from bundleopt.choice.likelihood import block_size, make_data, n_blocks, probabilities, score_outer
 from bundleopt.choice.long_format import ChoiceArrays, check_columns, pack_long
-from bundleopt.choice.optimize import FitResult, covariance, maximize_loglik
+from bundleopt.choice.optimize import FitResult, maximize_loglik
 from bundleopt.choice.spec import Specification
 
 
@@ -37,7 +38,12 @@ class MNL:
     Fitted attributes: ``params_``, ``std_errors_`` (pd.Series by parameter name),
     ``cov_`` (DataFrame), ``loglik_``, ``null_loglik_`` (equal shares over available
     alternatives), ``rho2_ = 1 - loglik_ / null_loglik_``, ``n_obs_``, ``converged_``,
-    ``n_iter_``, ``alternatives_``, ``fit_result_`` (optimizer details).
+    ``n_iter_``, ``alternatives_``, ``fit_result_`` (optimizer details), ``unidentified_``
+    and ``separated_`` (parameter names; an
+    :class:`~bundleopt.choice.identification.IdentificationWarning` names them too).
+    Unidentified parameters stay at 0 and separated ones at the last iterate; both get NaN
+    standard errors, the others' are computed on the identified subspace, and
+    ``converged_`` is False under separation.
 
     Example:
         >>> from bundleopt.choice.simulate import simulate_mnl
@@ -107,7 +113,12 @@ class MNL:
         return self
 
     def _store(self, res: FitResult, names: list[str], data: Any, arrays: ChoiceArrays, spec: Specification) -> None:
-        cov = covariance(res.hessian)
+        found = assess(res.hessian, res.hessian0, res.ident, lambda: choice_differences(
+            arrays.X, arrays.choice, arrays.avail, np.asarray(data.weight), np.asarray(data.A)), names)
+        found.warn("MNL")
+        self.unidentified_ = found.unidentified
+        self.separated_ = found.separated
+        cov = subspace_covariance(res.hessian, found.basis, unidentified=found.nan)
         self.spec_ = spec
         self.alternatives_ = arrays.alt_ids
         self.reference_ = spec.reference_alt(arrays.alt_ids)
@@ -118,14 +129,14 @@ class MNL:
         if self.robust:
             size = block_size(*arrays.X.shape)
             meat = np.asarray(score_outer(jnp.asarray(res.theta), data, size, n_blocks(arrays.n_obs, size)))
-            rcov = covariance(res.hessian, meat)
+            rcov = subspace_covariance(res.hessian, found.basis, meat, unidentified=found.nan)
             self.robust_std_errors_ = pd.Series(np.sqrt(np.clip(np.diag(rcov), 0, None)), index=names, name="robust_std_error")
         w = np.asarray(data.weight)
         self.loglik_ = res.loglik
         self.null_loglik_ = float(-np.sum(w * np.log(arrays.avail.sum(axis=1))))
         self.rho2_ = 1.0 - self.loglik_ / self.null_loglik_ if self.null_loglik_ != 0 else np.nan
         self.n_obs_ = arrays.n_obs
-        self.converged_ = bool(res.converged)
+        self.converged_ = bool(res.converged) and not found.separated
         self.n_iter_ = res.n_iter
         self.fit_result_ = res
 

@@ -17,12 +17,14 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.optimize
 
+from bundleopt.choice.identification import Identification, identify, reduced_newton_step
 from bundleopt.choice.likelihood import (
     MNLData,
     block_size,
     loglik_and_grad,
     loglik_grad_hess,
     n_blocks,
+    raw_second_moment,
 )
 
 
@@ -35,7 +37,9 @@ class FitResult:
     ``tol`` times the total weight; ``n_iter``/``n_newton`` L-BFGS and Newton iterations;
     ``n_eval`` value-and-gradient evaluations (of ``lbfgs_obs`` observations each);
     ``n_hess`` value-gradient-Hessian passes over all the data; ``n_full_grad`` value-gradient
-    passes over all the data (large-data path); ``timings`` seconds by phase.
+    passes over all the data (large-data path); ``timings`` seconds by phase; ``hessian0``
+    the Hessian at ``theta = 0`` and ``ident`` the identified subspace read from it
+    (:mod:`bundleopt.choice.identification`).
     """
 
     theta: np.ndarray
@@ -51,6 +55,8 @@ class FitResult:
     lbfgs_obs: int = 0
     n_full_grad: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+    hessian0: np.ndarray | None = None
+    ident: Identification | None = None
 
 
 def maximize_loglik(
@@ -99,6 +105,12 @@ def maximize_loglik(
     theta = np.zeros(p) if theta0 is None else np.asarray(theta0, dtype=np.float64).copy()
     timings: dict[str, float] = {}
     n_eval = 0
+    # identified subspace: the null space of the Hessian does not depend on theta
+    t0 = time.perf_counter()
+    H0 = np.asarray(loglik_grad_hess(jnp.zeros(p), data, size, all_blocks)[2])
+    ident = identify(H0, np.asarray(raw_second_moment(data)))
+    basis = ident.basis
+    timings["identify"] = time.perf_counter() - t0
 
     def fun(th: np.ndarray) -> tuple[float, np.ndarray]:
         nonlocal n_eval
@@ -135,7 +147,7 @@ def maximize_loglik(
             if not np.isfinite(ll_f) or ll_f < prev:
                 theta = theta - last_step  # noqa: F821  (only after a step was taken)
                 break
-            last_step, decrement = _newton_step(g_f, H_approx)
+            last_step, decrement = reduced_newton_step(g_f, H_approx, basis)
             if not np.isfinite(decrement):
                 break
             theta, prev = theta + last_step, float(ll_f)
@@ -150,7 +162,7 @@ def maximize_loglik(
     n_newton = 0
     n_hess = 1
     for n_newton in range(1, max_newton + 1):  # noqa: B007
-        step, decrement = _newton_step(g, H)
+        step, decrement = reduced_newton_step(g, H, basis)
         if not np.isfinite(decrement):
             break
         if decrement * scale < tol and n_newton > min_newton:
@@ -165,7 +177,7 @@ def maximize_loglik(
         theta, ll, g, H = found
     timings["newton"] = time.perf_counter() - t0
     if not converged:
-        step, decrement = _newton_step(g, H)
+        step, decrement = reduced_newton_step(g, H, basis)
         converged = bool(np.isfinite(decrement) and decrement * scale < max(tol, 1e-9))
     return FitResult(
         theta=theta,
@@ -181,6 +193,8 @@ def maximize_loglik(
         n_full_grad=n_full_grad,
         lbfgs_obs=min(n, lbfgs_blocks * size),
         timings=timings,
+        hessian0=H0,
+        ident=ident,
     )
 
 
