@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
+from bundleopt.choice.grouped import MenuChoices
 from bundleopt.choice.identification import assess, choice_differences, subspace_covariance
 from bundleopt.choice.likelihood import block_size, make_data, n_blocks, probabilities, score_outer
 from bundleopt.choice.long_format import ChoiceArrays, check_columns, pack_long
@@ -98,6 +99,53 @@ class MNL:
         )
         self._columns = {"obs": obs, "alt": alt, "choice": choice, "avail": avail}
         return self._fit_arrays(arrays, spec, weights)
+
+    def fit_menus(self, menus: MenuChoices, max_rows_check: int = 2_000_000) -> MNL:
+        """Estimate from menu-grouped data (:class:`~bundleopt.choice.grouped.MenuChoices`):
+        the same estimates as :meth:`fit` on the occasions they group, without one row per
+        (occasion, alternative). Only generic features (``features`` must be
+        ``menus.features``); fitted by Newton with the closed-form Hessian.
+        """
+        from bundleopt.choice.grouped import make_menu_data
+        from bundleopt.choice.optimize import maximize_menu_loglik
+
+        spec = self._spec()
+        if spec.features_by_alt or tuple(spec.features) != tuple(menus.features):
+            raise ValueError(f"fit_menus needs features={list(menus.features)} (generic only), "
+                             f"got features={list(spec.features)}, features_by_alt={dict(spec.features_by_alt)}")
+        alt_ids = menus.alt_ids
+        names = spec.param_names(alt_ids)
+        A = spec.asc_matrix(alt_ids)
+        data = make_menu_data(menus, A)
+        res = maximize_menu_loglik(data)
+
+        def rows() -> np.ndarray:
+            if len(menus.menu) * len(alt_ids) > max_rows_check:
+                return np.zeros((0, len(names)))  # too large to check: the screen's warning only
+            X, y, av, w = menus.to_arrays()
+            return choice_differences(X, y, av, w, A)
+
+        found = assess(res.hessian, res.hessian0, res.ident, rows, names)
+        found.warn("MNL")
+        self.unidentified_, self.separated_ = found.unidentified, found.separated
+        cov = subspace_covariance(res.hessian, found.basis, unidentified=found.nan)
+        self.spec_ = spec
+        self.alternatives_ = alt_ids
+        self.reference_ = spec.reference_alt(alt_ids)
+        self.params_ = pd.Series(res.theta, index=names, name="estimate")
+        self.cov_ = pd.DataFrame(cov, index=names, columns=names)
+        diag = np.diag(cov)
+        self.std_errors_ = pd.Series(np.sqrt(np.where(diag >= 0, diag, np.nan)), index=names, name="std_error")
+        base = menus.avail.sum(axis=1)[menus.menu] + ~menus.avail[menus.menu, menus.choice]
+        self.loglik_ = res.loglik
+        self.null_loglik_ = float(-np.sum(menus.count * np.log(base)))
+        self.rho2_ = 1.0 - self.loglik_ / self.null_loglik_ if self.null_loglik_ != 0 else np.nan
+        self.n_obs_ = float(menus.count.sum())
+        self.converged_ = bool(res.converged) and not found.separated
+        self.n_iter_ = res.n_newton
+        self.fit_result_ = res
+        self._columns = {"obs": "obs", "alt": "alt", "choice": "chosen", "avail": None}
+        return self
 
     def _fit_arrays(self, arrays: ChoiceArrays, spec: Specification, weights: np.ndarray | None) -> MNL:
         alt_ids = arrays.alt_ids
