@@ -252,6 +252,7 @@ def fit_segment_models(
     smoothing: float = 0.5,
     max_lbfgs: int = 0,
     progress: Callable[[Any], None] | None = None,
+    tol: float = 1e-12,
 ) -> dict[Any, Any]:
     """One MNL (``ASC`` per alternative, one price coefficient) per segment.
 
@@ -313,7 +314,7 @@ def fit_segment_models(
             "available": avail_all.ravel(),
             "price": price_all.ravel(),
         })
-        model = MNL(features=["price"], reference=NO_PURCHASE, max_iter=max_lbfgs)
+        model = MNL(features=["price"], reference=NO_PURCHASE, max_iter=max_lbfgs, tol=tol)
         models[s] = model.fit(frame, obs="obs", alt="alt", choice="chosen", avail="available",
                               weights=weights)
         if progress is not None:
@@ -360,6 +361,7 @@ def fit_menu_models(
     *,
     smoothing: float = 0.5,
     progress: Callable[[Any], None] | None = None,
+    tol: float = 1e-12,
 ) -> dict[Any, Any]:
     """:func:`fit_segment_models` on menu-grouped data (``segment -> MenuChoices`` from
     :func:`bundleopt.data.choice_data.build_menu_choices`): the same model, smoothing
@@ -391,7 +393,7 @@ def fit_menu_models(
             count=np.concatenate([mc.count, np.full(J, float(smoothing))]),
             alt_ids=mc.alt_ids, features=mc.features,
         ).padded(n_menus, rec_targets[s])
-        models[s] = MNL(features=list(mc.features), reference=NO_PURCHASE).fit_menus(smoothed)
+        models[s] = MNL(features=list(mc.features), reference=NO_PURCHASE, tol=tol).fit_menus(smoothed)
         if progress is not None:
             progress(s)
     return models

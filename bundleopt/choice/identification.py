@@ -156,12 +156,11 @@ def choice_differences(
     keep = np.asarray(weight) > 0
     X, choice, avail = np.asarray(X)[keep], np.asarray(choice)[keep], np.asarray(avail)[keep]
     n = X.shape[0]
-    Z = np.concatenate([np.broadcast_to(A, (n, *A.shape)), X], axis=2)  # (n, J, p)
-    zy = Z[np.arange(n), choice]  # (n, p)
     other = avail.copy()
     other[np.arange(n), choice] = False
     nn, jj = np.nonzero(other)
-    return zy[nn] - Z[nn, jj]
+    yy = choice[nn]
+    return np.hstack([A[yy] - A[jj], X[nn, yy] - X[nn, jj]])
 
 
 def separating_direction(
@@ -192,10 +191,15 @@ def separating_direction(
     return d / max(float(eff.max()), 1e-300)
 
 
-def screen_separation(H: np.ndarray, H0: np.ndarray, basis: np.ndarray, screen: float = 1e-5) -> bool:
-    """True when the curvature at the estimate is, in some identified direction, below
+def screen_separation(
+    H: np.ndarray, H0: np.ndarray, basis: np.ndarray, screen: float = 1e-5, max_chosen_prob: float = 1.0,
+) -> bool:
+    """True when some choice is predicted almost surely (``max_chosen_prob``, the largest
+    probability of a chosen alternative, above ``1 - 1e-4``: separated observations are
+    predicted perfectly at the end of the fit, as their score terms ``w (1 - P)`` must
+    vanish) and the curvature at the estimate is, in some identified direction, below
     ``screen`` times that at ``theta = 0`` (smallest generalised eigenvalue)."""
-    if basis.shape[1] == 0:
+    if basis.shape[1] == 0 or max_chosen_prob < 1 - 1e-4:
         return False
     A = basis.T @ (-H) @ basis
     B = basis.T @ (-H0) @ basis
@@ -246,19 +250,19 @@ class Assessment:
 
 def assess(
     H: np.ndarray, H0: np.ndarray, ident: Identification, rows, names: Sequence[str],
-    screen: float = 1e-5, max_entries: int = 50_000_000,
+    max_chosen_prob: float = 1.0, screen: float = 1e-5, max_entries: int = 20_000_000,
 ) -> Assessment:
     """Unidentified parameters, separation (screen, then the LP on ``rows()``), and the
     subspace on which the remaining standard errors are computed.
 
     ``rows`` is a callable returning :func:`choice_differences` (only called when the
-    screen fires, and skipped when it would exceed ``max_entries`` numbers: then the
-    screen's verdict stands, with the smallest-curvature direction as ``d``).
+    screen fires); the LP is skipped when it would exceed ``max_entries`` numbers (no
+    verdict then). ``max_chosen_prob``: see :func:`screen_separation`.
     """
     basis = ident.basis
     nan = ident.unidentified.copy()
     separated: list[str] = []
-    if screen_separation(H, H0, basis, screen):
+    if screen_separation(H, H0, basis, screen, max_chosen_prob):
         d = None
         R = rows()
         if R.size <= max_entries:

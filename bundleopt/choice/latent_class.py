@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import scipy.optimize
 
+from bundleopt.choice.compile_cache import enable_compilation_cache
 from bundleopt.choice.identification import (
     Assessment,
     choice_differences,
@@ -277,6 +278,7 @@ class LatentClassMNL:
         avail: str | None = None,
     ) -> LatentClassMNL:
         """Estimate from a long-format frame; ``customer`` groups observations into panels."""
+        enable_compilation_cache()
         spec, arrays, cust, cust_ids, Z = self._pack(df, obs, alt, choice, customer, avail)
         self._columns = {"obs": obs, "alt": alt, "choice": choice, "avail": avail, "customer": customer}
         C = int(self.n_classes)
@@ -372,10 +374,12 @@ class LatentClassMNL:
             d_c = mnl._replace(weight=jnp.asarray(w_obs[:, c]))
             Hc = np.asarray(loglik_grad_hess(jnp.asarray(theta[c]), d_c, mnl.X.shape[0])[2])
             H0c = np.asarray(loglik_grad_hess(jnp.zeros(theta.shape[1]), d_c, mnl.X.shape[0])[2])
-            if not screen_separation(Hc, H0c, ident.basis):
+            held = w_obs[:, c] > 0.5
+            p_chosen = np.exp(np.asarray(loglik_per_obs(jnp.asarray(theta[c]), mnl)))
+            if not screen_separation(Hc, H0c, ident.basis, max_chosen_prob=float(np.max(p_chosen[held], initial=0))):
                 continue
             rows = choice_differences(np.asarray(mnl.X), np.asarray(mnl.choice), np.asarray(mnl.avail),
-                                      (w_obs[:, c] > 0.5).astype(float), np.asarray(mnl.A))
+                                      held.astype(float), np.asarray(mnl.A))
             d = separating_direction(rows, ident.basis, ident.scale)
             if d is not None:
                 out[c] = d

@@ -15,9 +15,17 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
+from bundleopt.choice.compile_cache import enable_compilation_cache
 from bundleopt.choice.grouped import MenuChoices
 from bundleopt.choice.identification import assess, choice_differences, subspace_covariance
-from bundleopt.choice.likelihood import block_size, make_data, n_blocks, probabilities, score_outer
+from bundleopt.choice.likelihood import (
+    block_size,
+    loglik_per_obs,
+    make_data,
+    n_blocks,
+    probabilities,
+    score_outer,
+)
 from bundleopt.choice.long_format import ChoiceArrays, check_columns, pack_long
 from bundleopt.choice.optimize import FitResult, maximize_loglik
 from bundleopt.choice.spec import Specification
@@ -90,6 +98,7 @@ class MNL:
         ``weights`` (optional, one per observation in order of first appearance) weight
         each observation's log-likelihood contribution.
         """
+        enable_compilation_cache()
         spec = self._spec()
         check_columns(df, obs=obs, alt=alt, choice=choice, avail=avail, features=spec.used_columns())
         alt_ids = _alt_ids(df, alt)
@@ -106,9 +115,10 @@ class MNL:
         (occasion, alternative). Only generic features (``features`` must be
         ``menus.features``); fitted by Newton with the closed-form Hessian.
         """
-        from bundleopt.choice.grouped import make_menu_data
+        from bundleopt.choice.grouped import _core, make_menu_data
         from bundleopt.choice.optimize import maximize_menu_loglik
 
+        enable_compilation_cache()
         spec = self._spec()
         if spec.features_by_alt or tuple(spec.features) != tuple(menus.features):
             raise ValueError(f"fit_menus needs features={list(menus.features)} (generic only), "
@@ -117,7 +127,7 @@ class MNL:
         names = spec.param_names(alt_ids)
         A = spec.asc_matrix(alt_ids)
         data = make_menu_data(menus, A)
-        res = maximize_menu_loglik(data)
+        res = maximize_menu_loglik(data, tol=self.tol)
 
         def rows() -> np.ndarray:
             if len(menus.menu) * len(alt_ids) > max_rows_check:
@@ -125,7 +135,9 @@ class MNL:
             X, y, av, w = menus.to_arrays()
             return choice_differences(X, y, av, w, A)
 
-        found = assess(res.hessian, res.hessian0, res.ident, rows, names)
+        ll_r = _core(jnp.asarray(res.theta), data)[0]
+        top = float(np.max(np.where(menus.count > 0, np.exp(np.asarray(ll_r)), 0.0), initial=0.0))
+        found = assess(res.hessian, res.hessian0, res.ident, rows, names, max_chosen_prob=top)
         found.warn("MNL")
         self.unidentified_, self.separated_ = found.unidentified, found.separated
         cov = subspace_covariance(res.hessian, found.basis, unidentified=found.nan)
@@ -161,8 +173,11 @@ class MNL:
         return self
 
     def _store(self, res: FitResult, names: list[str], data: Any, arrays: ChoiceArrays, spec: Specification) -> None:
+        w = np.asarray(data.weight)
+        top = float(np.max(np.where(w > 0, np.exp(np.asarray(loglik_per_obs(jnp.asarray(res.theta), data))), 0.0),
+                           initial=0.0))
         found = assess(res.hessian, res.hessian0, res.ident, lambda: choice_differences(
-            arrays.X, arrays.choice, arrays.avail, np.asarray(data.weight), np.asarray(data.A)), names)
+            arrays.X, arrays.choice, arrays.avail, w, np.asarray(data.A)), names, max_chosen_prob=top)
         found.warn("MNL")
         self.unidentified_ = found.unidentified
         self.separated_ = found.separated

@@ -252,7 +252,8 @@ def maximize_menu_loglik(
 ) -> FitResult:
     """Maximise the MNL log-likelihood of menu-grouped data
     (:class:`~bundleopt.choice.grouped.MenuData`): damped Newton with the exact closed-form
-    Hessian (:func:`~bundleopt.choice.grouped.derivatives`) from ``theta0`` (default 0),
+    Hessian (:func:`~bundleopt.choice.grouped.derivatives`) from ``theta0`` (default:
+    :func:`share_start`),
     within the identified subspace, until the decrement per unit weight is below ``tol``.
     The log-likelihood is concave, so this is the maximiser the row-by-row fit finds.
     """
@@ -266,11 +267,8 @@ def maximize_menu_loglik(
     ll0, g0, H0 = (np.asarray(a) for a in derivatives(jnp.zeros(p), data))
     ident = identify(H0, np.asarray(raw_moments(data)))
     timings["identify"] = time.perf_counter() - t0
-    theta = np.zeros(p) if theta0 is None else np.asarray(theta0, dtype=np.float64).copy()
-    if theta0 is None:
-        ll, g, H = ll0, g0, H0
-    else:
-        ll, g, H = (np.asarray(a) for a in derivatives(jnp.asarray(theta), data))
+    theta = share_start(data) if theta0 is None else np.asarray(theta0, dtype=np.float64).copy()
+    ll, g, H = (np.asarray(a) for a in derivatives(jnp.asarray(theta), data))
     t0 = time.perf_counter()
     converged, n_newton, n_hess = False, 0, 2
     for n_newton in range(1, max_newton + 1):  # noqa: B007
@@ -295,3 +293,26 @@ def maximize_menu_loglik(
         n_newton=n_newton, n_eval=0, message="newton (menu-grouped data)", n_hess=n_hess,
         timings=timings, hessian0=H0, ident=ident,
     )
+
+
+def share_start(data: Any) -> np.ndarray:
+    """Start values: each constant at ``log(n_j / n_ref)`` (the choice counts of its
+    alternative and of the reference, the maximum-likelihood constants of a model with
+    constants only and every alternative always available), other coefficients 0.
+
+    Newton from 0 (equal shares) overshoots when the shares are very unequal (a
+    no-purchase share of 0.97 and a thousand products): the first step sends the
+    probabilities to the edge, where the Hessian is numerically zero. From the shares,
+    the remaining steps are small. The log-likelihood is concave: the start changes the
+    path, not the maximiser. Alternatives never chosen start at ``log(0.5 / n_ref)``.
+    """
+    A = np.asarray(data.A)
+    J = A.shape[0]
+    counts = np.bincount(np.asarray(data.choice), weights=np.asarray(data.count), minlength=J)
+    ref = np.flatnonzero(~A.any(axis=1))
+    n_ref = float(counts[ref[0]]) if ref.size else float(counts.max())
+    if n_ref <= 0:
+        return np.zeros(A.shape[1] + data.X.shape[2])
+    log_share = np.log(np.maximum(counts, 0.5) / n_ref)
+    asc = np.linalg.lstsq(A, log_share - (log_share[ref[0]] if ref.size else 0.0), rcond=None)[0]
+    return np.concatenate([asc, np.zeros(data.X.shape[2])])
