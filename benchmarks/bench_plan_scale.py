@@ -70,9 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     shares = args.purchase_share * (len(args.top) if len(args.purchase_share) == 1 else 1)
     if len(shares) != len(args.top):
         parser.error("give one --purchase-share, or one per --top")
-    from bundleopt.datasets import DatasetUnavailable
-
     import pandas as pd
+
+    from bundleopt.datasets import DatasetUnavailable
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

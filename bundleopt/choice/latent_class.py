@@ -50,7 +50,7 @@ from bundleopt.choice.likelihood import (
 )
 from bundleopt.choice.long_format import check_columns, pack_long
 from bundleopt.choice.mnl import _alt_ids, _pack_for_predict
-from bundleopt.choice.optimize import backtrack
+from bundleopt.choice.optimize import backtrack, single_blas_thread
 from bundleopt.choice.spec import Specification
 
 
@@ -484,7 +484,8 @@ def _lbfgs(x0: np.ndarray, data: PanelData, static: dict, max_iter: int, n_total
         v, g = _panel_value_and_grad(jnp.asarray(x), data, **static)
         return -float(v) / n_total, -np.asarray(g) / n_total
 
-    res = scipy.optimize.minimize(
-        fun, x0, jac=True, method="L-BFGS-B", options={"maxiter": max_iter, "gtol": 1e-9, "ftol": 1e-15}
-    )
+    with single_blas_thread():
+        res = scipy.optimize.minimize(
+            fun, x0, jac=True, method="L-BFGS-B", options={"maxiter": max_iter, "gtol": 1e-9, "ftol": 1e-15}
+        )
     return np.asarray(res.x)
