@@ -322,6 +322,23 @@ def fit_segment_models(
     return models
 
 
+def _check_resources(tx: pd.DataFrame, n_segments: int | None, k_range: tuple[int, int],
+                     max_candidates: int) -> Any:
+    """Estimate memory and time of the heavy stages from the data's size and stop at once,
+    naming the option that helps, when the memory is not there
+    (:mod:`bundleopt.choice.resources`)."""
+    from bundleopt.choice.resources import check_memory, estimate_plan_resources
+
+    stamps = tx["timestamp"]
+    n_periods = int((stamps.max().normalize() - stamps.min().normalize()).days) + 1 if len(tx) else 1
+    estimate = estimate_plan_resources(
+        n_lines=len(tx), n_customers=int(tx["customer_id"].nunique()),
+        n_products=int(tx["product_id"].nunique()), n_candidates=int(max_candidates or 0),
+        n_periods=n_periods, n_segments=int(n_segments or max(k_range)))
+    check_memory(estimate)
+    return estimate
+
+
 def _weighted_median(values: np.ndarray, counts: np.ndarray) -> float:
     """``np.median`` of ``values`` each repeated ``counts`` times (integer counts; NaN if none)."""
     keep = counts > 0
@@ -609,6 +626,7 @@ def build_plan(
     tx, cat, report = checked.transactions, checked.catalog, checked.report
     if max_products is not None:
         tx = _top_products(tx, max_products, report)
+    resources = _check_resources(tx, n_segments, k_range, max_candidates)
 
     # 2. segments
     step(1)
@@ -733,6 +751,7 @@ def build_plan(
         "first_day": str(tx["timestamp"].min().date()), "last_day": str(tx["timestamp"].max().date()),
         "observed_gross_margin": observed, "market_size": float(occ.sum()),
         "solver_method": solution.method, "solver_status": solution.status,
+        "estimated_memory_gb": resources.memory / 1e9, "estimated_seconds": resources.seconds,
         "machine": platform.platform(), "versions": _versions(),
     }
     return Plan(
