@@ -576,7 +576,8 @@ def build_plan(
     smoothing : weight of the pseudo-occasions of :func:`fit_segment_models`.
     min_occasions : a segment with fewer purchase occasions is an error (use fewer segments).
     random_state : seed of segmentation and of the no-purchase draws.
-    time_limit, threads : HiGHS options.
+    time_limit, threads : HiGHS options; ``threads`` also limits the threads of the
+        segmentation's clustering (:class:`~bundleopt.segment.CustomerSegmenter`).
     progress : ``progress(step, fraction_done)`` called as each step starts.
 
     Raises ``ValueError`` (``DataValidationError``, ``InfeasibleScenarioError`` are
@@ -634,7 +635,7 @@ def build_plan(
     if n_segments is not None and n_segments > len(feats):
         raise ValueError(f"n_segments={n_segments} but the data has only {len(feats)} customers")
     seg_model = CustomerSegmenter(n_segments=n_segments, k_range=k_range, random_state=random_state,
-                                  n_init=4)
+                                  n_init=4, threads=threads)
     if n_segments is None and len(feats) < 3:
         seg_model.set_params(n_segments=1)
     seg_model.fit(feats)

@@ -127,6 +127,10 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         16-21 s segmentation on the shared 2-core machine). ``None``: never. The default
         is a judgement call, not a tuned optimum.
     batch_size : customers per mini-batch.
+    threads : threads of the clustering and silhouette (threadpoolctl limit on
+        scikit-learn's OpenMP and BLAS pools); ``None``: the libraries' default. On the
+        shared 2-core machine one thread made the Ta-Feng top-200 segmentation 3x faster
+        (6.7 vs 22 s; the default pools oversubscribed the busy cores).
 
     Attributes
     ----------
@@ -162,6 +166,7 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         covariance_type: Literal["full", "tied", "diag", "spherical"] = "tied",
         minibatch_above: int | None = 25_000,
         batch_size: int = 4096,
+        threads: int | None = None,
     ) -> None:
         self.n_segments = n_segments
         self.method = method
@@ -173,6 +178,7 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         self.covariance_type = covariance_type
         self.minibatch_above = minibatch_above
         self.batch_size = batch_size
+        self.threads = threads
 
     # -- helpers
     def _check(self, features: pd.DataFrame, fitting: bool) -> pd.DataFrame:
@@ -229,6 +235,14 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
     # -- estimator API
     def fit(self, features: pd.DataFrame, y: object = None) -> CustomerSegmenter:
         """Fit on a features frame (one row per customer, numeric columns)."""
+        from contextlib import nullcontext
+
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=self.threads) if self.threads else nullcontext():
+            return self._fit(features)
+
+    def _fit(self, features: pd.DataFrame) -> CustomerSegmenter:
         if self.method not in ("kmeans", "gmm"):
             raise ValueError(f"method must be 'kmeans' or 'gmm', got {self.method!r}")
         x = self._check(features, fitting=True)
