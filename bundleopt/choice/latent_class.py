@@ -157,7 +157,9 @@ class LatentClassMNL:
         max_iter: L-BFGS iterations of the final direct maximisation.
 
     Fitted attributes: ``class_params_`` (DataFrame, parameters x classes),
-    ``std_errors_`` (same layout, NaN where the Hessian is singular), ``shares_`` (C,),
+    ``std_errors_`` (same layout, NaN for unidentified or separated parameters, named by an
+    :class:`~bundleopt.choice.identification.IdentificationWarning` and in ``unidentified_`` /
+    ``separated_``; the others' are computed on the identified subspace), ``shares_`` (C,),
     ``membership_params_`` (DataFrame ``const, membership...`` x classes, class 0 = 0),
     ``membership_std_errors_``, ``posterior_`` (DataFrame customers x classes),
     ``loglik_``, ``start_logliks_``, ``n_obs_``, ``n_customers_``, ``converged_``,
