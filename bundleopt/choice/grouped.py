@@ -22,7 +22,6 @@ One evaluation costs ``O(M J K + R K)`` and the exact Hessian ``O(M J^2 + R K^2)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -228,9 +227,3 @@ def raw_moments(d: MenuData) -> jax.Array:
     beta = jnp.einsum("mj,mjk->k", wp, d.X**2) + d.count @ (d.x_chosen**2)
     return jnp.concatenate([asc, beta])
 
-
-def feature_matrix(features: Sequence[str], K: int) -> tuple[str, ...]:
-    out = tuple(features)
-    if len(out) != K:
-        raise ValueError(f"{K} feature columns but {len(out)} feature names")
-    return out
