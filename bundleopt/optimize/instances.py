@@ -396,6 +396,9 @@ def stress_instance(
     v0 = ratio if currency_units and no_purchase_scale is None else ratio * v[:, :n_singles, -1].sum(axis=1)
     if consideration < 1.0:
         v = v * (rng.random((n_segments, n_offers)) < consideration)[:, :, None]
+    # stay inside what Scenario accepts: purchase odds sum v / v0 at most 1e15 (beyond, the
+    # no-purchase share is below double precision and Scenario refuses the data)
+    v = np.minimum(v, ODDS_CAP * v0[:, None, None] / max(n_offers, 1))
 
     product_ids = [f"p{j}" for j in range(n_singles)]
     return Scenario(
@@ -736,6 +739,9 @@ class ExactnessCheck:
         if self.error:
             parts.append(f"error={self.error[:300]}")
         return " ".join(parts)
+
+
+ODDS_CAP = 1e14  # the stress cases' largest sum of purchase odds v / v0 (Scenario refuses > 1e15)
 
 
 def profit_scale(scenario: Scenario) -> float:
