@@ -723,10 +723,13 @@ class ExactnessCheck:
     seconds: float
 
     def shortfall(self) -> float | None:
-        """``(optimum - bound) / |optimum|`` when the bound cuts the optimum off, else None."""
-        if self.optimum is None or self.bound is None or not self.bound < self.optimum - self.tol:
+        """``(optimum - bound) / |optimum|`` when the bound cuts the optimum off (``inf``
+        when the optimum is 0 or the bound NaN), else None."""
+        if self.optimum is None or self.bound is None or self.bound >= self.optimum - self.tol:
             return None
-        return (self.optimum - self.bound) / max(abs(self.optimum), 1e-300)
+        if self.optimum == 0.0 or not np.isfinite(self.bound):
+            return float("inf")
+        return (self.optimum - self.bound) / abs(self.optimum)
 
     def summary(self) -> str:
         parts = [self.outcome, f"optimum={self.optimum!r}", f"profit={self.profit!r}",
