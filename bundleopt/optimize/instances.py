@@ -612,7 +612,8 @@ def rules_at_equality(rng: np.random.Generator, scenario: Scenario) -> Constrain
             changes.pop("min_bundle_discount", None)
             changes.pop("max_bundle_discount", None)
     if c.max_price_spread is not None and scenario.n_menus > 1:
-        ratio = np.nanmax(price, axis=0) / np.nanmin(price, axis=0)
+        cols = ~np.isnan(price).all(axis=0)  # offers on some menu
+        ratio = np.nanmax(price[:, cols], axis=0) / np.nanmin(price[:, cols], axis=0)
         if np.isfinite(ratio).any():
             changes["max_price_spread"] = float(np.nanmax(ratio) - 1.0)
     lo_d = changes.get("min_bundle_discount", c.min_bundle_discount)
