@@ -27,7 +27,7 @@ REGIMES = STRESS_REGIMES + EXTRA_REGIMES
 
 PASS = ("ok", "ok_infeasible", "not_proved")  # not_proved: a true but weak claim
 # No shrinking: the seed is an RNG seed, a smaller one is not a simpler instance.
-QUICK = settings(max_examples=10, deadline=None, phases=[Phase.explicit, Phase.generate],
+QUICK = settings(max_examples=20, deadline=None, phases=[Phase.explicit, Phase.generate],
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 THOROUGH = settings(QUICK, max_examples=150)
 

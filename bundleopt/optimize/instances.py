@@ -615,7 +615,8 @@ def rules_at_equality(rng: np.random.Generator, scenario: Scenario) -> Constrain
             changes.pop("min_bundle_discount", None)
             changes.pop("max_bundle_discount", None)
     if c.max_price_spread is not None and scenario.n_menus > 1:
-        ratio = np.nanmax(price, axis=0) / np.nanmin(price, axis=0)
+        cols = ~np.isnan(price).all(axis=0)  # offers on some menu
+        ratio = np.nanmax(price[:, cols], axis=0) / np.nanmin(price[:, cols], axis=0)
         if np.isfinite(ratio).any():
             changes["max_price_spread"] = float(np.nanmax(ratio) - 1.0)
     lo_d = changes.get("min_bundle_discount", c.min_bundle_discount)
@@ -725,10 +726,13 @@ class ExactnessCheck:
     seconds: float
 
     def shortfall(self) -> float | None:
-        """``(optimum - bound) / |optimum|`` when the bound cuts the optimum off, else None."""
-        if self.optimum is None or self.bound is None or not self.bound < self.optimum - self.tol:
+        """``(optimum - bound) / |optimum|`` when the bound cuts the optimum off (``inf``
+        when the optimum is 0 or the bound NaN), else None."""
+        if self.optimum is None or self.bound is None or self.bound >= self.optimum - self.tol:
             return None
-        return (self.optimum - self.bound) / max(abs(self.optimum), 1e-300)
+        if self.optimum == 0.0 or not np.isfinite(self.bound):
+            return float("inf")
+        return (self.optimum - self.bound) / abs(self.optimum)
 
     def summary(self) -> str:
         parts = [self.outcome, f"optimum={self.optimum!r}", f"profit={self.profit!r}",
