@@ -3,7 +3,7 @@
 A :class:`Scenario` holds no solver objects; :func:`bundleopt.solve` turns it into a
 model, solves it and returns a :class:`bundleopt.Solution`.
 
-Notation (DESIGN.md): offers ``o = 0..O-1`` (single products and bundles), ladder
+Notation (ARCHITECTURE.md): offers ``o = 0..O-1`` (single products and bundles), ladder
 levels ``k = 0..K-1`` with prices ``p[o, k]`` (NaN = no such level), segments
 ``s = 0..S-1`` with weights ``w[s]`` (shares of customers, summing to 1),
 no-purchase weights ``v0[s]`` and preference weights ``v[s, o, k]``. A customer of
