@@ -159,27 +159,11 @@ def maximize_loglik(
 
     t0 = time.perf_counter()
     ll, g, H = (np.asarray(a) for a in loglik_grad_hess(jnp.asarray(theta), data, size, all_blocks))
-    converged = False
-    n_newton = 0
-    n_hess = 1
-    for n_newton in range(1, max_newton + 1):  # noqa: B007
-        step, decrement = reduced_newton_step(g, H, basis)
-        if not np.isfinite(decrement):
-            break
-        if decrement * scale < tol and n_newton > min_newton:
-            converged = True
-            n_newton -= 1
-            break
-        found, n_evals = backtrack(lambda c: loglik_grad_hess(jnp.asarray(c), data, size, all_blocks),
-                                   theta, step, ll, rtol=1e-12)
-        n_hess += n_evals
-        if found is None:
-            break
-        theta, ll, g, H = found
+    theta, ll, g, H, converged, n_newton, n_evals = damped_newton(
+        lambda c: loglik_grad_hess(jnp.asarray(c), data, size, all_blocks), theta, ll, g, H,
+        basis, scale=scale, tol=tol, max_newton=max_newton, min_newton=min_newton)
+    n_hess = 1 + n_evals
     timings["newton"] = time.perf_counter() - t0
-    if not converged:
-        step, decrement = reduced_newton_step(g, H, basis)
-        converged = bool(np.isfinite(decrement) and decrement * scale < max(tol, 1e-9))
     return FitResult(
         theta=theta,
         loglik=float(ll),
@@ -237,6 +221,39 @@ def backtrack(
     return None, max_halvings
 
 
+def damped_newton(
+    derivs: Any, theta: np.ndarray, ll: float, g: np.ndarray, H: np.ndarray, basis: np.ndarray, *,
+    scale: float, tol: float, max_newton: int, min_newton: int,
+) -> tuple[np.ndarray, float, np.ndarray, np.ndarray, bool, int, int]:
+    """Newton steps within the identified subspace ``basis`` (:func:`reduced_newton_step`),
+    each halved by :func:`backtrack` until the log-likelihood rises, from ``theta`` with
+    its value, gradient and Hessian; ``derivs(theta) -> (ll, g, H)``.
+
+    Stops when the Newton decrement per unit weight (``decrement * scale``) is below
+    ``tol`` after more than ``min_newton`` steps, when no step raises the value, or after
+    ``max_newton``; converged also when the final decrement is below ``max(tol, 1e-9)``.
+    Returns ``(theta, ll, g, H, converged, steps taken, derivative evaluations)``.
+    """
+    converged, n_newton, n_evals_total = False, 0, 0
+    for n_newton in range(1, max_newton + 1):  # noqa: B007
+        step, decrement = reduced_newton_step(g, H, basis)
+        if not np.isfinite(decrement):
+            break
+        if decrement * scale < tol and n_newton > min_newton:
+            converged = True
+            n_newton -= 1
+            break
+        found, n_evals = backtrack(derivs, theta, step, ll, rtol=1e-12)
+        n_evals_total += n_evals
+        if found is None:
+            break
+        theta, ll, g, H = found
+    if not converged:
+        _, decrement = reduced_newton_step(g, H, basis)
+        converged = bool(np.isfinite(decrement) and decrement * scale < max(tol, 1e-9))
+    return theta, ll, g, H, converged, n_newton, n_evals_total
+
+
 def _newton_step(g: np.ndarray, H: np.ndarray) -> tuple[np.ndarray, float]:
     """Newton direction ``(-H)^{-1} g`` and decrement ``g^T (-H)^{-1} g`` (inf if singular)."""
     try:
@@ -284,24 +301,11 @@ def maximize_menu_loglik(
     theta = share_start(data) if theta0 is None else np.asarray(theta0, dtype=np.float64).copy()
     ll, g, H = (np.asarray(a) for a in derivatives(jnp.asarray(theta), data))
     t0 = time.perf_counter()
-    converged, n_newton, n_hess = False, 0, 2
-    for n_newton in range(1, max_newton + 1):  # noqa: B007
-        step, decrement = reduced_newton_step(g, H, ident.basis)
-        if not np.isfinite(decrement):
-            break
-        if decrement * scale < tol and n_newton > 1:
-            converged = True
-            n_newton -= 1
-            break
-        found, n_evals = backtrack(lambda c: derivatives(jnp.asarray(c), data), theta, step, ll, rtol=1e-12)
-        n_hess += n_evals
-        if found is None:
-            break
-        theta, ll, g, H = found
+    theta, ll, g, H, converged, n_newton, n_evals = damped_newton(
+        lambda c: derivatives(jnp.asarray(c), data), theta, ll, g, H, ident.basis,
+        scale=scale, tol=tol, max_newton=max_newton, min_newton=1)
+    n_hess = 2 + n_evals
     timings["newton"] = time.perf_counter() - t0
-    if not converged:
-        _, decrement = reduced_newton_step(g, H, ident.basis)
-        converged = bool(np.isfinite(decrement) and decrement * scale < max(tol, 1e-9))
     return FitResult(
         theta=theta, loglik=float(ll), grad=g, hessian=H, converged=converged, n_iter=0,
         n_newton=n_newton, n_eval=0, message="newton (menu-grouped data)", n_hess=n_hess,
