@@ -142,3 +142,25 @@ def test_no_purchase_source_is_required(files, tmp_path):
                                  "--out", str(tmp_path / "out")])
     assert result.exit_code == 1 and len(_lines(result)) == 1 and "--purchase-share" in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_ambiguous_dates_name_the_cli_options_and_the_options_settle_them(files, tmp_path):
+    """Dates that read both day-first and month-first are refused in one line naming
+    --dayfirst / --monthfirst / --date-format; with --dayfirst the same file is read."""
+    import pandas as pd
+
+    tx = pd.read_csv(files / "tx.csv")
+    stamps = pd.to_datetime(tx["timestamp"])
+    # every day <= 12: 03/04 could be 3 April or 4 March
+    tx["timestamp"] = [f"{min(t.day, 12):02d}/{t.month:02d}/{t.year}" for t in stamps]
+    path = tmp_path / "tx_ambiguous.csv"
+    tx.to_csv(path, index=False)
+    base = ["plan", "-t", str(path), "-c", str(files / "cat.csv"), "--purchase-share", "0.6",
+            "--max-products", "4", "--segments", "2", "-q"]
+    refused = runner.invoke(app, [*base, "-o", str(tmp_path / "a")])
+    assert refused.exit_code == 1
+    lines = _lines(refused)
+    assert len(lines) == 1 and "--dayfirst" in lines[0] and "--date-format" in lines[0], lines
+    assert not (tmp_path / "a").exists()
+    read = runner.invoke(app, [*base, "--dayfirst", "-o", str(tmp_path / "b")])
+    assert read.exit_code == 0, read.output

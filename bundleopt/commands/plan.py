@@ -73,6 +73,15 @@ def plan(
     overwrite: Annotated[bool, typer.Option(
         "--overwrite", help="Replace --out if it holds a plan bundleopt wrote (and nothing else).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors and the final line.")] = False,
+    date_format: Annotated[str | None, typer.Option(
+        "--date-format", help="How to read timestamps: a strptime format such as %d/%m/%Y, ISO8601, "
+        "or an epoch unit s/ms/us/ns (default: detected; ambiguous columns are refused).")] = None,
+    dayfirst: Annotated[bool | None, typer.Option(
+        "--dayfirst/--monthfirst", help="Order of day and month in dates like 03/04/2024 "
+        "(default: detected over the whole column).")] = None,
+    allow_positive_price_coef: Annotated[bool, typer.Option(
+        "--allow-positive-price-coef", help="Keep a segment whose fitted price coefficient is "
+        "positive (demand rising with price) instead of stopping.")] = False,
 ) -> None:
     """Choose bundles and per-segment prices from your transactions; write plan + report to --out.
 
@@ -92,9 +101,10 @@ def plan(
         if sessions is None and purchase_share is None:
             raise ValueError("no-purchase is not observed: give --sessions FILE (visits) or "
                              "--purchase-share S (share of visits that end in a purchase)")
-        tx = load_transactions(transactions)
+        dates = {"date_format": date_format, "dayfirst": dayfirst}
+        tx = load_transactions(transactions, **dates)
         cat = load_catalog(catalog)
-        ses = load_sessions(sessions) if sessions is not None else None
+        ses = load_sessions(sessions, **dates) if sessions is not None else None
         guard.check()
         with progress_bar(console, enabled=not quiet) as progress:
             result = build_plan(
@@ -104,6 +114,7 @@ def plan(
                 min_support=min_support, min_lift=min_lift, max_candidates=max_candidates,
                 max_products=max_products, errors="raise" if strict else "drop",
                 random_state=seed, time_limit=time_limit, progress=guard.progress(progress),
+                allow_positive_price_coef=allow_positive_price_coef,
             )
         guard.check()
         folder = write_report(result, out, overwrite=overwrite, before_commit=guard.check)

@@ -40,8 +40,9 @@ _PER_SECOND = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}
 _YEAR_FIRST = re.compile(r"^\s*\d{4}[-/.]\d{1,2}[-/.]\d{1,2}")
 _DAY_MONTH = re.compile(r"^\s*(\d{1,2})[-/.](\d{1,2})[-/.](\d{2,4})(?!\d)")
 _TZ = re.compile(r"\d:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}:?\d{2})\s*$")
-_HOW = ("say how to read them with load_transactions(..., date_format='%d/%m/%Y') (another "
-        "strptime format, 'ISO8601', or an epoch unit 's'/'ms'/'us'/'ns') or dayfirst=True/False")
+_HOW = ("say how to read them: date_format='%d/%m/%Y' (another strptime format, 'ISO8601', or an "
+        "epoch unit 's'/'ms'/'us'/'ns') or dayfirst=True/False in Python, --date-format / "
+        "--dayfirst / --monthfirst with bundleopt plan")
 
 
 class DateFormatError(ValueError):
