@@ -28,10 +28,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bundleopt.data.schemas import NO_PURCHASE
 from bundleopt.scenario import NOT_OFFERED, Constraints, Decision, Scenario
-
-#: alternative id of "buys nothing" in the sales frames
-NO_PURCHASE = "none"
 
 
 @dataclass(frozen=True, eq=False)
