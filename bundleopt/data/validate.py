@@ -450,9 +450,14 @@ def _clear_bad_stock(
               "for no limit)", original.loc[df.index], bad)
     for i in df.index[bad.to_numpy()]:
         report.add("catalog", "bad_stock", "stock", original.loc[[i]], action="cleared",
-                   detail=f"product {df.at[i, 'product_id']!r}: stock {raw[i]!r} is not a number "
+                   detail=f"product {df.at[i, 'product_id']!r}: stock {_plain(raw[i])!r} is not a number "
                    ">= 0; ignored (no stock limit)")
     return df.assign(stock=x.where(~bad, np.nan))
+
+
+def _plain(value: object) -> object:
+    """A cell's value as the user wrote it (numpy scalars as plain Python numbers)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def validate_transactions(
