@@ -24,8 +24,6 @@ import subprocess
 import sys
 import time
 
-from bundleopt.scenario import Constraints
-
 CASES = {
     "uniform500": dict(n_offers=500, n_segments=10, n_levels=5, max_offers=50),
     "uniform100": dict(n_offers=100, n_segments=20, n_levels=5, max_offers=20),

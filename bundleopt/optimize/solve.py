@@ -52,10 +52,11 @@ OBBT_BATCHES = 2
 BOUND_ONLY = {"mip_heuristic_effort": 0.0, "mip_heuristic_run_rins": False,
               "mip_heuristic_run_rens": False, "mip_heuristic_run_root_reduced_cost": False,
               "mip_heuristic_run_feasibility_jump": False}
-# Seconds per model column (y and z) of a Pyomo build plus compile, the part of a
-# solve that cannot be interrupted: measured 84-115 us on 500 x 10 x 5, 200 x 20 x 5
-# and 300 x 10 x 10 (personalised) on a loaded 2-core machine, with margin.
-BUILD_SECONDS_PER_COLUMN = 1.5e-4
+# Seconds per (allowed ladder pair x (segments + menus)) of a Pyomo build plus compile,
+# the part of a solve that cannot be interrupted: measured 62-72 us on 500 x 10 x 5
+# C=50, 200 x 20 x 5 C=20 and 300 x 10 x 10 personalised on a loaded 2-core machine;
+# 1e-4 leaves a 40% margin.
+BUILD_SECONDS_PER_COLUMN = 1e-4
 # Share of the time limit the greedy warm start may use.
 GREEDY_SHARE = 0.2
 

@@ -163,7 +163,12 @@ def _sub_lp(A: sp.csr_array, rows: np.ndarray, cols: np.ndarray, cost: np.ndarra
 
 
 class DeadlineReached(RuntimeError):
-    """A tightening LP was stopped by the deadline (nothing proved by it)."""
+    """A tightening LP was stopped by the deadline. ``root``: the LP relaxation's
+    bound when it was solved before (a valid bound; the ranges were not finished)."""
+
+    def __init__(self, message: str, root: float | None = None) -> None:
+        super().__init__(message)
+        self.root = root
 
 
 def _solved(h: highspy.Highs, what: str, deadline: float | None = None) -> bool:
@@ -225,6 +230,17 @@ def lagrangian_ranges(cm: CompiledModel, incumbent: float, *, threads: int | Non
     cut = improving_cut(cm, incumbent)  # improving: c u <= cut
     if value > cut + lp.offset_:  # relaxation bound below the incumbent
         return None
+    try:
+        return _split_bounds(cm, h, lp, A, col_seg, r_seg, root, cut, threads, deadline)
+    except DeadlineReached as exc:
+        raise DeadlineReached(str(exc), root=root) from None
+
+
+def _split_bounds(cm: CompiledModel, h: highspy.Highs, lp: highspy.HighsLp, A: sp.csr_array,
+                  col_seg: np.ndarray, r_seg: np.ndarray, root: float, cut: float,
+                  threads: int | None, deadline: float | None) -> Ranges | None:
+    """The part of :func:`lagrangian_ranges` after the relaxation is solved in ``h``:
+    split its duals into per-segment bound LPs."""
     pi = np.asarray(h.getSolution().row_dual, dtype=float)
     r_lo, r_hi = np.asarray(lp.row_lower_), np.asarray(lp.row_upper_)
     # keep only multipliers of the signs that make pi (A u - b) >= 0 on feasible u
@@ -376,7 +392,12 @@ def _lagrangian_round(build: Build, incumbent: float, out: Tightening, keep: fro
     if deadline is not None and time.perf_counter() >= deadline:
         raise DeadlineReached("Lagrangian round: deadline reached")
     model = build(out.x_range, out.exclude)  # keep it alive: columns refer back to it
-    res = lagrangian_ranges(compile_model(model), incumbent, threads=threads, deadline=deadline)
+    try:
+        res = lagrangian_ranges(compile_model(model), incumbent, threads=threads, deadline=deadline)
+    except DeadlineReached as exc:
+        if exc.root is not None:  # the relaxation was solved: its bound stands
+            out.root_bounds.append(exc.root)
+        raise
     del model
     if res is None:
         out.proved_optimal = True
