@@ -7,8 +7,10 @@ otherwise independent segments (``P_s``: segment s's purchase probabilities). He
 
 1. **Rows.** :func:`coupling_rows` writes each such rule as ``(g_r, b_r)``.
 2. **Pricing.** For multipliers ``lam >= 0`` each segment solves its own best menu
-   for the reward ``M w_s (p - c) + w_s sum_r lam_r g_r`` exactly
-   (:func:`bundleopt.optimize.menu_oracle.best_menu`); the Lagrangian value
+   for the reward ``M w_s (p - c) + w_s sum_r lam_r g_r``: exactly by
+   :func:`bundleopt.optimize.menu_oracle.best_menu` when its rules are a level mask and
+   an offer cap, else by its projected LP (:class:`LpOracle`, an upper bound, exact
+   when integral); the Lagrangian value
    ``L(lam) = sum_s V_s(lam) - lam . b`` bounds the optimum from above for *any*
    ``lam >= 0``.
 3. **Multipliers** by column generation: the restricted master LP over the menus
@@ -22,8 +24,7 @@ otherwise independent segments (``P_s``: segment s's purchase probabilities). He
    is optimal and returned at once.
 
 Fairness couples menus level by level (pairs of segments' levels, not a sum row):
-it does not fit this scheme, and those scenarios stay on the MILP path, as do menu
-rules the exact oracle does not handle (:func:`bundleopt.optimize.menu_oracle.simple_rules`).
+it does not fit this scheme, and those scenarios stay on the MILP path.
 """
 
 from __future__ import annotations
@@ -34,9 +35,9 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 
-from bundleopt.optimize.highs_backend import INF, new_highs
+from bundleopt.optimize.highs_backend import INF, compile_model, new_highs
 from bundleopt.optimize.menu_oracle import best_menu, simple_rules
-from bundleopt.optimize.model import active_families
+from bundleopt.optimize.model import active_families, build_model
 from bundleopt.scenario import NOT_OFFERED, Decision, Scenario
 
 # Families whose rows join segments and that this module dualises.
@@ -63,15 +64,80 @@ def local_families(scenario: Scenario) -> set[str]:
 def applies(scenario: Scenario) -> bool:
     """True when this decomposition solves ``scenario``: one menu per segment, two or
     more segments, at least one coupling rule and all of them dualisable (no
-    fairness), and menu rules the exact oracle handles."""
+    fairness)."""
     from bundleopt.optimize.decompose import coupling_rules
 
     if not scenario.personalised or scenario.n_segments < 2:
         return False
     rules = coupling_rules(scenario)
-    if not rules or "fairness" in rules:
-        return False
-    return simple_rules(scenario, local_families(scenario))
+    return bool(rules) and "fairness" not in rules
+
+
+def local_scenario(scenario: Scenario, s: int) -> Scenario:
+    """Segment ``s`` alone (weight 1) with only its per-menu rules: the coupling rules
+    (overall margin rate, cannibalisation, stock, fairness) switched off."""
+    from bundleopt.optimize.decompose import segment_scenario
+
+    c = scenario.constraints
+    changes: dict[str, object] = {"max_cannibalisation": None, "stock": None, "max_price_spread": None,
+                                  "protected_products": None}
+    if c.margin_rate_scope == "overall":
+        changes["min_margin_rate"] = None
+    return segment_scenario(scenario, s).with_constraints(**changes)
+
+
+class LpOracle:
+    """Segment s's projected LP (``build_model(projected=True)``, ``milp.md``), built
+    and handed to HiGHS once; each call changes only the objective to the reward and
+    re-solves from the last basis. Its value bounds the best menu for any reward
+    (every menu maps to a feasible point with the same objective); when the vertex has
+    every ``z / x`` in {0, 1} it is that menu. A fractional vertex is rounded
+    (``z / x > 0.5``) and the menu kept only when it keeps the segment's rules."""
+
+    def __init__(self, scenario: Scenario, s: int, threads: int | None) -> None:
+        from bundleopt.optimize.evaluate import evaluate
+
+        self.sub = local_scenario(scenario, s)
+        self._evaluate = evaluate
+        # every ladder level kept: dominance holds for the profit, not for a reward with
+        # multiplier terms. "fairness" is not dominance-safe and adds no projected rows.
+        families = set(active_families(self.sub)) | {"fairness"}
+        self.model = build_model(self.sub, families=families, projected=True)
+        self.cm = compile_model(self.model)
+        keys = [(o, k, self.cm.index[var.name]) for (_, o, k), var in self.model.z.items()
+                if var.name in self.cm.index]
+        self.zo = np.array([t[0] for t in keys], dtype=int)
+        self.zk = np.array([t[1] for t in keys], dtype=int)
+        self.zcol = np.array([t[2] for t in keys], dtype=int)
+        self.xcol = self.cm.index[self.model.x[0].name]
+        self.n = self.cm.lp.num_col_
+        self.h = new_highs(threads)
+        self.h.setOptionValue("solver", "simplex")
+        self.h.passModel(self.cm.lp)
+
+    def __call__(self, reward: np.ndarray) -> tuple[float, np.ndarray | None]:
+        """``(upper bound, levels or None)`` for the per-probability ``reward`` (O, K)."""
+        coef = np.nan_to_num(reward[self.zo, self.zk]) * self.sub.v[0, self.zo, self.zk]
+        cost = np.zeros(self.n)
+        cost[self.zcol] = -coef * self.cm.scaling.col_scale[self.zcol]
+        top = float(np.abs(cost).max()) if self.n else 0.0
+        unit = 2.0 ** np.round(np.log2(top)) if top > 0 else 1.0
+        self.h.changeColsCost(self.n, np.arange(self.n, dtype=np.int32), cost / unit)
+        self.h.run()
+        if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            raise RuntimeError("segment LP ended with "
+                               f"{self.h.modelStatusToString(self.h.getModelStatus())}")
+        value = -(self.h.getInfo().objective_function_value - self.cm.lp.offset_) * unit
+        values = self.cm.to_model(self.h.getSolution().col_value)
+        ratio = values[self.zcol] / values[self.xcol]
+        levels = np.full(self.sub.n_offers, NOT_OFFERED, dtype=int)
+        on = ratio > 0.5
+        levels[self.zo[on]] = self.zk[on]
+        if np.all(np.minimum(np.abs(ratio), np.abs(1.0 - ratio)) <= 1e-6):
+            return value, levels
+        if self._evaluate(self.sub, Decision(levels[None])).feasible:
+            return value, levels
+        return value, None
 
 
 def coupling_rows(scenario: Scenario) -> CouplingRows:
@@ -169,6 +235,9 @@ def solve_coupled(scenario: Scenario, *, deadline: float | None = None, mip_gap:
     margin = np.nan_to_num(sc.prices - sc.costs[:, None])
     base = sc.market_size * margin
     R = len(rows.b)
+    simple = simple_rules(sc, local)
+    lp_oracles: dict[int, LpOracle] = {}
+    relaxed = set()  # segments priced by the relaxation (deadline before their LP was built)
     # rows normalised so that their largest possible |activity| is about 1
     norm = np.array([max(float(np.abs(np.where(mask, g, 0.0)).max()), 1e-300) for g in rows.g])
     pools: list[dict[bytes, Column]] = [{} for _ in range(S)]
@@ -178,30 +247,63 @@ def solve_coupled(scenario: Scenario, *, deadline: float | None = None, mip_gap:
         extra = np.tensordot(lam, rows.g, axes=1) if R else 0.0
         total, added = -float(lam @ rows.b) if R else 0.0, 0
         for s in range(S):
-            w = sc.weights[s]
-            _, ub, levels = best_menu(sc.v[s], float(sc.v0[s]), w * (base + extra), mask, cap)
+            reward = sc.weights[s] * (base + extra)
+            if simple:
+                _, ub, levels = best_menu(sc.v[s], float(sc.v0[s]), reward, mask, cap)
+            elif s in lp_oracles or deadline is None or time.perf_counter() < deadline:
+                if s not in lp_oracles:
+                    lp_oracles[s] = LpOracle(sc, s, threads)
+                ub, levels = lp_oracles[s](reward)
+                relaxed.discard(s)
+            else:  # no time to build its LP: the relaxation's bound, no menu
+                _, ub, _ = best_menu(sc.v[s], float(sc.v0[s]), reward, mask, cap)
+                levels = None
+                relaxed.add(s)
             total += ub
+            latest[s] = None if levels is None else levels.tobytes()
+            if levels is None:
+                exact[0] = False
+                continue
+            if not simple:
+                col = _column(sc, s, levels, margin, rows)
+                exact[0] = exact[0] and col.profit + float(lam @ col.act if R else 0.0) \
+                    >= ub - 1e-9 * max(1.0, abs(ub))
             key = levels.tobytes()
             if key not in pools[s]:
                 pools[s][key] = _column(sc, s, levels, margin, rows)
                 added += 1
         return total, added
 
+    from bundleopt.optimize.evaluate import evaluate
+
+    def local_ok(s: int, levels: np.ndarray) -> bool:
+        return evaluate(local_scenario(sc, s), Decision(levels[None])).feasible
+
+    latest: list[bytes | None] = [None] * S  # each segment's menu from the last pricing
     nothing = np.full(sc.n_offers, NOT_OFFERED, dtype=int)
     for s in range(S):
-        pools[s][nothing.tobytes()] = _column(sc, s, nothing, margin, rows)
+        if simple or local_ok(s, nothing):
+            pools[s][nothing.tobytes()] = _column(sc, s, nothing, margin, rows)
     lam = np.zeros(R)
+    exact = [True]  # every oracle answer of the last pricing was its segment's optimum
     best_bound, _ = price(lam)
+    zero_exact = exact[0] and len(relaxed) == 0 and all(key is not None for key in latest)
     best_lam = lam.copy()
-    first = [next(reversed(p.values())) for p in pools]  # the lam = 0 menus, added last
-    zero_plan = np.array([c.levels for c in first])
-    zero_act = sum(c.act for c in first) if R else np.zeros(0)
     notes: list[str] = []
-    if R == 0 or np.all(zero_act >= rows.b + 1e-9 * norm):
+    first = [pools[s][key] for s, key in enumerate(latest)] if zero_exact else []
+    zero_act = sum(c.act for c in first) if R and first else np.zeros(R)
+    if zero_exact and (R == 0 or np.all(zero_act >= rows.b + 1e-9 * norm)):
+        zero_plan = np.array([c.levels for c in first])
         profit = float(sum(c.profit for c in first))
         return CoupledResult(Decision(zero_plan), profit, best_bound, 0, True, False,
                              ["coupled decomposition: the per-segment optimum satisfies the "
                               "coupling rows; it is optimal"], time.perf_counter() - t0)
+    if not all(pools):
+        missing = [str(sc.segment_ids[s]) for s, p in enumerate(pools) if not p]
+        notes.append(f"coupled decomposition: no menu keeping the rules found for segment(s) "
+                     f"{', '.join(missing[:5])}; Lagrangian bound {best_bound:.9g} only")
+        return CoupledResult(None, float("nan"), best_bound, 0, False, bool(relaxed), notes,
+                             time.perf_counter() - t0)
     scale = max(best_bound, 1e-12 * sc.market_size, 1e-300)
     penalty = 1e4 * scale
     rounds, by_deadline, master = 0, False, -np.inf

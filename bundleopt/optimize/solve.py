@@ -490,7 +490,11 @@ def _solve_coupled(scenario: Scenario, t0: float, time_limit: float | None, mip_
     if time_limit is not None and build_s < (1 - COUPLED_SHARE) * time_limit:
         share = COUPLED_SHARE
     deadline = None if time_limit is None else t0 + share * time_limit
-    res = coupled.solve_coupled(scenario, deadline=deadline, mip_gap=mip_gap, threads=threads)
+    try:
+        res = coupled.solve_coupled(scenario, deadline=deadline, mip_gap=mip_gap, threads=threads)
+    except (RuntimeError, ValueError) as exc:  # e.g. a segment's LP infeasible: the MILP decides
+        res = coupled.CoupledResult(None, float("nan"), float("inf"), 0, False, False,
+                                    [f"coupled decomposition stopped ({exc})"])
     bound = min(res.bound, known)
     timings = {"decompose": res.seconds}
     notes = list(res.notes)
