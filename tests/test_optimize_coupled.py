@@ -179,3 +179,15 @@ def test_coupled_with_lp_oracle_equals_brute_force(seed: int, menu: dict, cross:
         assert evaluate(sc, res.decision).feasible
     sol = solve(sc, threads=1, mip_gap=1e-9)
     assert sol.profit == pytest.approx(best.profit, rel=1e-6, abs=1e-9), (menu, cross, sol.notes)
+
+
+def test_infeasible_coupled_scenario_raises_the_diagnosis() -> None:
+    from bundleopt.optimize import InfeasibleScenarioError
+
+    sc = random_instance(4, 2, 2, seed=0, personalised=True,
+                         constraints=Constraints(max_offers=1, max_cannibalisation=0.1))
+    assert applies(sc)
+    res = solve_coupled(sc)
+    assert res.decision is None
+    with pytest.raises(InfeasibleScenarioError, match="cannibalisation"):
+        solve(sc, threads=1)
