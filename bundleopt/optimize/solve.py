@@ -237,8 +237,11 @@ def solve_milp(
             notes.append(f"bound tightening skipped: {left:.2f} s left, a build takes about "
                          f"{build_s:.2f} s")
         else:
-            tight = _tighten(scenario, families, incumbent, time_limit, threads, notes,
-                             None if time_limit is None else t_start + (time_limit - build_s) * OBBT_SHARE)
+            soft = hard = None
+            if time_limit is not None:  # passes end at the share; a final round may run on,
+                soft = t_start + (time_limit - build_s) * OBBT_SHARE  # leaving the MILP's build
+                hard = t_start + time_limit - 2.0 * build_s
+            tight = _tighten(scenario, families, incumbent, time_limit, threads, notes, soft, hard)
             if tight is not None and tight.proved_optimal:
                 run = _incumbent_run(scenario, incumbent, tight, time.perf_counter() - t_start, notes)
                 run.incumbent = incumbent
@@ -331,19 +334,19 @@ def _build_and_solve(scenario: Scenario, families: Collection[str] | None, stren
 
 def _tighten(scenario: Scenario, families: Collection[str] | None, incumbent: Decision,
              time_limit: float | None, threads: int | None, notes: list[str],
-             deadline: float | None = None) -> Tightening | None:
+             soft: float | None = None, hard: float | None = None) -> Tightening | None:
     """Bound the no-purchase shares of every decision better than ``incumbent``
     (:mod:`bundleopt.optimize.tighten`): one Lagrangian round, then passes of full
     bound tightening, heaviest segments first, in ``OBBT_BATCHES`` batches per pass,
     a Lagrangian round (leaving out ladder pairs) between passes and at the end,
-    until ``OBBT_SHARE`` of ``time_limit``; nothing runs past ``deadline``
-    (``time.perf_counter()``)."""
+    until ``OBBT_SHARE`` of ``time_limit`` or ``soft``; the last Lagrangian round may
+    run past that, but nothing runs past ``hard`` (``time.perf_counter()`` values)."""
     from bundleopt.optimize.evaluate import evaluate
 
     profit = evaluate(scenario, incumbent).profit
     obbt_budget = None if time_limit is None else time_limit * OBBT_SHARE
-    if deadline is not None:
-        obbt_budget = max(deadline - time.perf_counter(), 0.0)
+    if soft is not None:
+        obbt_budget = max(soft - time.perf_counter(), 0.0)
     _, lift = ladder_pairs(scenario, families_on(scenario, families), drop_dominated=True)
     keep = {(o, int(k)) for row in incumbent.levels for o, k in enumerate(row) if k != NOT_OFFERED}
     keep |= {(o, lift[(o, k)]) for o, k in keep if (o, k) in lift}
@@ -354,7 +357,7 @@ def _tighten(scenario: Scenario, families: Collection[str] | None, incumbent: De
             profit, keep=keep, max_rounds=1, threads=threads,
             obbt_order=[int(s) for s in np.argsort(-scenario.weights, kind="stable")],
             obbt_budget=obbt_budget, workers=threads or 1,
-            obbt_batch=-(-scenario.n_segments // OBBT_BATCHES), deadline=deadline)
+            obbt_batch=-(-scenario.n_segments // OBBT_BATCHES), deadline=hard)
     except (ValueError, RuntimeError, TriviallyInfeasible) as exc:
         notes.append(f"bound tightening skipped ({exc})")
         return None
