@@ -116,3 +116,9 @@ def test_coupled_path_keeps_its_limit() -> None:
     assert wall <= 1.0 + SLACK
     assert sol.method.startswith("lagrangian-decomposed")
     assert np.isfinite(sol.gap) and sol.best_bound >= sol.profit
+
+
+def test_build_estimate_counts_fairness_rows() -> None:
+    sc = random_instance(50, 6, 4, personalised=True, seed=1)
+    fair = sc.with_constraints(max_price_spread=0.1)
+    assert estimate_build_seconds(fair) > 2.0 * estimate_build_seconds(sc)
