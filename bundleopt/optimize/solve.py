@@ -227,7 +227,7 @@ def solve_milp(
     decision to warm-start from instead of the greedy one.
 
     ``time_limit`` covers the whole run: the greedy warm start gets
-    ``GREEDY_SHARE`` of it, the tightening runs only when the time left pays for
+    ``GREEDY_SHARE`` of it (0.9 when the MILP's build would not fit anyway), the tightening runs only when the time left pays for
     three builds (:func:`estimate_build_seconds`) and stops at its share, and the
     MILP is not built at all when the time left cannot pay for its build
     (``skipped``: the warm start is the answer, with status ``time_limit``).
@@ -239,8 +239,10 @@ def solve_milp(
     if start is not None and not feasibility_only:
         notes.append("warm start: the decision handed in")
     elif warm_start and not feasibility_only:
+        # the whole limit (less 10%) when the MILP's build cannot fit in what would be left
+        share = GREEDY_SHARE if build_s <= (1 - GREEDY_SHARE) * (time_limit or 0.0) else 0.9
         incumbent, note = heuristic_start(scenario, None if time_limit is None
-                                          else max(GREEDY_SHARE * time_limit, 0.05))
+                                          else max(share * time_limit, 0.05))
         notes.append(note)
     if incumbent is not None and strengthen and tighten and not feasibility_only:
         left = _remaining(time_limit, t_start)
