@@ -32,7 +32,7 @@ import pandas as pd
 
 from bundleopt.optimize.evaluate import evaluate
 from bundleopt.optimize.highs_backend import compile_model
-from bundleopt.optimize.instances import random_instance
+from bundleopt.optimize.instances import ladder_instance, random_instance
 from bundleopt.optimize.model import build_model
 from bundleopt.optimize.solve import heuristic_start, solve_milp
 
@@ -48,10 +48,14 @@ def parse_size(text: str) -> tuple[int, int, int, int]:
 
 
 def run_one(size: str, seed: int, time_limit: float, gap_goal: float, threads: int,
-            strengthen: bool, tighten: bool = True) -> dict:
-    """Solve one instance and return a result row."""
+            strengthen: bool, tighten: bool = True, generator: str = "random") -> dict:
+    """Solve one instance and return a result row (``generator="ladder"``: the second
+    generator, :func:`bundleopt.optimize.instances.ladder_instance`, 5 levels)."""
     n_o, n_s, n_k, c = parse_size(size)
-    sc = random_instance(n_o, n_s, n_k, max_offers=c, seed=seed)
+    if generator == "ladder":
+        sc = ladder_instance(n_o, n_s, max_offers=c, seed=seed)
+    else:
+        sc = random_instance(n_o, n_s, n_k, max_offers=c, seed=seed)
     t0 = time.perf_counter()
     start, _ = heuristic_start(sc)
     t_heur = time.perf_counter() - t0
@@ -62,7 +66,7 @@ def run_one(size: str, seed: int, time_limit: float, gap_goal: float, threads: i
     res = run.result
     profit = evaluate(sc, run.decision).profit
     return {
-        "size": size, "seed": seed,
+        "size": size, "seed": seed, "generator": generator,
         "formulation": ("full" if tighten else "full-untightened") if strengthen else "plain",
         "threads": threads, "time_limit_s": time_limit,
         "heuristic_s": round(t_heur, 3), "build_s": round(run.timings["build"], 3),
@@ -125,6 +129,9 @@ def main() -> None:
                     help="also run without the bound tightening of bundleopt.optimize.tighten")
     ap.add_argument("--handoff", action="store_true", help="time the Pyomo -> HiGHS routes")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--generator", choices=("random", "ladder"), default="random",
+                    help="instances: random_instance (the goals' generator) or ladder_instance "
+                         "(a second generator, never tuned on; K is always 5)")
     ap.add_argument("--out", type=Path, default=Path("results") / "optimization_speed")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -136,7 +143,8 @@ def main() -> None:
         for seed in args.seeds:
             variants = [(True, True)] + [(True, False)] * args.untightened + [(False, False)] * args.plain
             for strengthen, tighten in variants:
-                row = run_one(size, seed, limit, gap_goal, args.threads, strengthen, tighten)
+                row = run_one(size, seed, limit, gap_goal, args.threads, strengthen, tighten,
+                              args.generator)
                 rows.append(row)
                 print(json.dumps(row), flush=True)
                 pd.DataFrame(rows).to_csv(args.out / "speed.csv", index=False)
@@ -149,7 +157,7 @@ def main() -> None:
         pass
     (args.out / "speed.json").write_text(json.dumps(meta, indent=1, default=str))
     table = pd.DataFrame(rows)
-    print(table[["size", "seed", "formulation", "build_s", "handoff_s", "solve_s", "status",
+    print(table[["size", "generator", "seed", "formulation", "build_s", "handoff_s", "solve_s", "status",
                  "objective", "best_bound", "gap", "goal_met"]].to_string(index=False))
     if args.handoff:
         ho = [r for size in args.sizes for r in time_handoffs(size, args.seeds[0], args.repeats)]

@@ -5,7 +5,7 @@ Steps, each a call into the stage that owns it::
     validate (CleaningReport kept)                       bundleopt.data.validate
     -> customer features + segments (KMeans/silhouette)  bundleopt.segment
     -> bundle candidates (FP-growth, lift)               bundleopt.candidates
-    -> choice data (occasions x alternatives)            bundleopt.data.build_choice_data
+    -> choice data grouped by menu, per segment          bundleopt.data.choice_data.build_menu_choices
     -> one MNL per observable segment (JAX, float64)     bundleopt.choice.MNL
     -> preference weights on the price ladder            bundleopt.choice.preference_weights
     -> Scenario (personalised per segment when asked)    bundleopt.scenario
@@ -52,8 +52,8 @@ from bundleopt.data.validate import CleaningReport, validate
 from bundleopt.scenario import NOT_OFFERED, Constraints, Decision, Scenario
 from bundleopt.solution import Solution
 
-__all__ = ["BUNDLE_UTILITIES", "Plan", "ProgressCallback", "build_plan", "fit_segment_models",
-           "stock_limits"]
+__all__ = ["BUNDLE_UTILITIES", "Plan", "ProgressCallback", "build_plan", "fit_menu_models",
+           "fit_segment_models", "stock_limits"]
 
 #: ``progress(step, fraction)``: called when a step starts (``fraction`` of the job done, 0..1).
 ProgressCallback = Callable[[str, float], None]
@@ -298,6 +298,7 @@ def fit_segment_models(
     smoothing: float = 0.5,
     max_lbfgs: int = 0,
     progress: Callable[[Any], None] | None = None,
+    tol: float = 1e-12,
 ) -> dict[Any, Any]:
     """One MNL (``ASC`` per alternative, one price coefficient) per segment.
 
@@ -359,9 +360,103 @@ def fit_segment_models(
             "available": avail_all.ravel(),
             "price": price_all.ravel(),
         })
-        model = MNL(features=["price"], reference=NO_PURCHASE, max_iter=max_lbfgs)
+        model = MNL(features=["price"], reference=NO_PURCHASE, max_iter=max_lbfgs, tol=tol)
         models[s] = model.fit(frame, obs="obs", alt="alt", choice="chosen", avail="available",
                               weights=weights)
+        if progress is not None:
+            progress(s)
+    return models
+
+
+def _check_resources(tx: pd.DataFrame, n_segments: int | None, k_range: tuple[int, int],
+                     max_candidates: int) -> Any:
+    """Estimate memory and time of the heavy stages from the data's size and stop at once,
+    naming the option that helps, when the memory is not there
+    (:mod:`bundleopt.choice.resources`)."""
+    from bundleopt.choice.resources import check_memory, estimate_plan_resources
+
+    stamps = tx["timestamp"]
+    n_periods = int((stamps.max().normalize() - stamps.min().normalize()).days) + 1 if len(tx) else 1
+    estimate = estimate_plan_resources(
+        n_lines=len(tx), n_customers=int(tx["customer_id"].nunique()),
+        n_products=int(tx["product_id"].nunique()), n_candidates=int(max_candidates or 0),
+        n_periods=n_periods, n_segments=int(n_segments or max(k_range)))
+    check_memory(estimate)
+    return estimate
+
+
+def _weighted_median(values: np.ndarray, counts: np.ndarray) -> float:
+    """``np.median`` of ``values`` each repeated ``counts`` times (integer counts; NaN if none)."""
+    keep = counts > 0
+    values, counts = values[keep], counts[keep]
+    n = int(round(counts.sum()))
+    if n == 0:
+        return float("nan")
+    order = np.argsort(values, kind="stable")
+    v, c = values[order], np.cumsum(counts[order])
+    lo = v[np.searchsorted(c, (n - 1) // 2, side="right")]
+    hi = v[np.searchsorted(c, n // 2, side="right")]
+    return float((lo + hi) / 2)
+
+
+def _median_menu(mc: Any) -> np.ndarray:
+    """Per alternative, the median price over a segment's occasions where it is available
+    (the price paid where chosen, else the listed one): the price rows of the long format
+    the smoothing pseudo-occasions of :func:`fit_segment_models` use, from grouped data."""
+    M, J = mc.avail.shape
+    total = np.bincount(mc.menu, weights=mc.count, minlength=M)
+    chose = np.zeros((M, J))
+    np.add.at(chose, (mc.menu, mc.choice), mc.count)
+    med = np.zeros(J)
+    price = mc.X[:, :, 0]
+    for j in range(J):
+        listed_w = np.where(mc.avail[:, j], total - chose[:, j], 0.0)
+        mine = mc.choice == j
+        vals = np.concatenate([price[:, j], mc.x_chosen[mine, 0]])
+        w = np.concatenate([listed_w, mc.count[mine]])
+        m = _weighted_median(vals, w)
+        med[j] = 0.0 if np.isnan(m) else m
+    return med
+
+
+def fit_menu_models(
+    menus: Mapping[Any, Any],
+    *,
+    smoothing: float = 0.5,
+    progress: Callable[[Any], None] | None = None,
+    tol: float = 1e-12,
+) -> dict[Any, Any]:
+    """:func:`fit_segment_models` on menu-grouped data (``segment -> MenuChoices`` from
+    :func:`bundleopt.data.choice_data.build_menu_choices`): the same model, smoothing
+    pseudo-occasions (one extra menu at the segment's median prices, one record per
+    alternative with count ``smoothing``) and estimates, without occasions x alternatives.
+    Segments are padded to common sizes (zero-count records, unavailable menus) so JAX
+    compiles the likelihood for few shapes.
+    """
+    from bundleopt.choice import MNL
+    from bundleopt.choice.grouped import MenuChoices
+
+    if not menus:
+        return {}
+    sizes = {s: (mc.avail.shape[0] + 1, len(mc.menu) + mc.avail.shape[1]) for s, mc in menus.items()}
+    n_menus = max(m for m, _ in sizes.values())
+    rec_targets = _padded_sizes({s: r for s, (_, r) in sizes.items()})
+    models: dict[Any, Any] = {}
+    for s, mc in menus.items():
+        M, J = mc.avail.shape
+        if NO_PURCHASE not in mc.alt_ids:
+            raise ValueError("choice data has no no-purchase alternative")
+        med = _median_menu(mc)
+        smoothed = MenuChoices(
+            X=np.concatenate([mc.X, med[None, :, None]]),
+            avail=np.concatenate([mc.avail, np.ones((1, J), bool)]),
+            menu=np.concatenate([mc.menu, np.full(J, M)]),
+            choice=np.concatenate([mc.choice, np.arange(J)]),
+            x_chosen=np.concatenate([mc.x_chosen, med[:, None]]),
+            count=np.concatenate([mc.count, np.full(J, float(smoothing))]),
+            alt_ids=mc.alt_ids, features=mc.features,
+        ).padded(n_menus, rec_targets[s])
+        models[s] = MNL(features=list(mc.features), reference=NO_PURCHASE, tol=tol).fit_menus(smoothed)
         if progress is not None:
             progress(s)
     return models
@@ -534,14 +629,15 @@ def build_plan(
     smoothing : weight of the pseudo-occasions of :func:`fit_segment_models`.
     min_occasions : a segment with fewer purchase occasions is an error (use fewer segments).
     random_state : seed of segmentation and of the no-purchase draws.
-    time_limit, threads : HiGHS options.
+    time_limit, threads : HiGHS options; ``threads`` also limits the threads of the
+        segmentation's clustering (:class:`~bundleopt.segment.CustomerSegmenter`).
     progress : ``progress(step, fraction_done)`` called as each step starts.
 
     Raises ``ValueError`` (``DataValidationError``, ``InfeasibleScenarioError`` are
     ``ValueError`` too) with a message saying what to fix.
     """
     from bundleopt.candidates import mine_bundles
-    from bundleopt.data.choice_data import build_choice_data
+    from bundleopt.data.choice_data import build_menu_choices
     from bundleopt.optimize import solve
     from bundleopt.segment import CustomerSegmenter, customer_features
 
@@ -585,6 +681,7 @@ def build_plan(
     tx, cat, report = checked.transactions, checked.catalog, checked.report
     if max_products is not None:
         tx = _top_products(tx, max_products, report)
+    resources = _check_resources(tx, n_segments, k_range, max_candidates)
 
     # 2. segments
     step(1)
@@ -592,7 +689,7 @@ def build_plan(
     if n_segments is not None and n_segments > len(feats):
         raise ValueError(f"n_segments={n_segments} but the data has only {len(feats)} customers")
     seg_model = CustomerSegmenter(n_segments=n_segments, k_range=k_range, random_state=random_state,
-                                  n_init=4)
+                                  n_init=4, threads=threads)
     if n_segments is None and len(feats) < 3:
         seg_model.set_params(n_segments=1)
     seg_model.fit(feats)
@@ -608,18 +705,14 @@ def build_plan(
     # 4. choice data
     step(3)
     bundles_in_data = cands if bundle_utility == "copurchase" and len(cands) else None
-    choice = build_choice_data(tx, cat, sessions=checked.sessions, purchase_share=purchase_share,
-                               bundles=bundles_in_data, segments=assignments,
-                               random_state=random_state)
-    no_seg = choice["segment"].isna().to_numpy()
-    n_unsegmented = int(pd.unique(choice.loc[no_seg, "obs"].astype(str)).size) if no_seg.any() else 0
+    grouped = build_menu_choices(tx, cat, sessions=checked.sessions, purchase_share=purchase_share,
+                                 bundles=bundles_in_data, segments=assignments,
+                                 random_state=random_state)
+    n_unsegmented = grouped.n_unsegmented
     if n_unsegmented:
         notes.append(f"{n_unsegmented} occasion(s) of customers without a purchase (no segment) left out")
-        choice = choice[~no_seg]
-    chosen_rows = choice[choice["chosen"] == 1]
-    occ = chosen_rows.groupby("segment", observed=True).size().reindex(seg_ids, fill_value=0)
-    buys = chosen_rows[chosen_rows["alt"].astype(str) != NO_PURCHASE]
-    purchases = buys.groupby("segment", observed=True).size().reindex(seg_ids, fill_value=0)
+    occ = grouped.occasions.reindex(seg_ids, fill_value=0).astype(int)
+    purchases = grouped.purchases.reindex(seg_ids, fill_value=0).astype(int)
     small = [s for s in seg_ids if purchases[s] < min_occasions]
     if small:
         raise ValueError(
@@ -637,12 +730,15 @@ def build_plan(
             progress(f"fitting choice models ({n_fit[0]}/{len(seg_ids)})",
                      done - _STEPS[4][1] * (1 - n_fit[0] / len(seg_ids)))
 
-    models = fit_segment_models(choice, seg_ids, smoothing=smoothing, progress=fitted)
+    models = fit_menu_models({s: grouped.menus[s] for s in seg_ids}, smoothing=smoothing, progress=fitted)
     param_rows = []
     for s, m in models.items():
         for name, est in m.params_.items():
             param_rows.append({"segment": s, "parameter": name, "estimate": float(est),
                                "std_error": float(m.std_errors_[name])})
+        if m.separated_ or m.unidentified_:
+            notes.append(f"segment {s}: parameters not identified by the data: "
+                         f"{', '.join(m.separated_ + m.unidentified_)}")
         if not m.converged_:
             notes.append(f"segment {s}: the MNL fit did not converge ({m.fit_result_.message})")
     rising = {s: float(m.params_["price"]) for s, m in models.items() if m.params_["price"] >= 0}
@@ -718,10 +814,11 @@ def build_plan(
         "orders": int(tx["order_id"].nunique()), "products": len(products),
         "candidates": int(len(cands)), "offers": len(offer_ids), "segments": len(seg_ids),
         "occasions": int(occ.sum()), "purchase_occasions": int(purchases.sum()),
-        "occasions_left_out": n_unsegmented + int(choice.attrs.get("n_dropped_occasions", 0)),
+        "occasions_left_out": n_unsegmented + grouped.n_dropped_occasions,
         "first_day": str(tx["timestamp"].min().date()), "last_day": str(tx["timestamp"].max().date()),
         "observed_gross_margin": observed, "market_size": float(occ.sum()),
         "solver_method": solution.method, "solver_status": solution.status,
+        "estimated_memory_gb": resources.memory / 1e9, "estimated_seconds": resources.seconds,
         "machine": platform.platform(), "versions": _versions(),
     }
     return Plan(

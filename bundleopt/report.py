@@ -1,9 +1,16 @@
 """Write a :class:`~bundleopt.pipeline.Plan` to a folder: CSV, JSON, PNG plots, HTML/Markdown.
 
 :func:`write_report` writes everything into a temporary folder next to the target
-and renames it into place at the end, so a failure leaves nothing half-written
-(and an existing report is replaced only when ``overwrite=True``, after the new
-one is complete).
+and swaps it into place at the end (:func:`bundleopt.outdir.staged_folder`), so a
+failure or an interrupt leaves nothing half-written. The folder carries a manifest
+(:data:`bundleopt.outdir.MANIFEST`) naming the files written; ``overwrite=True``
+replaces only such a folder holding nothing else, never a folder with a user's files.
+
+Ids (products, bundles, segments) are plain text in every file: plot labels are not
+read as math text, Markdown cells are escaped (no raw HTML or links pass through),
+HTML is escaped, and a CSV text cell starting with ``=``, ``+``, ``-``, ``@``, tab or
+carriage return gets a leading ``'`` so that a spreadsheet does not run it as a
+formula (numeric columns stay numbers). ``plan.json`` keeps the ids exactly.
 
 Files::
 
@@ -19,6 +26,7 @@ Files::
     profit_by_segment.png   profit per segment: optimised vs shop vs baselines
     bundle_map.png          products x candidate bundles, offered ones marked
     report.md, report.html  a short report linking all of the above
+    .bundleopt-manifest.json  the files above (what ``overwrite`` may replace)
 """
 
 from __future__ import annotations
@@ -26,14 +34,16 @@ from __future__ import annotations
 import html
 import json
 import math
-import os
-import shutil
-import tempfile
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from bundleopt.outdir import staged_folder
 
 __all__ = ["REPORT_FILES", "plot_bundle_map", "plot_price_ladder", "plot_profit_by_segment",
            "plan_to_json", "write_report"]
@@ -100,19 +110,37 @@ def plan_to_json(plan: Any) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- plots
-def _figure(width: float, height: float):
+@contextmanager
+def _figure(width: float, height: float) -> Iterator[tuple[Any, Any]]:
+    """``(plt, figure)`` on the Agg backend with TeX off (ids must not reach LaTeX); closed after."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
-    return plt, plt.figure(figsize=(width, height))
+    with matplotlib.rc_context({"text.usetex": False}):
+        fig = plt.figure(figsize=(width, height))
+        try:
+            yield plt, fig
+        finally:
+            plt.close(fig)
+
+
+def _label(value: Any) -> str:
+    """``value`` as a plot label shown literally: ``$`` escaped, so matplotlib never parses math text."""
+    return str(value).replace("$", r"\$")
 
 
 def plot_price_ladder(plan: Any, path: str | Path) -> None:
     """One panel per segment: every offer's ladder (grey) and its chosen price (dot)."""
     sc = plan.scenario
-    plt, fig = _figure(max(6.0, 0.35 * sc.n_offers + 2), 2.2 * sc.n_segments + 1)
+    with _figure(max(6.0, 0.35 * sc.n_offers + 2), 2.2 * sc.n_segments + 1) as (_, fig):
+        _draw_price_ladder(plan, fig)
+        fig.savefig(path, dpi=110)
+
+
+def _draw_price_ladder(plan: Any, fig: Any) -> None:
+    sc = plan.scenario
     x = np.arange(sc.n_offers)
     list_p = sc.list_prices()
     axes = fig.subplots(sc.n_segments, 1, sharex=True, squeeze=False)[:, 0]
@@ -124,34 +152,34 @@ def plot_price_ladder(plan: Any, path: str | Path) -> None:
         chosen = np.where(on, sc.prices[x, np.maximum(levels, 0)] / list_p, np.nan)
         colors = np.where(sc.is_bundle, "tab:orange", "tab:blue")
         ax.scatter(x[on], chosen[on], c=colors[on], s=30, zorder=3)
-        ax.set_ylabel(f"segment {sc.segment_ids[s]}\nprice / list")
+        ax.set_ylabel(_label(f"segment {sc.segment_ids[s]}\nprice / list"))
         ax.grid(axis="y", alpha=0.3)
     axes[-1].set_xticks(x)
-    axes[-1].set_xticklabels([str(o) for o in sc.offer_ids], rotation=90, fontsize=7)
+    axes[-1].set_xticklabels([_label(o) for o in sc.offer_ids], rotation=90, fontsize=7)
     fig.suptitle("Price ladder per segment (grey: levels; blue: single, orange: bundle offered)")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def plot_profit_by_segment(plan: Any, path: str | Path) -> None:
     """Grouped bars: expected profit per segment for each plan compared."""
-    data = plan.profit_by_segment
-    plt, fig = _figure(8.0, 5.0)
+    with _figure(8.0, 5.0) as (_, fig):
+        _draw_profit_by_segment(plan.profit_by_segment, fig)
+        fig.savefig(path, dpi=110)
+
+
+def _draw_profit_by_segment(data: pd.DataFrame, fig: Any) -> None:
     ax = fig.add_subplot()
     n_plans, n_seg = data.shape
     width = 0.8 / max(n_plans, 1)
     x = np.arange(n_seg)
     for i, (name, row) in enumerate(data.iterrows()):
-        ax.bar(x + (i - (n_plans - 1) / 2) * width, row.to_numpy(dtype=float), width, label=str(name))
+        ax.bar(x + (i - (n_plans - 1) / 2) * width, row.to_numpy(dtype=float), width, label=_label(name))
     ax.set_xticks(x)
-    ax.set_xticklabels([f"segment {s}" for s in data.columns])
+    ax.set_xticklabels([_label(f"segment {s}") for s in data.columns])
     ax.set_ylabel("expected profit")
     ax.set_title("Profit by segment: optimised vs shop prices vs baselines")
     ax.legend(fontsize=8, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.08), frameon=False)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def plot_bundle_map(plan: Any, path: str | Path) -> None:
@@ -159,7 +187,13 @@ def plot_bundle_map(plan: Any, path: str | Path) -> None:
     sc = plan.scenario
     bundles = [o for o in range(sc.n_offers) if sc.is_bundle[o]]
     comps = sorted({p for o in bundles for p in sc.components[o]})
-    plt, fig = _figure(max(4.0, 0.6 * len(bundles) + 2.5), max(3.0, 0.3 * len(comps) + 2))
+    with _figure(max(4.0, 0.6 * len(bundles) + 2.5), max(3.0, 0.3 * len(comps) + 2)) as (_, fig):
+        _draw_bundle_map(plan, bundles, comps, fig)
+        fig.savefig(path, dpi=110)
+
+
+def _draw_bundle_map(plan: Any, bundles: list[int], comps: list[Any], fig: Any) -> None:
+    sc = plan.scenario
     ax = fig.add_subplot()
     if not bundles:
         ax.text(0.5, 0.5, "no bundle candidates", ha="center", va="center")
@@ -173,23 +207,49 @@ def plot_bundle_map(plan: Any, path: str | Path) -> None:
                     if plan.solution.decision.menu_of(s)[o] != -1]
             labels.append(f"{sc.offer_ids[o]}\n(seg {','.join(segs)})" if segs else str(sc.offer_ids[o]))
         ax.set_xticks(np.arange(len(bundles)))
-        ax.set_xticklabels(labels, rotation=60, ha="right", fontsize=7)
+        ax.set_xticklabels([_label(t) for t in labels], rotation=60, ha="right", fontsize=7)
         ax.set_yticks(np.arange(len(comps)))
-        ax.set_yticklabels(comps, fontsize=7)
+        ax.set_yticklabels([_label(c) for c in comps], fontsize=7)
         ax.set_xlabel("candidate bundle (segments it is offered to)")
         ax.set_ylabel("component product")
     ax.set_title("Bundle map")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 # --------------------------------------------------------------------------- text
+#: characters escaped in Markdown text: emphasis, code, links, tables, raw HTML, entities, math
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#+!|&~$])")
+
+
+def _md_text(value: Any) -> str:
+    """``value`` as literal Markdown text: specials backslash-escaped, on one line."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
+
+
+def _md_table(frame: pd.DataFrame, floatfmt: str) -> str:
+    """A Markdown table whose text cells and headers are literal (escaped, never parsed as numbers)."""
+    text_cols = [i for i, col in enumerate(frame.columns)
+                 if not pd.api.types.is_numeric_dtype(frame[col]) or pd.api.types.is_bool_dtype(frame[col])]
+    body = frame.copy()
+    for i in text_cols:
+        body.isetitem(i, frame.iloc[:, i].map(lambda v: "" if v is None else _md_text(v)))
+    body.columns = [_md_text(c) for c in frame.columns]
+    return body.to_markdown(index=False, floatfmt=floatfmt, disable_numparse=text_cols or False)
+
+
+def _md_code(text: str) -> list[str]:
+    """``text`` in a fenced code block whose fence is longer than any backtick run inside."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence, text, fence]
+
+
 def _markdown(plan: Any, title: str) -> str:
     summ = plan.data_summary
     comp = plan.comparison[["plan", "profit", "gain", "uplift", "feasible"]]
+    tables = _has_tabulate()
     lines = [
-        f"# {title}", "",
+        f"# {_md_text(title)}", "",
         f"Expected profit of the optimised plan: **{plan.profit:,.2f}** vs **{plan.shop_profit:,.2f}** "
         f"at the shop's list prices (gain {plan.profit - plan.shop_profit:+,.2f}, "
         f"{plan.uplift:+.1%} of |shop profit|).", "",
@@ -198,18 +258,17 @@ def _markdown(plan: Any, title: str) -> str:
         f"{summ['segments']} segments, {summ['candidates']} bundle candidates, "
         f"{summ['occasions']} choice occasions. Solver: {summ['solver_method']} ({summ['solver_status']}).",
         "", "## Plan", "", "[plan.csv](plan.csv) · [plan.json](plan.json)", "",
-        plan.table.drop(columns=["cost"]).to_markdown(index=False, floatfmt=".3f")
-        if _has_tabulate() else "see plan.csv", "",
+        _md_table(plan.table.drop(columns=["cost"]), ".3f") if tables else "see plan.csv", "",
         "## Comparison", "", "[comparison.csv](comparison.csv)", "",
-        comp.to_markdown(index=False, floatfmt=".2f") if _has_tabulate() else "see comparison.csv", "",
+        _md_table(comp, ".2f") if tables else "see comparison.csv", "",
         "![profit by segment](profit_by_segment.png)", "",
         "## Prices", "", "![price ladder](price_ladder.png)", "",
         "## Bundles", "", "![bundle map](bundle_map.png) · [candidates.csv](candidates.csv)", "",
         "## Segments and models", "", "[segments.csv](segments.csv) · [params.csv](params.csv)", "",
-        "## Data cleaning", "", "```", plan.cleaning.summary(), "```", "",
+        "## Data cleaning", "", *_md_code(plan.cleaning.summary()), "",
     ]
     if plan.notes:
-        lines += ["## Notes", "", *[f"- {n}" for n in plan.notes], ""]
+        lines += ["## Notes", "", *[f"- {_md_text(n)}" for n in plan.notes], ""]
     return "\n".join(lines)
 
 
@@ -254,17 +313,44 @@ img{{max-width:100%}}</style></head><body>
 
 
 # --------------------------------------------------------------------------- writing
+#: first characters that make a spreadsheet read a cell as a formula (OWASP CSV injection)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: Any) -> Any:
+    """A text cell a spreadsheet shows as text: ``'`` prefixed when it starts a formula."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its text cells, headers and index made formula-safe; numeric columns untouched."""
+    safe = frame.copy()
+    for i in range(safe.shape[1]):
+        col = safe.iloc[:, i]
+        if col.dtype == object or pd.api.types.is_string_dtype(col):
+            safe.isetitem(i, col.map(_csv_cell))
+    safe.columns = [_csv_cell(str(c)) if isinstance(c, str) else c for c in safe.columns]
+    safe.index = safe.index.map(_csv_cell)
+    return safe
+
+
+def _to_csv(frame: pd.DataFrame, path: Path, index: bool = False) -> None:
+    _csv_safe(frame).to_csv(path, index=index)
+
+
 def _write_all(plan: Any, folder: Path, title: str) -> None:
-    plan.table.to_csv(folder / "plan.csv", index=False)
+    _to_csv(plan.table, folder / "plan.csv")
     with open(folder / "plan.json", "w", encoding="utf-8") as fh:
         json.dump(plan_to_json(plan), fh, indent=2, allow_nan=False)
-    plan.comparison.to_csv(folder / "comparison.csv", index=False)
-    plan.profit_by_segment.to_csv(folder / "profit_by_segment.csv")
-    plan.segments.to_csv(folder / "segments.csv", index=False)
-    plan.params.to_csv(folder / "params.csv", index=False)
-    plan.candidates.assign(components=plan.candidates["components"].map("+".join)).to_csv(
-        folder / "candidates.csv", index=False)
-    plan.cleaning.to_frame().to_csv(folder / "cleaning.csv", index=False)
+    _to_csv(plan.comparison, folder / "comparison.csv")
+    _to_csv(plan.profit_by_segment, folder / "profit_by_segment.csv", index=True)
+    _to_csv(plan.segments, folder / "segments.csv")
+    _to_csv(plan.params, folder / "params.csv")
+    _to_csv(plan.candidates.assign(components=plan.candidates["components"].map("+".join)),
+            folder / "candidates.csv")
+    _to_csv(plan.cleaning.to_frame(), folder / "cleaning.csv")
     plot_price_ladder(plan, folder / "price_ladder.png")
     plot_profit_by_segment(plan, folder / "profit_by_segment.png")
     plot_bundle_map(plan, folder / "bundle_map.png")
@@ -273,37 +359,19 @@ def _write_all(plan: Any, folder: Path, title: str) -> None:
 
 
 def write_report(plan: Any, out: str | Path, *, overwrite: bool = False,
-                 title: str = "Bundle and price plan") -> Path:
-    """Write the plan's files (:data:`REPORT_FILES`) to the folder ``out``, atomically.
+                 title: str = "Bundle and price plan",
+                 before_commit: Callable[[], None] | None = None) -> Path:
+    """Write the plan's files (:data:`REPORT_FILES` and a manifest) to the folder ``out``, atomically.
 
-    Raises ``FileExistsError`` when ``out`` exists and is not an empty folder (unless
-    ``overwrite``), ``NotADirectoryError`` when its parent is not a folder. Returns
-    the folder.
+    ``out`` may be new or an empty folder; with ``overwrite`` it may also be a folder
+    bundleopt wrote that holds nothing but its own files (see :mod:`bundleopt.outdir`).
+    Anything else is refused before anything is written: ``FileExistsError`` (a file,
+    a folder with other files, the current or home folder), ``NotADirectoryError``
+    (no parent folder), ``PermissionError`` (nothing can be written there).
+    ``before_commit()`` is called just before the new folder replaces ``out`` (with
+    SIGINT/SIGTERM deferred); raising from it aborts and writes nothing (the command
+    line uses it to honour a Ctrl-C that a library swallowed). Returns the folder.
     """
-    out = Path(out)
-    parent = out.parent if str(out.parent) else Path(".")
-    if not parent.is_dir():
-        raise NotADirectoryError(f"cannot write the report: folder {parent} does not exist")
-    if out.exists() and not (out.is_dir() and not any(out.iterdir())) and not overwrite:
-        raise FileExistsError(f"{out} already exists; choose another folder or overwrite it")
-    if out.exists() and not out.is_dir():
-        raise FileExistsError(f"{out} exists and is not a folder")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
-    try:
+    with staged_folder(out, kind="plan", overwrite=overwrite, before_commit=before_commit) as tmp:
         _write_all(plan, tmp, title)
-        os.chmod(tmp, 0o755)
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=parent))
-            os.replace(out, old / "report")
-            try:
-                os.replace(tmp, out)
-            except OSError:
-                os.replace(old / "report", out)
-                raise
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+    return Path(out)

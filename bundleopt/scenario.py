@@ -3,7 +3,7 @@
 A :class:`Scenario` holds no solver objects; :func:`bundleopt.solve` turns it into a
 model, solves it and returns a :class:`bundleopt.Solution`.
 
-Notation (DESIGN.md): offers ``o = 0..O-1`` (single products and bundles), ladder
+Notation (ARCHITECTURE.md): offers ``o = 0..O-1`` (single products and bundles), ladder
 levels ``k = 0..K-1`` with prices ``p[o, k]`` (NaN = no such level), segments
 ``s = 0..S-1`` with weights ``w[s]`` (shares of customers, summing to 1),
 no-purchase weights ``v0[s]`` and preference weights ``v[s, o, k]``. A customer of
@@ -18,7 +18,6 @@ apply to each segment's menu.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -528,8 +527,9 @@ def _check_magnitudes(v: np.ndarray, v0: np.ndarray, prices: np.ndarray, segment
     ``p * (v0 + sum_o max_k v)`` that overflow, and purchase odds
     ``sum_o max_k v[s, o, k] / v0[s]`` above ``_MAX_PURCHASE_ODDS`` (1e15), where the
     no-purchase share is lost in rounding. A ``v0`` below the smallest normal double
-    is refused for the same reason. A ``v0`` outside [1e-8, 1e8] gets a warning: the
-    solver's numbers (1 / (v0 + sum v)) are then far from 1.
+    is refused for the same reason. A ``v0`` far from 1 is fine: the solver's model is
+    conditioned (``bundleopt.optimize.conditioning``), and scaling a segment's ``v`` and
+    ``v0`` together leaves the plan unchanged (tested).
     """
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         most = v.max(axis=2).sum(axis=1)
@@ -543,11 +543,6 @@ def _check_magnitudes(v: np.ndarray, v0: np.ndarray, prices: np.ndarray, segment
                 f"sum of the largest v = {most[s]:.3g}); only v / v0 matters, so divide the "
                 "segment's v and v0 by a common factor"
             )
-        if not 1e-8 <= v0[s] <= 1e8:
-            warnings.warn(
-                f"segment {sid!r}: no-purchase weight v0 = {v0[s]:.3g} is far from 1; choice "
-                "probabilities depend only on v / v0, so divide the segment's v and v0 by v0 "
-                "to keep the solver's numbers near 1", RuntimeWarning, stacklevel=4)
         if odds[s] > _MAX_PURCHASE_ODDS:
             raise ValueError(
                 f"segment {sid!r}: preference weights {odds[s]:.3g} times the no-purchase weight v0 "

@@ -17,7 +17,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClusterMixin
-from sklearn.cluster import KMeans
+from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.feature_selection import mutual_info_classif
 from sklearn.metrics import silhouette_score
 from sklearn.mixture import GaussianMixture
@@ -120,6 +120,17 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
     silhouette_sample : at most this many customers enter each silhouette score.
     covariance_type : of the Gaussian mixture ("tied" by default: category shares sum
         to one, and "full" covariances then overfit degenerate directions).
+    minibatch_above : with more customers than this, ``"kmeans"`` runs scikit-learn's
+        ``MiniBatchKMeans`` (batches of ``batch_size``, seeded) instead of full Lloyd
+        iterations: its cost per iteration does not grow with the customers (measured on
+        Ta-Feng's 26,755 customers of the top 200 products: full KMeans took 12 s of the
+        16-21 s segmentation on the shared 2-core machine). ``None``: never. The default
+        is a judgement call, not a tuned optimum.
+    batch_size : customers per mini-batch.
+    threads : threads of the clustering and silhouette (threadpoolctl limit on
+        scikit-learn's OpenMP and BLAS pools); ``None``: the libraries' default. On the
+        shared 2-core machine one thread made the Ta-Feng top-200 segmentation 3x faster
+        (6.7 vs 22 s; the default pools oversubscribed the busy cores).
 
     Attributes
     ----------
@@ -153,6 +164,9 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         n_init: int = 10,
         silhouette_sample: int = 5000,
         covariance_type: Literal["full", "tied", "diag", "spherical"] = "tied",
+        minibatch_above: int | None = 25_000,
+        batch_size: int = 4096,
+        threads: int | None = None,
     ) -> None:
         self.n_segments = n_segments
         self.method = method
@@ -162,6 +176,9 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         self.n_init = n_init
         self.silhouette_sample = silhouette_sample
         self.covariance_type = covariance_type
+        self.minibatch_above = minibatch_above
+        self.batch_size = batch_size
+        self.threads = threads
 
     # -- helpers
     def _check(self, features: pd.DataFrame, fitting: bool) -> pd.DataFrame:
@@ -194,8 +211,11 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
                 x[c] = np.log1p(x[c].clip(lower=0.0))
         return x.to_numpy()
 
-    def _model(self, k: int) -> KMeans | GaussianMixture:
+    def _model(self, k: int, n: int = 0) -> KMeans | MiniBatchKMeans | GaussianMixture:
         if self.method == "kmeans":
+            if self.minibatch_above is not None and n > self.minibatch_above:
+                return MiniBatchKMeans(n_clusters=k, n_init=self.n_init, batch_size=self.batch_size,
+                                       random_state=self.random_state)
             return KMeans(n_clusters=k, n_init=self.n_init, random_state=self.random_state)
         return GaussianMixture(
             n_components=k,
@@ -215,6 +235,14 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
     # -- estimator API
     def fit(self, features: pd.DataFrame, y: object = None) -> CustomerSegmenter:
         """Fit on a features frame (one row per customer, numeric columns)."""
+        from contextlib import nullcontext
+
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=self.threads) if self.threads else nullcontext():
+            return self._fit(features)
+
+    def _fit(self, features: pd.DataFrame) -> CustomerSegmenter:
         if self.method not in ("kmeans", "gmm"):
             raise ValueError(f"method must be 'kmeans' or 'gmm', got {self.method!r}")
         x = self._check(features, fitting=True)
@@ -237,7 +265,7 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         scores: dict[int, float] = {}
         fitted: dict[int, tuple[KMeans | GaussianMixture, np.ndarray]] = {}
         for k in ks:
-            model = self._model(k).fit(z)
+            model = self._model(k, n).fit(z)
             labels = model.predict(z)
             fitted[k] = (model, labels)
             if len(ks) > 1:

@@ -91,11 +91,26 @@ def test_purchase_odds_threshold():
         Scenario.from_arrays(**_arrays(v=v * 100, v0=[1.0, 1.0]))
 
 
-def test_far_from_one_v0_warns():
-    """Only v / v0 matters; a v0 of 1e20 (with v of the same size) is kept, with a warning."""
-    v = np.stack([np.ones((3, 2)), np.full((3, 2), 1e20)])
-    with pytest.warns(RuntimeWarning, match="segment 1: no-purchase weight v0 = 1e\\+20 is far from 1"):
-        Scenario.from_arrays(**_arrays(v=v, v0=[1.0, 1e20]))
+def test_far_from_one_v0_gives_the_same_plan():
+    """Only v / v0 matters: a segment's v and v0 scaled by 1e20 (or 1e-20) together give
+    the same plan and profit, without a warning (the solver's model is conditioned)."""
+    import warnings
+
+    import bundleopt as bo
+
+    rng = np.random.default_rng(0)
+    base = _arrays(v=np.exp(rng.normal(0, 2, size=(2, 3, 2))), v0=[0.5, 3.0])
+    plans = []
+    for factor in (1.0, 1e20, 1e-20):
+        arrays = dict(base, v=np.asarray(base["v"], dtype=float) * factor,
+                      v0=np.asarray(base["v0"], dtype=float) * factor)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            sc = Scenario.from_arrays(**arrays)
+        plans.append(bo.solve(sc, threads=1))
+    for sol in plans[1:]:
+        assert np.array_equal(sol.decision.levels, plans[0].decision.levels)
+        assert sol.profit == pytest.approx(plans[0].profit, rel=1e-9)
 
 
 @pytest.mark.parametrize(("kwargs", "match"), [

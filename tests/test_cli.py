@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from bundleopt.cli import app
 from bundleopt.datasets import make_market
+from bundleopt.outdir import MANIFEST
 from bundleopt.report import REPORT_FILES
 
 runner = CliRunner()
@@ -52,7 +53,7 @@ def test_plan_on_csv_files_writes_the_report(files, tmp_path):
                                  "--sessions", str(files / "ses.csv"), "--segments", "2",
                                  "--max-bundles", "2", "--min-lift", "1.2", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == sorted(REPORT_FILES)
+    assert sorted(p.name for p in out.iterdir()) == sorted([*REPORT_FILES, MANIFEST])
     doc = json.loads((out / "plan.json").read_text())
     assert doc["settings"]["n_segments"] == 2 and doc["settings"]["max_bundles"] == 2
     assert len(doc["segments"]) == 2

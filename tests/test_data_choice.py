@@ -257,3 +257,41 @@ def test_bundle_with_a_component_never_bought():
     with pytest.raises(ValueError, match="component"):
         bad = pd.DataFrame({"bundle_id": ["a+z"], "components": [("a", "z")]})
         build_choice_data(v.transactions, cat, sessions=v.sessions, bundles=bad)
+
+
+@pytest.mark.parametrize("share, with_sessions", [(0.3, False), (0.05, False), (None, True)])
+def test_grouped_choice_data_fits_as_the_long_format(share, with_sessions):
+    """build_menu_choices + fit_menu_models = build_choice_data + fit_segment_models (1e-8),
+    with the same occasion counts, while holding no occasions x alternatives array."""
+    from bundleopt.data.choice_data import build_menu_choices
+    from bundleopt.pipeline import fit_menu_models, fit_segment_models
+
+    m = make_market(seed=1, n_customers=150)
+    vd = validate(m.transactions, m.catalog, sessions=m.sessions if with_sessions else None)
+    custs = sorted(vd.transactions["customer_id"].astype(str).unique())
+    seg = pd.Series([i % 2 for i in range(len(custs) - 3)], index=custs[:-3])  # 3 unsegmented
+    kw = {"sessions": vd.sessions} if with_sessions else {"purchase_share": share}
+    long = build_choice_data(vd.transactions, vd.catalog, segments=seg, random_state=4, **kw)
+    grouped = build_menu_choices(vd.transactions, vd.catalog, segments=seg, random_state=4, **kw)
+    chosen = long[long["chosen"] == 1]
+    for s in (0, 1):
+        assert grouped.occasions[s] == (chosen["segment"] == s).sum()
+        assert grouped.purchases[s] == ((chosen["segment"] == s) & (chosen["alt"] != NO_PURCHASE)).sum()
+        mc = grouped.menus[s]
+        assert mc.X.shape[0] <= long["timestamp"].dt.to_period("D").nunique()
+        assert len(mc.menu) < (chosen["segment"] == s).sum()  # grouped
+    assert grouped.n_unsegmented == chosen["segment"].isna().sum()
+    # both fits to machine precision (their default stopping rules leave ~1e-7 and differ)
+    a = fit_segment_models(long[long["segment"].notna()], [0, 1], tol=1e-22)
+    b = fit_menu_models(grouped.menus, tol=1e-22)
+    for s in (0, 1):
+        np.testing.assert_allclose(b[s].params_, a[s].params_, rtol=1e-8, atol=1e-8)
+        np.testing.assert_allclose(b[s].std_errors_, a[s].std_errors_, rtol=1e-6)
+
+
+def test_no_purchase_draws_match_one_draw():
+    from bundleopt.data.choice_data import no_purchase_draws
+
+    counts = no_purchase_draws(1000, 0.03, random_state=5, chunk=777)
+    one = np.bincount(np.random.default_rng(5).integers(0, 1000, int(round(1000 * 0.97 / 0.03))), minlength=1000)
+    np.testing.assert_array_equal(counts, one)

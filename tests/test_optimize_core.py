@@ -133,7 +133,7 @@ def constant_markup_scenario(beta: float, n: int, step: float) -> tuple[Scenario
 
 @pytest.mark.parametrize("step", [0.05, 0.01])
 def test_single_segment_equal_beta_constant_markup(step: float) -> None:
-    """Within one ladder step of the Lambert-W optimum (DESIGN.md)."""
+    """Within one ladder step of the Lambert-W optimum (formulations/closed_forms.md)."""
     beta = 1.3
     sc, best = constant_markup_scenario(beta, 4, step)
     sol = solve(sc, threads=1)

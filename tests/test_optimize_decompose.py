@@ -35,7 +35,7 @@ def test_decomposed_lp_is_integral_under_cardinality() -> None:
 
 
 def test_margin_rate_per_segment_falls_back_to_milp_when_lp_is_fractional() -> None:
-    """DESIGN.md: a margin-rate floor breaks total unimodularity. Find a segment whose
+    """formulations/milp.md: a margin-rate floor breaks total unimodularity. Find a segment whose
     projected LP is fractional; the solve must then say so and still be exact."""
     for seed in range(60):
         sc = small(seed, personalised=True, n_offers=3, n_segments=2, n_levels=3,

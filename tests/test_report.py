@@ -10,6 +10,7 @@ import pytest
 
 import bundleopt.report as report
 from bundleopt.datasets import make_market
+from bundleopt.outdir import MANIFEST, read_manifest
 from bundleopt.pipeline import build_plan
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -23,7 +24,8 @@ def plan():
 
 def test_every_file_is_written_and_faithful(plan, tmp_path):
     out = report.write_report(plan, tmp_path / "rep")
-    assert sorted(p.name for p in out.iterdir()) == sorted(report.REPORT_FILES)
+    assert sorted(p.name for p in out.iterdir()) == sorted([*report.REPORT_FILES, MANIFEST])
+    assert sorted(read_manifest(out)["files"]) == sorted(report.REPORT_FILES)
     table = pd.read_csv(out / "plan.csv")
     assert len(table) == len(plan.table)
     pd.testing.assert_series_equal(table["price"], plan.table["price"], check_names=False)
@@ -45,14 +47,14 @@ def test_every_file_is_written_and_faithful(plan, tmp_path):
 
 
 def test_an_existing_folder_is_kept_unless_overwrite(plan, tmp_path):
-    out = tmp_path / "rep"
-    out.mkdir()
-    (out / "mine.txt").write_text("keep me")
+    out = report.write_report(plan, tmp_path / "rep")
+    before = (out / "plan.json").read_bytes()
     with pytest.raises(FileExistsError, match="already exists"):
         report.write_report(plan, out)
-    assert [p.name for p in out.iterdir()] == ["mine.txt"]
-    report.write_report(plan, out, overwrite=True)
-    assert not (out / "mine.txt").exists() and (out / "plan.csv").exists()
+    assert (out / "plan.json").read_bytes() == before
+    (out / "plan.csv").write_text("an old plan")
+    report.write_report(plan, out, overwrite=True)  # a folder bundleopt wrote is replaced
+    assert (out / "plan.csv").read_text() != "an old plan"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]
 
 

@@ -119,3 +119,17 @@ def test_input_errors(features):
     seg = CustomerSegmenter(2).fit(features)
     with pytest.raises(ValueError, match="missing column"):
         seg.predict(features.drop(columns="monetary"))
+
+
+def test_minibatch_kmeans_above_threshold_recovers_the_segments(features, truth):
+    """Above ``minibatch_above`` customers the fit uses MiniBatchKMeans (seeded), with the same
+    planted segments recovered as full KMeans."""
+    from sklearn.cluster import KMeans, MiniBatchKMeans
+
+    full = CustomerSegmenter(n_segments=3, random_state=0).fit(features)
+    mini = CustomerSegmenter(n_segments=3, random_state=0, minibatch_above=10, batch_size=256).fit(features)
+    again = CustomerSegmenter(n_segments=3, random_state=0, minibatch_above=10, batch_size=256).fit(features)
+    assert type(full.model_) is KMeans and type(mini.model_) is MiniBatchKMeans
+    assert adjusted_rand_score(full.labels_, mini.labels_) > 0.9
+    assert adjusted_rand_score(truth, mini.labels_) > 0.8
+    np.testing.assert_array_equal(mini.labels_, again.labels_)

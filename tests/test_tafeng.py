@@ -85,3 +85,31 @@ def test_real_tafeng_top_products():
     # ...though many best sellers are loss leaders at their usual price
     assert (cat["unit_cost"] < cat["list_price"]).mean() > 0.5
     assert tx["order_id"].nunique() > 10_000
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_plan_at_a_realistic_purchase_share_fits_in_memory():
+    """Issue 15: Ta-Feng top 200 at purchase share 0.03 (killed above 16 GB before the choice
+    data were grouped by menu) runs to a plan within 1.5 GB peak, in a child process."""
+    import subprocess
+    import sys
+
+    from bundleopt.datasets import DatasetUnavailable, load_tafeng
+
+    try:
+        load_tafeng(top_products=5)
+    except DatasetUnavailable as exc:
+        pytest.skip(f"Ta-Feng unavailable: {exc}")
+    code = (
+        "from bundleopt.datasets import load_tafeng\n"
+        "from bundleopt.pipeline import build_plan\n"
+        "tx, cat = load_tafeng(top_products=200)\n"
+        "plan = build_plan(tx, cat, purchase_share=0.03)\n"
+        "assert plan.data_summary['occasions'] > 30 * plan.data_summary['purchase_occasions'] * 0.9\n"
+        "import resource\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    peak_kb = int(out.stdout.strip().splitlines()[-1])
+    assert peak_kb < 1.5e6, f"peak {peak_kb / 1e6:.2f} GB"

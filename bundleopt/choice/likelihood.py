@@ -229,3 +229,15 @@ def score_outer(theta: jax.Array, data: MNLData, size: int, blocks: jax.Array | 
         return g.T @ g
 
     return _fold(data, size, blocks, stats, jnp.zeros((p, p), theta.dtype))
+
+
+@jax.jit
+def raw_second_moment(data: MNLData) -> jax.Array:
+    """``sum_n w_n sum_j P0_nj Z_nj^2`` (uncentred, equal shares ``P0`` over the available
+    alternatives), per parameter: the scale against which the centred diagonal of ``-H(0)``
+    tells a parameter without within-observation variation from a small one."""
+    p0 = data.avail / jnp.maximum(jnp.sum(data.avail, axis=1, keepdims=True), 1)
+    wp = data.weight[:, None] * p0
+    asc = jnp.sum(wp, axis=0) @ (data.A**2)
+    beta = jnp.einsum("nj,njk->k", wp, data.X**2)
+    return jnp.concatenate([asc, beta])

@@ -15,9 +15,19 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from bundleopt.choice.likelihood import block_size, make_data, n_blocks, probabilities, score_outer
+from bundleopt.choice.compile_cache import enable_compilation_cache
+from bundleopt.choice.grouped import MenuChoices
+from bundleopt.choice.identification import assess, choice_differences, subspace_covariance
+from bundleopt.choice.likelihood import (
+    block_size,
+    loglik_per_obs,
+    make_data,
+    n_blocks,
+    probabilities,
+    score_outer,
+)
 from bundleopt.choice.long_format import ChoiceArrays, check_columns, pack_long
-from bundleopt.choice.optimize import FitResult, covariance, maximize_loglik
+from bundleopt.choice.optimize import FitResult, maximize_loglik
 from bundleopt.choice.spec import Specification
 
 
@@ -37,7 +47,12 @@ class MNL:
     Fitted attributes: ``params_``, ``std_errors_`` (pd.Series by parameter name),
     ``cov_`` (DataFrame), ``loglik_``, ``null_loglik_`` (equal shares over available
     alternatives), ``rho2_ = 1 - loglik_ / null_loglik_``, ``n_obs_``, ``converged_``,
-    ``n_iter_``, ``alternatives_``, ``fit_result_`` (optimizer details).
+    ``n_iter_``, ``alternatives_``, ``fit_result_`` (optimizer details), ``unidentified_``
+    and ``separated_`` (parameter names; an
+    :class:`~bundleopt.choice.identification.IdentificationWarning` names them too).
+    Unidentified parameters stay at 0 and separated ones at the last iterate; both get NaN
+    standard errors, the others' are computed on the identified subspace, and
+    ``converged_`` is False under separation.
 
     Example:
         >>> from bundleopt.choice.simulate import simulate_mnl
@@ -83,6 +98,7 @@ class MNL:
         ``weights`` (optional, one per observation in order of first appearance) weight
         each observation's log-likelihood contribution.
         """
+        enable_compilation_cache()
         spec = self._spec()
         check_columns(df, obs=obs, alt=alt, choice=choice, avail=avail, features=spec.used_columns())
         alt_ids = _alt_ids(df, alt)
@@ -92,6 +108,56 @@ class MNL:
         )
         self._columns = {"obs": obs, "alt": alt, "choice": choice, "avail": avail}
         return self._fit_arrays(arrays, spec, weights)
+
+    def fit_menus(self, menus: MenuChoices, max_rows_check: int = 2_000_000) -> MNL:
+        """Estimate from menu-grouped data (:class:`~bundleopt.choice.grouped.MenuChoices`):
+        the same estimates as :meth:`fit` on the occasions they group, without one row per
+        (occasion, alternative). Only generic features (``features`` must be
+        ``menus.features``); fitted by Newton with the closed-form Hessian.
+        """
+        from bundleopt.choice.grouped import _core, make_menu_data
+        from bundleopt.choice.optimize import maximize_menu_loglik
+
+        enable_compilation_cache()
+        spec = self._spec()
+        if spec.features_by_alt or tuple(spec.features) != tuple(menus.features):
+            raise ValueError(f"fit_menus needs features={list(menus.features)} (generic only), "
+                             f"got features={list(spec.features)}, features_by_alt={dict(spec.features_by_alt)}")
+        alt_ids = menus.alt_ids
+        names = spec.param_names(alt_ids)
+        A = spec.asc_matrix(alt_ids)
+        data = make_menu_data(menus, A)
+        res = maximize_menu_loglik(data, tol=self.tol)
+
+        def rows() -> np.ndarray:
+            if len(menus.menu) * len(alt_ids) > max_rows_check:
+                return np.zeros((0, len(names)))  # too large to check: the screen's warning only
+            X, y, av, w = menus.to_arrays()
+            return choice_differences(X, y, av, w, A)
+
+        ll_r = _core(jnp.asarray(res.theta), data)[0]
+        top = float(np.max(np.where(menus.count > 0, np.exp(np.asarray(ll_r)), 0.0), initial=0.0))
+        found = assess(res.hessian, res.hessian0, res.ident, rows, names, max_chosen_prob=top)
+        found.warn("MNL")
+        self.unidentified_, self.separated_ = found.unidentified, found.separated
+        cov = subspace_covariance(res.hessian, found.basis, unidentified=found.nan)
+        self.spec_ = spec
+        self.alternatives_ = alt_ids
+        self.reference_ = spec.reference_alt(alt_ids)
+        self.params_ = pd.Series(res.theta, index=names, name="estimate")
+        self.cov_ = pd.DataFrame(cov, index=names, columns=names)
+        diag = np.diag(cov)
+        self.std_errors_ = pd.Series(np.sqrt(np.where(diag >= 0, diag, np.nan)), index=names, name="std_error")
+        base = menus.avail.sum(axis=1)[menus.menu] + ~menus.avail[menus.menu, menus.choice]
+        self.loglik_ = res.loglik
+        self.null_loglik_ = float(-np.sum(menus.count * np.log(base)))
+        self.rho2_ = 1.0 - self.loglik_ / self.null_loglik_ if self.null_loglik_ != 0 else np.nan
+        self.n_obs_ = float(menus.count.sum())
+        self.converged_ = bool(res.converged) and not found.separated
+        self.n_iter_ = res.n_newton
+        self.fit_result_ = res
+        self._columns = {"obs": "obs", "alt": "alt", "choice": "chosen", "avail": None}
+        return self
 
     def _fit_arrays(self, arrays: ChoiceArrays, spec: Specification, weights: np.ndarray | None) -> MNL:
         alt_ids = arrays.alt_ids
@@ -107,7 +173,15 @@ class MNL:
         return self
 
     def _store(self, res: FitResult, names: list[str], data: Any, arrays: ChoiceArrays, spec: Specification) -> None:
-        cov = covariance(res.hessian)
+        w = np.asarray(data.weight)
+        top = float(np.max(np.where(w > 0, np.exp(np.asarray(loglik_per_obs(jnp.asarray(res.theta), data))), 0.0),
+                           initial=0.0))
+        found = assess(res.hessian, res.hessian0, res.ident, lambda: choice_differences(
+            arrays.X, arrays.choice, arrays.avail, w, np.asarray(data.A)), names, max_chosen_prob=top)
+        found.warn("MNL")
+        self.unidentified_ = found.unidentified
+        self.separated_ = found.separated
+        cov = subspace_covariance(res.hessian, found.basis, unidentified=found.nan)
         self.spec_ = spec
         self.alternatives_ = arrays.alt_ids
         self.reference_ = spec.reference_alt(arrays.alt_ids)
@@ -118,14 +192,14 @@ class MNL:
         if self.robust:
             size = block_size(*arrays.X.shape)
             meat = np.asarray(score_outer(jnp.asarray(res.theta), data, size, n_blocks(arrays.n_obs, size)))
-            rcov = covariance(res.hessian, meat)
+            rcov = subspace_covariance(res.hessian, found.basis, meat, unidentified=found.nan)
             self.robust_std_errors_ = pd.Series(np.sqrt(np.clip(np.diag(rcov), 0, None)), index=names, name="robust_std_error")
         w = np.asarray(data.weight)
         self.loglik_ = res.loglik
         self.null_loglik_ = float(-np.sum(w * np.log(arrays.avail.sum(axis=1))))
         self.rho2_ = 1.0 - self.loglik_ / self.null_loglik_ if self.null_loglik_ != 0 else np.nan
         self.n_obs_ = arrays.n_obs
-        self.converged_ = bool(res.converged)
+        self.converged_ = bool(res.converged) and not found.separated
         self.n_iter_ = res.n_iter
         self.fit_result_ = res
 

@@ -2,7 +2,9 @@
 
 Every user mistake ends with ONE line on stderr (``error: ...``) and a non-zero exit
 code: bad options (exit 2, caught while parsing by :class:`OneLineErrors`) and bad
-files or impossible settings (exit 1, :func:`user_errors`). Nothing is written before
+files or impossible settings (exit 1, :func:`user_errors`), and Ctrl-C / SIGTERM (exit
+130 / 143, :mod:`bundleopt.commands._interrupt`). The output folder is checked before
+any work (:func:`bundleopt.outdir.check_output_folder`) and nothing is written before
 the work succeeds (:func:`bundleopt.report.write_report` is atomic).
 """
 
@@ -16,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperCommand
 
@@ -45,17 +48,43 @@ def user_error_types() -> tuple[type[BaseException], ...]:
     """Exceptions that mean "fix your input": reported in one line, never a traceback."""
     from bundleopt.optimize import SolverError
 
-    return (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError,
-            IsADirectoryError, PermissionError, SolverError)
+    return (ValueError, OSError, SolverError)
 
 
 @contextmanager
-def user_errors() -> Iterator[None]:
-    """Turn a user's mistake raised inside the block into one line and exit code 1."""
+def user_errors(guard: Any = None) -> Iterator[None]:
+    """Turn a user's mistake raised inside the block into one line and exit code 1.
+
+    With ``guard`` (an :class:`~bundleopt.commands._interrupt.InterruptGuard`), any
+    exception after SIGINT/SIGTERM arrived (whatever a library turned it into) ends as
+    one line and exit code ``128 + signal``.
+    """
     try:
         yield
-    except user_error_types() as exc:
-        fail(str(exc))
+    except typer.Exit:  # already reported (fail)
+        raise
+    except BaseException as exc:
+        if guard is not None and guard.signum is not None:
+            _interrupted(guard)
+        if isinstance(exc, user_error_types()):
+            fail(str(exc))
+        raise
+
+
+def _interrupted(guard: Any) -> NoReturn:
+    import signal
+
+    name = signal.Signals(guard.signum).name
+    if guard.committed:
+        fail(f"interrupted by {name} after the output was written (it is complete)",
+             code=128 + guard.signum)
+    fail(f"interrupted by {name}; nothing was written", code=128 + guard.signum)
+
+
+def check_interrupted(guard: Any) -> None:
+    """Exit as interrupted if ``guard`` recorded a signal (one that no exception carried out)."""
+    if guard.signum is not None:
+        _interrupted(guard)
 
 
 @contextmanager
@@ -80,7 +109,7 @@ def frame_table(frame: Any, title: str, floats: str = "{:,.2f}", max_rows: int |
 
     table = Table(title=title, title_justify="left")
     for col in frame.columns:
-        table.add_column(str(col), justify="right" if np.issubdtype(frame[col].dtype, np.number) else "left")
+        table.add_column(Text(str(col)), justify="right" if np.issubdtype(frame[col].dtype, np.number) else "left")
     rows = frame if max_rows is None else frame.head(max_rows)
     for row in rows.itertuples(index=False):
         cells = []
@@ -88,7 +117,7 @@ def frame_table(frame: Any, title: str, floats: str = "{:,.2f}", max_rows: int |
             if isinstance(value, (float, np.floating)):
                 cells.append("" if value != value else floats.format(value))
             else:
-                cells.append(str(value))
+                cells.append(Text(str(value)))  # ids are plain text, never rich markup
         table.add_row(*cells)
     if max_rows is not None and len(frame) > max_rows:
         table.caption = f"{len(frame) - max_rows} more rows not shown"

@@ -10,11 +10,13 @@ from rich.console import Console
 
 from bundleopt.commands._common import (
     OneLineErrors,
+    check_interrupted,
     frame_table,
     print_plan,
     progress_bar,
     user_errors,
 )
+from bundleopt.commands._interrupt import interrupt_guard
 
 
 def demo(
@@ -25,7 +27,8 @@ def demo(
                                       "menu for everybody.")] = True,
     max_bundles: Annotated[int, typer.Option("--max-bundles", help="At most this many bundles per menu.")] = 3,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write the plan and report to this folder.")] = None,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace --out if it exists.")] = False,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Replace --out if it holds a plan bundleopt wrote (and nothing else).")] = False,
 ) -> None:
     """Run the whole pipeline on a synthetic shop (make_market) and print the plan.
 
@@ -33,22 +36,28 @@ def demo(
     truth against the shop's list prices.
     """
     from bundleopt.datasets import make_market
+    from bundleopt.outdir import check_output_folder
     from bundleopt.pipeline import build_plan
     from bundleopt.report import write_report
     from bundleopt.truth import truth_comparison
 
     console = Console()
-    with user_errors():
-        if out is not None and out.exists() and not overwrite and not (out.is_dir() and not any(out.iterdir())):
-            raise FileExistsError(f"{out} already exists; choose another --out or add --overwrite")
+    with interrupt_guard() as guard, user_errors(guard):
+        if out is not None:
+            check_output_folder(out, overwrite=overwrite, overwrite_hint="--overwrite")
         with console.status("simulating a shop (make_market)..."):
             market = make_market(seed=seed)
+        guard.check()
         with progress_bar(console) as progress:
             result = build_plan(market.transactions, market.catalog, sessions=market.sessions,
                                 n_segments=segments, personalised=personalised, max_bundles=max_bundles,
-                                random_state=seed, progress=progress)
+                                random_state=seed, progress=guard.progress(progress))
         truth = truth_comparison(result, market)
-        folder = write_report(result, out, overwrite=overwrite, title="bundleopt demo plan") if out else None
+        guard.check()
+        folder = (write_report(result, out, overwrite=overwrite, title="bundleopt demo plan",
+                               before_commit=guard.check) if out else None)
+        guard.written()
+        check_interrupted(guard)
     print_plan(console, result)
     truth = truth.assign(true_uplift=truth["true_uplift"].map("{:+.1%}".format))
     console.print(frame_table(truth, "Under the market's TRUE model (known parameters)"))

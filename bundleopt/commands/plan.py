@@ -8,7 +8,15 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from bundleopt.commands._common import OneLineErrors, fail, print_plan, progress_bar, user_errors
+from bundleopt.commands._common import (
+    OneLineErrors,
+    check_interrupted,
+    fail,
+    print_plan,
+    progress_bar,
+    user_errors,
+)
+from bundleopt.commands._interrupt import interrupt_guard
 
 
 def _ladder(text: str) -> tuple[float, ...]:
@@ -60,31 +68,34 @@ def plan(
     seed: Annotated[int, typer.Option("--seed", help="Random seed (segmentation, no-purchase draws).")] = 0,
     time_limit: Annotated[float, typer.Option("--time-limit", help="Solver time limit in seconds.")] = 60.0,
     out: Annotated[Path, typer.Option(
-        "--out", "-o", help="Folder to write the plan and report into (written atomically).")] = Path("bundleopt-plan"),
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace --out if it exists.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or tables.")] = False,
+        "--out", "-o", help="New folder to write the plan and report into (written atomically).")
+    ] = Path("bundleopt-plan"),
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Replace --out if it holds a plan bundleopt wrote (and nothing else).")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors and the final line.")] = False,
 ) -> None:
     """Choose bundles and per-segment prices from your transactions; write plan + report to --out.
 
-    Runs validation, segmentation, bundle mining, one choice model per segment and the exact optimiser, then writes plan.csv, plan.json, plots and report.html to --out.
+    Runs validation, segmentation, bundle mining, one choice model per segment and the exact optimiser, then writes plan.csv, plan.json, plots and report.html to --out. --out is checked first: it must be new, empty, or (with --overwrite) a plan folder bundleopt wrote; a folder holding other files is never replaced. Ctrl-C stops the run (exit 130) and writes nothing.
     """
     from bundleopt.data import load_catalog, load_sessions, load_transactions
+    from bundleopt.outdir import check_output_folder
     from bundleopt.pipeline import BUNDLE_UTILITIES, build_plan
     from bundleopt.report import write_report
 
     if bundle_utility not in BUNDLE_UTILITIES:
         fail(f"--bundle-utility must be one of {', '.join(BUNDLE_UTILITIES)}, got {bundle_utility!r}", code=2)
     levels = _ladder(ladder)
-    console = Console(quiet=quiet)
-    with user_errors():
-        if out.exists() and not overwrite and not (out.is_dir() and not any(out.iterdir())):
-            raise FileExistsError(f"{out} already exists; choose another --out or add --overwrite")
+    console = Console()
+    with interrupt_guard() as guard, user_errors(guard):
+        check_output_folder(out, overwrite=overwrite, overwrite_hint="--overwrite")
         if sessions is None and purchase_share is None:
             raise ValueError("no-purchase is not observed: give --sessions FILE (visits) or "
                              "--purchase-share S (share of visits that end in a purchase)")
         tx = load_transactions(transactions)
         cat = load_catalog(catalog)
         ses = load_sessions(sessions) if sessions is not None else None
+        guard.check()
         with progress_bar(console, enabled=not quiet) as progress:
             result = build_plan(
                 tx, cat, sessions=ses, purchase_share=purchase_share, n_segments=segments,
@@ -92,14 +103,19 @@ def plan(
                 personalised=personalised, ladder=levels, bundle_utility=bundle_utility,  # type: ignore[arg-type]
                 min_support=min_support, min_lift=min_lift, max_candidates=max_candidates,
                 max_products=max_products, errors="raise" if strict else "drop",
-                random_state=seed, time_limit=time_limit, progress=progress,
+                random_state=seed, time_limit=time_limit, progress=guard.progress(progress),
             )
-        folder = write_report(result, out, overwrite=overwrite)
+        guard.check()
+        folder = write_report(result, out, overwrite=overwrite, before_commit=guard.check)
+        guard.written()
+        check_interrupted(guard)
     if not quiet:
         if result.cleaning.entries:
-            console.print(f"[yellow]cleaned:[/]\n{result.cleaning.summary()}")
+            console.print("[yellow]cleaned:[/]")
+            console.print(result.cleaning.summary(), markup=False)
         print_plan(console, result)
-    console.print(f"plan and report written to {folder}/ (open {folder / 'report.html'})")
+    console.print(f"plan and report written to {folder}/ (open {folder / 'report.html'})",
+                  markup=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

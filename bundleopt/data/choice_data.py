@@ -34,6 +34,7 @@ See ``formulations/choice_data.md`` for the model behind it. In short:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -41,7 +42,7 @@ import pandas as pd
 
 from bundleopt.data.schemas import NO_PURCHASE
 
-__all__ = ["build_choice_data", "purchase_occasions"]
+__all__ = ["GroupedChoiceData", "build_choice_data", "build_menu_choices", "purchase_occasions"]
 
 
 def _bundle_table(bundles: pd.DataFrame | None) -> pd.DataFrame:
@@ -139,51 +140,9 @@ def purchase_occasions(
     return occ[["obs", "order_id", "customer", "timestamp", "alt", "price"]].reset_index(drop=True)
 
 
-def build_choice_data(
-    transactions: pd.DataFrame,
-    catalog: pd.DataFrame,
-    *,
-    sessions: pd.DataFrame | None = None,
-    purchase_share: float | None = None,
-    bundles: pd.DataFrame | None = None,
-    offers: Iterable[str] | None = None,
-    prices: pd.DataFrame | None = None,
-    availability: Literal["always", "sold"] = "always",
-    period: str = "D",
-    segments: pd.Series | Mapping[str, object] | None = None,
-    random_state: int = 0,
-    categorical: bool = True,
-) -> pd.DataFrame:
-    """Long-format choice data: one row per (purchase occasion, alternative).
-
-    Parameters
-    ----------
-    transactions, catalog : validated frames (:func:`bundleopt.data.validate`).
-    sessions : validated visits; those without an order become no-purchase occasions.
-    purchase_share : market-size assumption used when ``sessions`` is None: the
-        share of choice occasions that end in a purchase, in (0, 1]. One of
-        ``sessions`` / ``purchase_share`` is required.
-    bundles : bundle offers (``bundle_id``, ``components``; optional
-        ``list_price``, ``components_price``).
-    offers : product ids to keep as alternatives (default: those bought at least once).
-    prices : listed prices per period: ``date``, ``product_id``, ``price``
-        (optional ``available`` 0/1); missing (period, product) = not on sale.
-    availability : without ``prices``, ``"always"`` (every offer on sale in every
-        period) or ``"sold"`` (on sale in the periods it was sold).
-    period : pandas frequency of the price / availability periods (default a day).
-    segments : ``customer_id -> segment``, added as a ``segment`` column when given.
-    random_state : seed of the no-purchase occasions drawn under ``purchase_share``.
-    categorical : store ``obs``, ``alt`` and ``customer`` as pandas categoricals
-        (7x less memory than strings; group with ``observed=True``), else as ``str``.
-
-    Returns
-    -------
-    DataFrame with columns ``obs``, ``alt``, ``chosen`` (0/1), ``available`` (0/1),
-    ``price``, ``customer``, ``timestamp``, ``is_bundle`` (0/1) (and ``segment``),
-    sorted by occasion then alternative, exactly one chosen row per ``obs``, fit-able by
-    ``MNL(features=["price"], reference=NO_PURCHASE).fit(df, obs="obs", alt="alt",
-    choice="chosen", avail="available")``.
-    """
+def _check_choice_args(
+    sessions: pd.DataFrame | None, purchase_share: float | None, availability: str
+) -> None:
     if sessions is None and purchase_share is None:
         raise ValueError(
             "build_choice_data: give sessions (visits, to observe no-purchase) or "
@@ -194,6 +153,16 @@ def build_choice_data(
     if availability not in ("always", "sold"):
         raise ValueError(f"availability must be 'always' or 'sold', got {availability!r}")
 
+
+def _purchase_side(
+    transactions: pd.DataFrame,
+    catalog: pd.DataFrame,
+    bundles: pd.DataFrame | None,
+    offers: Iterable[str] | None,
+) -> tuple[pd.DataFrame, pd.Index, pd.DataFrame, pd.Index, int]:
+    """Purchase occasions among the offers (with ``chosen_alt``), the products, the bundle
+    table, the alternatives ``[NO_PURCHASE, products..., bundles...]`` and the number of
+    occasions left out (product not an offer)."""
     b = _bundle_table(bundles)
     occ = purchase_occasions(transactions, b if len(b) else None)
     products = (
@@ -208,15 +177,50 @@ def build_choice_data(
     is_offer = occ["alt"].isin(alts)
     n_dropped = int((~is_offer).sum())
     occ = occ[is_offer].assign(chosen_alt=lambda d: d["alt"])
+    return occ, products, b, alts, n_dropped
 
-    # no-purchase occasions
+
+def _n_no_purchase(n_purchase: int, purchase_share: float) -> int:
+    """``round(n_purchase (1 - s) / s)``: the market-size assumption."""
+    return int(round(n_purchase * (1.0 - float(purchase_share)) / float(purchase_share)))
+
+
+def no_purchase_draws(
+    n_purchase: int, purchase_share: float, random_state: int, chunk: int = 1_000_000
+) -> np.ndarray:
+    """How many no-purchase occasions copy each purchase occasion: the counts of
+    ``rng.integers(0, n_purchase, n_none)``, drawn in chunks (the same stream as one draw,
+    without an ``n_none``-long array)."""
+    n_none = _n_no_purchase(n_purchase, purchase_share)
+    rng = np.random.default_rng(random_state)
+    counts = np.zeros(n_purchase, dtype=np.int64)
+    left = n_none if n_purchase else 0
+    while left > 0:
+        k = min(chunk, left)
+        counts += np.bincount(rng.integers(0, n_purchase, k), minlength=n_purchase)
+        left -= k
+    return counts
+
+
+def _visits_without_order(sessions: pd.DataFrame) -> pd.DataFrame:
+    has_order = (
+        sessions["order_id"].notna()
+        if "order_id" in sessions
+        else pd.Series(False, index=sessions.index)
+    )
+    return sessions[~has_order.to_numpy()]
+
+
+def _no_purchase_occasions(
+    occ: pd.DataFrame,
+    sessions: pd.DataFrame | None,
+    purchase_share: float | None,
+    random_state: int,
+) -> pd.DataFrame:
+    """One row per no-purchase occasion: ``obs``, ``customer``, ``timestamp``,
+    ``chosen_alt`` (:data:`NO_PURCHASE`), ``price`` (0)."""
     if sessions is not None:
-        has_order = (
-            sessions["order_id"].notna()
-            if "order_id" in sessions
-            else pd.Series(False, index=sessions.index)
-        )
-        none = sessions[~has_order.to_numpy()]
+        none = _visits_without_order(sessions)
         none_occ = pd.DataFrame(
             {
                 "obs": "visit:" + none["session_id"].astype(str),
@@ -225,8 +229,7 @@ def build_choice_data(
             }
         )
     else:
-        share = float(purchase_share)  # type: ignore[arg-type]
-        n_none = int(round(len(occ) * (1.0 - share) / share))
+        n_none = _n_no_purchase(len(occ), purchase_share)  # type: ignore[arg-type]
         rng = np.random.default_rng(random_state)
         src = occ.iloc[rng.integers(0, len(occ), n_none)] if len(occ) else occ.iloc[:0]
         none_occ = pd.DataFrame(
@@ -236,16 +239,20 @@ def build_choice_data(
                 "timestamp": src["timestamp"].to_numpy(),
             }
         )
-    none_occ = none_occ.assign(chosen_alt=NO_PURCHASE, price=0.0)
-    obs = pd.concat(
-        [occ[["obs", "customer", "timestamp", "chosen_alt", "price"]], none_occ], ignore_index=True
-    ).sort_values(["timestamp", "obs"], kind="stable", ignore_index=True)
-    if len(obs) == 0:
-        raise ValueError("build_choice_data: no purchase occasion among the offers")
+    return none_occ.assign(chosen_alt=NO_PURCHASE, price=0.0)
 
-    # listed prices and availability per (period, product)
-    per = obs["timestamp"].dt.to_period(period)
-    periods = pd.PeriodIndex(per.unique()).sort_values()
+
+def _listed_prices(
+    transactions: pd.DataFrame,
+    catalog: pd.DataFrame,
+    products: pd.Index,
+    b: pd.DataFrame,
+    periods: pd.PeriodIndex,
+    prices: pd.DataFrame | None,
+    availability: str,
+    period: str,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(periods, alternatives) listed prices and availability; no-purchase first (price 0)."""
     list_price = catalog.assign(product_id=catalog["product_id"].astype(str)).set_index(
         "product_id"
     )["list_price"]
@@ -297,6 +304,68 @@ def build_choice_data(
         listed, avail = listed[:, : len(products)], avail[:, : len(products)]
     listed = np.hstack([np.zeros((len(periods), 1)), listed])
     avail = np.hstack([np.ones((len(periods), 1), bool), avail])
+    return listed, avail
+
+
+def build_choice_data(
+    transactions: pd.DataFrame,
+    catalog: pd.DataFrame,
+    *,
+    sessions: pd.DataFrame | None = None,
+    purchase_share: float | None = None,
+    bundles: pd.DataFrame | None = None,
+    offers: Iterable[str] | None = None,
+    prices: pd.DataFrame | None = None,
+    availability: Literal["always", "sold"] = "always",
+    period: str = "D",
+    segments: pd.Series | Mapping[str, object] | None = None,
+    random_state: int = 0,
+    categorical: bool = True,
+) -> pd.DataFrame:
+    """Long-format choice data: one row per (purchase occasion, alternative).
+
+    Parameters
+    ----------
+    transactions, catalog : validated frames (:func:`bundleopt.data.validate`).
+    sessions : validated visits; those without an order become no-purchase occasions.
+    purchase_share : market-size assumption used when ``sessions`` is None: the
+        share of choice occasions that end in a purchase, in (0, 1]. One of
+        ``sessions`` / ``purchase_share`` is required.
+    bundles : bundle offers (``bundle_id``, ``components``; optional
+        ``list_price``, ``components_price``).
+    offers : product ids to keep as alternatives (default: those bought at least once).
+    prices : listed prices per period: ``date``, ``product_id``, ``price``
+        (optional ``available`` 0/1); missing (period, product) = not on sale.
+    availability : without ``prices``, ``"always"`` (every offer on sale in every
+        period) or ``"sold"`` (on sale in the periods it was sold).
+    period : pandas frequency of the price / availability periods (default a day).
+    segments : ``customer_id -> segment``, added as a ``segment`` column when given.
+    random_state : seed of the no-purchase occasions drawn under ``purchase_share``.
+    categorical : store ``obs``, ``alt`` and ``customer`` as pandas categoricals
+        (7x less memory than strings; group with ``observed=True``), else as ``str``.
+
+    Returns
+    -------
+    DataFrame with columns ``obs``, ``alt``, ``chosen`` (0/1), ``available`` (0/1),
+    ``price``, ``customer``, ``timestamp``, ``is_bundle`` (0/1) (and ``segment``),
+    sorted by occasion then alternative, exactly one chosen row per ``obs``, fit-able by
+    ``MNL(features=["price"], reference=NO_PURCHASE).fit(df, obs="obs", alt="alt",
+    choice="chosen", avail="available")``.
+    """
+    _check_choice_args(sessions, purchase_share, availability)
+
+    occ, products, b, alts, n_dropped = _purchase_side(transactions, catalog, bundles, offers)
+    none_occ = _no_purchase_occasions(occ, sessions, purchase_share, random_state)
+    obs = pd.concat(
+        [occ[["obs", "customer", "timestamp", "chosen_alt", "price"]], none_occ], ignore_index=True
+    ).sort_values(["timestamp", "obs"], kind="stable", ignore_index=True)
+    if len(obs) == 0:
+        raise ValueError("build_choice_data: no purchase occasion among the offers")
+    per = obs["timestamp"].dt.to_period(period)
+    periods = pd.PeriodIndex(per.unique()).sort_values()
+    listed, avail = _listed_prices(
+        transactions, catalog, products, b, periods, prices, availability, period
+    )
 
     # the rectangle: every occasion x every alternative
     n, j = len(obs), len(alts)
@@ -345,3 +414,118 @@ def build_choice_data(
     out.attrs["n_dropped_occasions"] = n_dropped
     out.attrs["purchase_share"] = purchase_share if sessions is None else None
     return out
+
+
+@dataclass(frozen=True)
+class GroupedChoiceData:
+    """Choice data grouped by menu, per segment (:func:`build_menu_choices`).
+
+    ``menus``: segment -> :class:`~bundleopt.choice.grouped.MenuChoices` (no pseudo
+    occasions); ``occasions`` / ``purchases``: occasions and purchase occasions per segment;
+    ``n_unsegmented``: occasions of customers without a segment (left out);
+    ``n_dropped_occasions``: purchase occasions whose product is not an offer (left out).
+    """
+
+    menus: dict
+    occasions: pd.Series
+    purchases: pd.Series
+    n_unsegmented: int
+    n_dropped_occasions: int
+
+
+def build_menu_choices(
+    transactions: pd.DataFrame,
+    catalog: pd.DataFrame,
+    *,
+    segments: pd.Series | Mapping[str, object],
+    sessions: pd.DataFrame | None = None,
+    purchase_share: float | None = None,
+    bundles: pd.DataFrame | None = None,
+    offers: Iterable[str] | None = None,
+    prices: pd.DataFrame | None = None,
+    availability: Literal["always", "sold"] = "always",
+    period: str = "D",
+    random_state: int = 0,
+) -> GroupedChoiceData:
+    """The choice data of :func:`build_choice_data`, grouped by menu per segment.
+
+    The same occasions, alternatives, listed prices and no-purchase draws (the same seed
+    gives the same draws), without one row per (occasion, alternative): a segment's base
+    menus are the periods (one listed price and availability vector each) and its records
+    ``(period, chosen alternative, price paid, count)``; the no-purchase occasions of a
+    period are one record with their count (``formulations/choice_data.md``). Memory grows
+    with purchase occasions and periods x alternatives, not with occasions x alternatives
+    nor with ``1 / purchase_share``.
+    """
+    from bundleopt.choice.grouped import MenuChoices, group_records
+
+    _check_choice_args(sessions, purchase_share, availability)
+    occ, products, b, alts, n_dropped = _purchase_side(transactions, catalog, bundles, offers)
+    if len(occ) == 0 and sessions is None:
+        raise ValueError("build_choice_data: no purchase occasion among the offers")
+    # occasions: purchases (count 1) and no-purchase (copies of purchases, or visits)
+    cust = occ["customer"].astype(str).to_numpy()
+    stamp = occ["timestamp"]
+    chosen = occ["chosen_alt"].to_numpy()
+    price = occ["price"].to_numpy(dtype=float)
+    if sessions is not None:
+        none = _visits_without_order(sessions)
+        n_cust = np.concatenate([cust, none["customer_id"].astype(str).to_numpy()])
+        n_stamp = pd.concat([stamp, none["timestamp"]], ignore_index=True)
+        n_chosen = np.concatenate([chosen, np.full(len(none), NO_PURCHASE, dtype=object)])
+        n_price = np.concatenate([price, np.zeros(len(none))])
+        n_count = np.ones(len(n_cust))
+        is_none = np.concatenate([np.zeros(len(occ), bool), np.ones(len(none), bool)])
+    else:
+        draws = no_purchase_draws(len(occ), purchase_share, random_state)  # type: ignore[arg-type]
+        n_cust = np.concatenate([cust, cust])
+        n_stamp = pd.concat([stamp, stamp], ignore_index=True)
+        n_chosen = np.concatenate([chosen, np.full(len(occ), NO_PURCHASE, dtype=object)])
+        n_price = np.concatenate([price, np.zeros(len(occ))])
+        n_count = np.concatenate([np.ones(len(occ)), draws.astype(float)])
+        is_none = np.concatenate([np.zeros(len(occ), bool), np.ones(len(occ), bool)])
+        keep = n_count > 0
+        n_cust, n_chosen, n_price, n_count, is_none = (
+            a[keep] for a in (n_cust, n_chosen, n_price, n_count, is_none)
+        )
+        n_stamp = n_stamp[keep].reset_index(drop=True)
+    if len(n_cust) == 0:
+        raise ValueError("build_choice_data: no purchase occasion among the offers")
+    per = n_stamp.dt.to_period(period)
+    periods = pd.PeriodIndex(per.unique()).sort_values()
+    listed, avail = _listed_prices(
+        transactions, catalog, products, b, periods, prices, availability, period
+    )
+    seg = pd.Series(segments) if not isinstance(segments, pd.Series) else segments
+    seg = seg.set_axis(seg.index.astype(str))
+    seg_of = pd.Series(n_cust).map(seg).to_numpy()
+    unseg = pd.isna(seg_of)
+    n_unsegmented = int(n_count[unseg].sum())
+    # alternatives sorted as the long-format fit sorts them
+    order = pd.Index(alts.astype(str)).sort_values()
+    to_sorted = order.get_indexer(alts.astype(str))
+    J = len(order)
+    listed_s = np.zeros((len(periods), J))
+    avail_s = np.zeros((len(periods), J), bool)
+    listed_s[:, to_sorted] = listed
+    avail_s[:, to_sorted] = avail
+    p_code = periods.get_indexer(per)
+    j_code = order.get_indexer(pd.Index(n_chosen).astype(str))
+    menus: dict = {}
+    occasions, purchases = {}, {}
+    seg_ids = pd.unique(seg.dropna())
+    for s in seg_ids:
+        mask = (seg_of == s) & ~unseg
+        used, m_code = np.unique(p_code[mask], return_inverse=True)
+        m, j, x, w = group_records(m_code, j_code[mask], n_price[mask], n_count[mask])
+        menus[s] = MenuChoices(
+            X=np.where(avail_s[used], listed_s[used], 0.0)[:, :, None], avail=avail_s[used],
+            menu=m, choice=j, x_chosen=x, count=w, alt_ids=order, features=("price",),
+        )
+        occasions[s] = float(n_count[mask].sum())
+        purchases[s] = float(n_count[mask & ~is_none].sum())
+    return GroupedChoiceData(
+        menus=menus, occasions=pd.Series(occasions, dtype=float),
+        purchases=pd.Series(purchases, dtype=float), n_unsegmented=n_unsegmented,
+        n_dropped_occasions=n_dropped,
+    )

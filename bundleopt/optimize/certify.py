@@ -124,9 +124,11 @@ def needs_second_opinion(verdict: Verdict, first: Candidate, incumbent: Candidat
         return "its decision broke a rule"
     if first.source in verdict.refuted:
         return "its best bound lay below a feasible decision's profit"
-    if first.decision is None and incumbent is not None and incumbent.decision is not None \
-            and incumbent.source not in verdict.broken:
-        return "it found no decision although the warm start is feasible"
+    if first.decision is None:  # "infeasible" (or nothing in time) is confirmed independently
+        if incumbent is not None and incumbent.decision is not None \
+                and incumbent.source not in verdict.broken:
+            return "it found no decision although the warm start is feasible"
+        return "it found no feasible decision"
     if verdict.decision is not None and first.decision is not None \
             and not _same(first.decision, verdict.decision):
         return "the warm start beat its decision"

@@ -25,7 +25,10 @@ feasibility to an absolute 1e-7, so a raw model can lose rows' meaning in silenc
    optimum and its best bound are valid upper bounds on the original's (the
    decision it returns is scored by the exact evaluator, so the reported profit and
    gap stay true). Each removal loosens one row by at most ``drop_tol`` (|u'| <= 1).
-4. **Objective** divided by ``e``, the power of two nearest to ``max |c_j d_j|``.
+4. **Objective** divided by ``e``, the power of two nearest to the largest term that
+   can *raise* the profit (:func:`objective_scale`): loss-making terms far larger than
+   every profitable one would otherwise push the profitable ones below HiGHS' dual
+   tolerance (1e-7), and with them the decisions that make any money.
 
 Powers of two make every scaling exact in floating point (only exponents change).
 """
@@ -132,12 +135,27 @@ def condition(lp: LinearProgram, *, drop_tol: float = 1e-8, exact_rows: np.ndarr
     A_out = sp.csc_array((data, (coo.row, coo.col)), shape=(n_rows, n_cols))
     A_out.eliminate_zeros()
     c = lp.c * col_scale
-    cmax = float(np.abs(c).max()) if c.size else 0.0
-    obj_scale = float(power_of_two(np.array([cmax]))[0])
+    obj_scale = objective_scale(c, col_lo, col_hi)
     out = LinearProgram(c=c / obj_scale, offset=lp.offset / obj_scale, A=A_out,
                         row_lo=row_lo, row_hi=row_hi, col_lo=col_lo, col_hi=col_hi)
     return out, Scaling(col_scale=col_scale, row_scale=row_scale, obj_scale=obj_scale,
                         dropped=int(small.sum()), max_shift=max_shift)
+
+
+def objective_scale(c: np.ndarray, lo: np.ndarray, hi: np.ndarray, max_ratio: float = 1e9) -> float:
+    """Power of two dividing the (minimised) objective: the largest term that can
+    *lower* it, ``max_j max(0, -c_j hi_j, c_j lo_j)`` over the (scaled) box, so that the
+    terms that make a decision profitable sit near 1 even when loss-making terms are
+    far larger (those may then reach ``max_ratio``; beyond that the largest term sets
+    the scale). 1 for an empty or zero objective."""
+    if not c.size:
+        return 1.0
+    gain = np.maximum(0.0, np.maximum(-c * np.where(np.isfinite(hi), hi, 1.0),
+                                      -c * np.where(np.isfinite(lo), lo, -1.0)))
+    largest = float(np.abs(c).max())
+    scale = float(gain.max()) if gain.max() > 0 else largest
+    scale = max(scale, largest / max_ratio)
+    return float(power_of_two(np.array([scale]))[0]) if scale > 0 else 1.0
 
 
 def identity_scaling(n_rows: int, n_cols: int) -> Scaling:
@@ -145,4 +163,5 @@ def identity_scaling(n_rows: int, n_cols: int) -> Scaling:
     return Scaling(col_scale=np.ones(n_cols), row_scale=np.ones(n_rows), obj_scale=1.0)
 
 
-__all__ = ["LinearProgram", "Scaling", "column_scales", "condition", "identity_scaling", "power_of_two"]
+__all__ = ["LinearProgram", "Scaling", "column_scales", "condition", "identity_scaling",
+           "objective_scale", "power_of_two"]

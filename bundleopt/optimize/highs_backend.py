@@ -2,7 +2,7 @@
 
 Path: Pyomo's standard-form compiler (``pyomo.repn``, ``compile_standard_form`` with
 ``mixed_form=True``) turns the model into a sparse matrix in one pass; one highspy
-``passModel`` hands it over. DESIGN.md measured this at 2.2-2.9 s against 6.8-9 s for
+``passModel`` hands it over. ARCHITECTURE.md records 2.2-2.9 s against 6.8-9 s for
 Pyomo's persistent HiGHS interfaces on a 102k-variable model;
 ``benchmarks/bench_optimization_speed.py --handoff`` re-measures both here.
 

@@ -560,20 +560,27 @@ def _checked(scenario: Scenario, cands: list[Candidate], method: str, timings: d
     left = _remaining(time_limit, t0)
     if reason is not None and (left is None or left > 0.05):
         limit = left if reason != "it was cheap enough to check" else _min(left, max(1.0, 10 * cheap))
+        # after the per-segment LPs the MILP (warm-started, tightened) is the independent
+        # method; after the MILP, the MILP again without presolve and tightening
+        safe = {} if method.startswith("lp-decomposed") else {"tighten": False,
+                                                               "highs_options": SAFE_OPTIONS}
         second = solve_milp(scenario, time_limit=limit, mip_gap=mip_gap, threads=threads,
                             warm_start=incumbent is None or incumbent.decision is None,
-                            verbose=verbose, tighten=False, highs_options=SAFE_OPTIONS)
+                            verbose=verbose, **safe)
         res = second.result
         second_bound = second.bound if second.decision is not None else None
         if known_bound is not None and second_bound is not None:
             second_bound = min(second_bound, known_bound)
         cands = [*cands, Candidate(second.decision, second_bound, "second opinion")]
+        if second.incumbent is not None:
+            cands.append(Candidate(second.incumbent, None, "greedy warm start"))
         statuses.add(second.status)
         objectives["second opinion"] = None if res is None else res.objective
         for key, value in second.timings.items():
             timings[key] = timings.get(key, 0.0) + value
         verdict = judge(scenario, cands, mip_gap)
-        notes.append(f"second opinion (no presolve, no tightening, tolerances 1e-9): {reason}")
+        how = "the MILP" if not safe else "no presolve, no tightening, tolerances 1e-9"
+        notes.append(f"second opinion ({how}): {reason}")
     notes.extend(verdict.notes)
     if verdict.decision is None:
         if statuses <= {"infeasible"}:

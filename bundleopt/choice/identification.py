@@ -1,0 +1,275 @@
+"""Which parameters the data identify, and whether the maximum likelihood is finite.
+
+Two ways an MNL (or a class of a latent-class MNL) has no unique finite estimate:
+
+* **Unidentified parameters.** The Hessian of the log-likelihood is
+  ``H(theta) = -sum_n w_n Z_n^T (diag P_n - P_n P_n^T) Z_n``, the (negative) weighted
+  covariance of the rows of ``Z_n`` under ``P_n``. As every available alternative has
+  ``P_nj > 0`` for finite ``theta``, ``H(theta) v = 0`` exactly when ``Z_n v`` is constant
+  over the available alternatives of every observation (weight > 0): the null space does
+  not depend on ``theta``, so it is read once at ``theta = 0`` (equal shares). A feature
+  that is zero, or constant within every observation, or collinear with the constants,
+  spans such a direction. Parameter k is *unidentified* when ``e_k`` is not orthogonal to
+  that null space; the others are estimable and their variance ``e_k^T (-H)^+ e_k`` does
+  not depend on which generalised inverse is used, so standard errors are computed on the
+  identified subspace ``U`` (the null space's orthogonal complement):
+  ``cov = U (U^T (-H) U)^{-1} U^T``, NaN only for the unidentified parameters. The fit
+  itself moves only within ``U`` (unidentified directions keep their start value, 0).
+
+* **Separation.** A direction ``d`` (within ``U``) with ``(Z_{n,y_n} - Z_{n,j}) d >= 0``
+  for every observation and available ``j``, strictly for some, increases the
+  log-likelihood without bound along ``d``: the maximum is not attained (perfect or
+  quasi-perfect prediction). The fit then stops somewhere along ``d`` with a near-zero
+  curvature there. Screening: the smallest generalised eigenvalue of
+  ``(U^T (-H) U, U^T (-H_0) U)`` (curvature at the estimate relative to that at 0) below
+  ``screen``; confirmation: the linear programme ``max sum_rows R d`` subject to
+  ``R d >= 0``, ``-1 <= d <= 1`` (HiGHS), whose optimum is positive exactly when such a
+  ``d`` exists. The parameters with a non-zero component in ``d`` (measured in units of
+  their effect on utilities) are the ones whose estimates diverge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg
+import scipy.optimize
+
+__all__ = [
+    "IdentificationWarning",
+    "Identification",
+    "identify",
+    "reduced_newton_step",
+    "subspace_covariance",
+    "separating_direction",
+    "choice_differences",
+]
+
+
+class IdentificationWarning(UserWarning):
+    """The data do not identify some parameters, or their estimates diverge (separation)."""
+
+
+@dataclass(frozen=True)
+class Identification:
+    """Identified subspace of a parameter vector.
+
+    ``basis`` (p, r): orthonormal basis of the identified subspace (the identity when
+    all p parameters are identified); ``unidentified`` (p,) bool; ``scale`` (p,): square
+    roots of the diagonal of ``-H_0`` (a parameter's effect on utilities, per unit).
+    """
+
+    basis: np.ndarray
+    unidentified: np.ndarray
+    scale: np.ndarray
+
+    def names(self, names: Sequence[str]) -> list[str]:
+        return [n for n, bad in zip(names, self.unidentified, strict=True) if bad]
+
+
+def identify(H0: np.ndarray, raw: np.ndarray | None = None, rtol: float = 1e-9) -> Identification:
+    """Null space of ``-H0`` (the Hessian at equal shares), after scaling to unit diagonal.
+
+    ``raw`` (p,): the uncentred second moments of the parameters' columns
+    (:func:`~bundleopt.choice.likelihood.raw_second_moment`); a diagonal entry of ``-H0``
+    below ``1e-20 * raw`` is rounding error (a column constant within every observation
+    leaves ``x - mean(x)`` at about ``1e-16 |x|``) and counts as zero.
+
+    With ``D = diag(-H0)^{-1/2}``, ``M = D (-H0) D`` has unit diagonal and eigenvalues in
+    ``[0, p]``; eigenvectors with eigenvalue below ``rtol * p`` span its null space ``W``,
+    and ``D W`` that of ``-H0``. Parameters with zero diagonal are unidentified outright.
+    """
+    M = -np.asarray(H0, dtype=float)
+    p = M.shape[0]
+    diag = np.diag(M).copy()
+    if p == 0:
+        return Identification(np.eye(0), np.zeros(0, bool), np.zeros(0))
+    floor = 1e-20 * (np.asarray(raw, dtype=float) if raw is not None else np.max(np.abs(diag)))
+    zero = ~(diag > np.maximum(floor, 1e-300))
+    scale = np.sqrt(np.where(zero, 0.0, diag))
+    live = np.flatnonzero(~zero)
+    null = np.zeros((p, 0))
+    unidentified = zero.copy()
+    if live.size:
+        d = 1.0 / scale[live]
+        Ms = M[np.ix_(live, live)] * d[:, None] * d[None, :]
+        vals, vecs = np.linalg.eigh((Ms + Ms.T) / 2)
+        small = vals < rtol * max(len(live), 1)
+        if small.any():
+            W = vecs[:, small]
+            unidentified[live] |= np.max(np.abs(W), axis=1) > 1e-6
+            null = np.zeros((p, W.shape[1]))
+            null[live] = W * d[:, None]
+    null = np.hstack([null, np.eye(p)[:, zero]])
+    basis = np.eye(p) if null.shape[1] == 0 else scipy.linalg.null_space(null.T)
+    return Identification(basis=basis, unidentified=unidentified, scale=scale)
+
+
+def reduced_newton_step(g: np.ndarray, H: np.ndarray, basis: np.ndarray | None) -> tuple[np.ndarray, float]:
+    """Newton direction within ``span(basis)``: ``U (U^T (-H) U)^{-1} U^T g`` and its decrement
+    ``g^T step`` (``inf`` when that reduced Hessian is singular or not negative definite)."""
+    if basis is None or basis.shape[1] == H.shape[0]:
+        U = None
+        Hr, gr = -H, g
+    else:
+        U = basis
+        Hr, gr = U.T @ (-H) @ U, U.T @ g
+    try:
+        z = np.linalg.solve(Hr, gr)
+    except np.linalg.LinAlgError:
+        return np.zeros_like(g), float("inf")
+    step = z if U is None else U @ z
+    decrement = float(gr @ z)
+    if not np.isfinite(decrement) or decrement < 0:
+        return step, float("inf")
+    return step, decrement
+
+
+def subspace_covariance(
+    H: np.ndarray, basis: np.ndarray | None = None, meat: np.ndarray | None = None,
+    unidentified: np.ndarray | None = None,
+) -> np.ndarray:
+    """``U (U^T (-H) U)^{-1} U^T`` (or the sandwich with ``meat``), NaN on the rows and
+    columns of ``unidentified`` parameters; all NaN when the reduced Hessian is singular."""
+    p = H.shape[0]
+    U = np.eye(p) if basis is None else basis
+    try:
+        inv = np.linalg.inv(U.T @ (-H) @ U)
+    except np.linalg.LinAlgError:
+        return np.full((p, p), np.nan)
+    if meat is not None:
+        inv = inv @ (U.T @ meat @ U) @ inv
+    cov = U @ inv @ U.T
+    if unidentified is not None and unidentified.any():
+        cov[unidentified, :] = np.nan
+        cov[:, unidentified] = np.nan
+    return cov
+
+
+def choice_differences(
+    X: np.ndarray, choice: np.ndarray, avail: np.ndarray, weight: np.ndarray, A: np.ndarray,
+) -> np.ndarray:
+    """Rows ``Z_{n,y_n} - Z_{n,j}`` for every observation with weight > 0 and available
+    ``j != y_n`` (``Z_{n,j} = [A_j, X_{n,j}]``), shape (rows, n_asc + K)."""
+    keep = np.asarray(weight) > 0
+    X, choice, avail = np.asarray(X)[keep], np.asarray(choice)[keep], np.asarray(avail)[keep]
+    n = X.shape[0]
+    other = avail.copy()
+    other[np.arange(n), choice] = False
+    nn, jj = np.nonzero(other)
+    yy = choice[nn]
+    return np.hstack([A[yy] - A[jj], X[nn, yy] - X[nn, jj]])
+
+
+def separating_direction(
+    rows: np.ndarray, basis: np.ndarray, scale: np.ndarray, tol: float = 1e-7,
+) -> np.ndarray | None:
+    """A direction ``d`` in ``span(basis)`` with ``rows @ d >= 0`` and ``sum(rows @ d) > 0``
+    (separation), normalised to ``max |scale * d| = 1``, or ``None`` when none exists.
+
+    Solved as the LP ``max 1^T R U z`` s.t. ``R U z >= 0``, ``-1 <= z <= 1`` with the
+    columns of ``R U`` scaled to unit maximum (HiGHS).
+    """
+    if rows.shape[0] == 0 or basis.shape[1] == 0:
+        return None
+    RU = rows @ basis
+    col = np.max(np.abs(RU), axis=0)
+    col = np.where(col > 0, col, 1.0)
+    RUs = RU / col
+    res = scipy.optimize.linprog(
+        -RUs.sum(axis=0), A_ub=-RUs, b_ub=np.zeros(len(RUs)),
+        bounds=[(-1.0, 1.0)] * RUs.shape[1], method="highs",
+    )
+    if res.status != 0 or -res.fun <= tol * max(1, len(RUs)) ** 0.5:
+        return None
+    d = basis @ (res.x / col)
+    if np.min(RU @ (res.x / col)) < -1e-9 * np.max(np.abs(RU @ (res.x / col))):
+        return None
+    eff = np.abs(d) * np.where(scale > 0, scale, 1.0)
+    return d / max(float(eff.max()), 1e-300)
+
+
+def screen_separation(
+    H: np.ndarray, H0: np.ndarray, basis: np.ndarray, screen: float = 1e-5, max_chosen_prob: float = 1.0,
+) -> bool:
+    """True when some choice is predicted almost surely (``max_chosen_prob``, the largest
+    probability of a chosen alternative, above ``1 - 1e-4``: separated observations are
+    predicted perfectly at the end of the fit, as their score terms ``w (1 - P)`` must
+    vanish) and the curvature at the estimate is, in some identified direction, below
+    ``screen`` times that at ``theta = 0`` (smallest generalised eigenvalue)."""
+    if basis.shape[1] == 0 or max_chosen_prob < 1 - 1e-4:
+        return False
+    A = basis.T @ (-H) @ basis
+    B = basis.T @ (-H0) @ basis
+    try:
+        vals = scipy.linalg.eigh((A + A.T) / 2, (B + B.T) / 2, eigvals_only=True)
+    except (np.linalg.LinAlgError, ValueError):
+        return True
+    return bool(vals.min() < screen)
+
+
+def diverging(d: np.ndarray, scale: np.ndarray, names: Sequence[str], tol: float = 1e-6) -> list[str]:
+    """Names of the parameters with a non-negligible component in the direction ``d``."""
+    eff = np.abs(d) * np.where(scale > 0, scale, 1.0)
+    return [n for n, e in zip(names, eff, strict=True) if e > tol]
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """What :func:`assess` found: ``unidentified`` and ``separated`` parameter names,
+    ``basis`` of the subspace the covariance is computed on (identified, and orthogonal to
+    a separating direction), ``nan`` (p,) parameters whose standard error is NaN."""
+
+    unidentified: list[str]
+    separated: list[str]
+    basis: np.ndarray
+    nan: np.ndarray
+
+    def warn(self, what: str) -> None:
+        """Emit an :class:`IdentificationWarning` per problem, naming the parameters."""
+        import warnings
+
+        if self.unidentified:
+            warnings.warn(
+                f"{what}: the data do not identify {', '.join(self.unidentified)} (no variation within "
+                "observations, or collinear with other parameters); estimates kept at 0, standard "
+                "errors NaN: drop or recode those features",
+                IdentificationWarning, stacklevel=3,
+            )
+        if self.separated:
+            warnings.warn(
+                f"{what}: perfect separation: the choices are predicted perfectly by letting "
+                f"{', '.join(self.separated)} grow without bound; no finite maximum-likelihood "
+                "estimate exists (converged_ set to False, their standard errors NaN): add data, "
+                "drop those features or use a penalised fit",
+                IdentificationWarning, stacklevel=3,
+            )
+
+
+def assess(
+    H: np.ndarray, H0: np.ndarray, ident: Identification, rows, names: Sequence[str],
+    max_chosen_prob: float = 1.0, screen: float = 1e-5, max_entries: int = 20_000_000,
+) -> Assessment:
+    """Unidentified parameters, separation (screen, then the LP on ``rows()``), and the
+    subspace on which the remaining standard errors are computed.
+
+    ``rows`` is a callable returning :func:`choice_differences` (only called when the
+    screen fires); the LP is skipped when it would exceed ``max_entries`` numbers (no
+    verdict then). ``max_chosen_prob``: see :func:`screen_separation`.
+    """
+    basis = ident.basis
+    nan = ident.unidentified.copy()
+    separated: list[str] = []
+    if screen_separation(H, H0, basis, screen, max_chosen_prob):
+        d = None
+        R = rows()
+        if R.size <= max_entries:
+            d = separating_direction(R, basis, ident.scale)
+        if d is not None:
+            separated = diverging(d, ident.scale, names)
+            sep = np.array([n in separated for n in names])
+            nan |= sep
+            basis = scipy.linalg.null_space(np.hstack([np.eye(len(d))[:, ident.unidentified], d[:, None]]).T)
+    return Assessment(ident.names(names), separated, basis, nan)
