@@ -46,11 +46,15 @@ DUALISED = frozenset({"cannibalisation", "stock", "margin_rate"})
 
 @dataclass(frozen=True)
 class CouplingRows:
-    """Rows ``sum_s w_s sum_{o,k} g[r, o, k] P_s(o, k) >= b[r]``, with names."""
+    """Rows ``sum_s w_s sum_{o,k} g[r, o, k] P_s(o, k) >= b[r]``, with names.
+    ``slack[r]``: how far below ``b[r]`` the exact evaluator still calls the rule kept
+    (its tolerance, :func:`bundleopt.optimize.evaluate.evaluate`); the Lagrangian bound
+    uses ``b - slack`` so that it bounds every decision the evaluator accepts."""
 
     g: np.ndarray  # (R, O, K)
     b: np.ndarray  # (R,)
     names: tuple[str, ...]
+    slack: np.ndarray | None = None
 
 
 def local_families(scenario: Scenario) -> set[str]:
@@ -140,7 +144,7 @@ class LpOracle:
         return value, None
 
 
-def coupling_rows(scenario: Scenario) -> CouplingRows:
+def coupling_rows(scenario: Scenario, tol: float = 1e-9) -> CouplingRows:
     """The coupling rules of ``scenario`` as rows over the purchase probabilities
     (same tolerances-free maths as :mod:`bundleopt.optimize.evaluate`):
 
@@ -148,15 +152,20 @@ def coupling_rows(scenario: Scenario) -> CouplingRows:
     * cannibalisation of product j (single offer o_j): ``g[o_j, :] = 1``,
       ``b = (1 - gamma) ref[o_j]`` (rows with ``b <= 0`` always hold: left out);
     * stock of product j: ``g[o, :] = -M n_jo``, ``b = -stock_j``.
+
+    ``slack`` from the evaluator's tolerance ``tol`` (normalised excesses): margin rate
+    ``tol max(1, highest price)`` (its excess is divided by ``max(1, revenue)``),
+    cannibalisation ``tol``, stock ``tol max(1, stock_j)``.
     """
     sc = scenario
     c = sc.constraints
     shape = (sc.n_offers, sc.prices.shape[1])
-    g, b, names = [], [], []
+    g, b, names, slack = [], [], [], []
     if c.min_margin_rate is not None and c.margin_rate_scope == "overall":
         g.append(np.nan_to_num((1 - c.min_margin_rate) * sc.prices - sc.costs[:, None]))
         b.append(0.0)
         names.append("min_margin_rate")
+        slack.append(tol * max(1.0, float(np.nanmax(np.where(np.isfinite(sc.prices), sc.prices, 0.0)))))
     if c.max_cannibalisation is not None:
         single = sc.single_offer()
         protected = [p for p in sc.products if p in single] if c.protected_products is None \
@@ -172,6 +181,7 @@ def coupling_rows(scenario: Scenario) -> CouplingRows:
             g.append(row)
             b.append(float(floor))
             names.append(f"max_cannibalisation[{p!r}]")
+            slack.append(tol)
     for p, units in (c.stock or {}).items():
         row = np.zeros(shape)
         for o, comp in enumerate(sc.components):
@@ -181,8 +191,10 @@ def coupling_rows(scenario: Scenario) -> CouplingRows:
         g.append(row)
         b.append(-float(units))
         names.append(f"stock[{p!r}]")
+        slack.append(tol * max(1.0, float(units)))
     g_arr = np.array(g) if g else np.zeros((0, *shape))
-    return CouplingRows(g=g_arr, b=np.array(b, dtype=float), names=tuple(names))
+    return CouplingRows(g=g_arr, b=np.array(b, dtype=float), names=tuple(names),
+                        slack=np.array(slack, dtype=float))
 
 
 @dataclass
@@ -245,7 +257,7 @@ def solve_coupled(scenario: Scenario, *, deadline: float | None = None, mip_gap:
     def price(lam: np.ndarray) -> tuple[float, int]:
         """Oracle for every segment at ``lam`` (row units); adds columns; returns L(lam)."""
         extra = np.tensordot(lam, rows.g, axes=1) if R else 0.0
-        total, added = -float(lam @ rows.b) if R else 0.0, 0
+        total, added = -float(lam @ (rows.b - rows.slack)) if R else 0.0, 0
         for s in range(S):
             reward = sc.weights[s] * (base + extra)
             if simple:

@@ -450,8 +450,7 @@ def solve(
                             "infeasible", None, t0, time_limit, mip_gap, threads, verbose, cheap)
         first = Candidate(sol.decision, sol.best_bound, "per-segment LPs")
         return _checked(scenario, [first], sol.method, sol.timings, list(sol.notes), sol.status,
-                        sol.objective, t0, time_limit, mip_gap, threads, verbose, cheap,
-                        known_bound=sol.best_bound)
+                        sol.objective, t0, time_limit, mip_gap, threads, verbose, cheap)
     known = _relaxation_bound(scenario)
     if coupled.applies(scenario):
         return _solve_coupled(scenario, t0, time_limit, mip_gap, threads, verbose, cheap, known)
@@ -473,20 +472,29 @@ def _relaxation_bound(scenario: Scenario) -> float:
 def _milp_answer(scenario: Scenario, run: MilpRun, method: str, extra: list[Candidate],
                  known: float, t0: float, time_limit: float | None, mip_gap: float,
                  threads: int | None, verbose: bool, cheap: float) -> Solution:
-    """Hand a MILP run (and ``extra`` candidates) to :func:`_checked`, every bound the
-    smallest valid one known (HiGHS', the tightening's root bound, ``known``)."""
+    """Hand a MILP run (and ``extra`` candidates) to :func:`_checked`; one candidate
+    (HiGHS', or its warm start when HiGHS found nothing) carries the smallest bound
+    known (HiGHS', the tightening's root bound, ``known``, the extras'), the others
+    none: when a feasible decision refutes it (the rules' tolerances), the second
+    opinion's own bound is reported instead."""
     res = run.result
     bound = min(b for b in (run.bound, known) if b is not None)
     for cand in extra:
         if cand.bound is not None:
             bound = min(bound, cand.bound)
-    cands = [Candidate(run.decision, bound if run.decision is not None else None, "HiGHS")]
+    found = run.decision is not None
+    cands = [Candidate(run.decision, bound if found else None, "HiGHS")]
+    # without a HiGHS decision its warm start carries the bound (else the first extra)
+    carrier = None if found else (run.incumbent if run.incumbent is not None else
+                                  next((c.decision for c in extra if c.decision is not None), None))
     if run.incumbent is not None and not any(c.decision is run.incumbent for c in extra):
-        cands.append(Candidate(run.incumbent, bound, "greedy warm start"))
-    cands += [Candidate(c.decision, bound, c.source) for c in extra]
+        cands.append(Candidate(run.incumbent, bound if carrier is run.incumbent else None,
+                               "greedy warm start"))
+    cands += [Candidate(c.decision, bound if carrier is c.decision and carrier is not None else None,
+                        c.source) for c in extra]
     return _checked(scenario, cands, method, run.timings, run.notes, run.status,
                     None if res is None else res.objective, t0, time_limit, mip_gap, threads,
-                    verbose, cheap, known_bound=bound)
+                    verbose, cheap)
 
 
 # Share of the time limit the column generation of the coupled decomposition may use
@@ -516,14 +524,17 @@ def _solve_coupled(scenario: Scenario, t0: float, time_limit: float | None, mip_
     notes = list(res.notes)
     plan = None if res.decision is None else Candidate(res.decision, bound, "coupled decomposition")
     gap = float("inf") if plan is None else (bound - res.profit) / max(abs(res.profit), 1e-300)
+    if bound <= 1e-6 * known:  # profits at the rules' tolerances: the exact rows and the
+        gap = float("inf")     # evaluator's may disagree; the MILP and its checks decide
+        notes.append("coupled decomposition: its bound is negligible next to the relaxation's; "
+                     "the MILP decides")
     left = _remaining(time_limit, t0)
     if plan is not None and (gap <= mip_gap or (left is not None and left < build_s)):
         if gap > mip_gap:
             notes.append(f"MILP not built: {left:.2f} s left, its build takes about {build_s:.2f} s")
         status = "optimal" if gap <= mip_gap else ("time_limit" if time_limit is not None else "feasible")
         return _checked(scenario, [plan], "lagrangian-decomposed", timings, notes, status,
-                        res.profit, t0, time_limit, mip_gap, threads, verbose, cheap,
-                        known_bound=bound)
+                        res.profit, t0, time_limit, mip_gap, threads, verbose, cheap)
     notes.append("coupled decomposition: gap above mip_gap; the MILP, warm-started from the "
                  "repaired plan, gets the time left" if plan is not None else
                  "coupled decomposition: no plan; the MILP gets the time left")
@@ -538,13 +549,11 @@ def _solve_coupled(scenario: Scenario, t0: float, time_limit: float | None, mip_
 def _checked(scenario: Scenario, cands: list[Candidate], method: str, timings: dict[str, float],
              notes: list[str], status: str, objective: float | None, t0: float,
              time_limit: float | None, mip_gap: float, threads: int | None, verbose: bool,
-             cheap: float, known_bound: float | None = None) -> Solution:
+             cheap: float) -> Solution:
     """Judge the candidates (:mod:`bundleopt.optimize.certify`), get a second opinion
     (no tightening, :data:`~bundleopt.optimize.certify.SAFE_OPTIONS`) when the first
     answer is not trusted alone, and assemble the Solution; raise when no feasible
-    decision exists (infeasibility confirmed by both solves) or none was found.
-    ``known_bound``: the best bound already proved; the second opinion's bound is
-    reported only where it is smaller (both are valid), and it gets only the time left."""
+    decision exists (infeasibility confirmed by both solves) or none was found."""
     from bundleopt.optimize import diagnose
 
     first = cands[0]
@@ -568,10 +577,8 @@ def _checked(scenario: Scenario, cands: list[Candidate], method: str, timings: d
                             warm_start=incumbent is None or incumbent.decision is None,
                             verbose=verbose, **safe)
         res = second.result
-        second_bound = second.bound if second.decision is not None else None
-        if known_bound is not None and second_bound is not None:
-            second_bound = min(second_bound, known_bound)
-        cands = [*cands, Candidate(second.decision, second_bound, "second opinion")]
+        cands = [*cands, Candidate(second.decision, res.bound if res is not None and second.decision
+                                   is not None else None, "second opinion")]
         if second.incumbent is not None:
             cands.append(Candidate(second.incumbent, None, "greedy warm start"))
         statuses.add(second.status)
