@@ -217,6 +217,7 @@ def solve_milp(
     highs_options: dict[str, object] | None = None,
     tighten: bool = True,
     start: Decision | None = None,
+    greedy_share: float = GREEDY_SHARE,
 ) -> MilpRun:
     """Build the MILP, pass it to HiGHS (warm-started), and read the decision back.
 
@@ -227,7 +228,7 @@ def solve_milp(
     decision to warm-start from instead of the greedy one.
 
     ``time_limit`` covers the whole run: the greedy warm start gets
-    ``GREEDY_SHARE`` of it (0.9 when the MILP's build would not fit anyway), the tightening runs only when the time left pays for
+    ``greedy_share`` of it, the tightening runs only when the time left pays for
     three builds (:func:`estimate_build_seconds`) and stops at its share, and the
     MILP is not built at all when the time left cannot pay for its build
     (``skipped``: the warm start is the answer, with status ``time_limit``).
@@ -239,10 +240,8 @@ def solve_milp(
     if start is not None and not feasibility_only:
         notes.append("warm start: the decision handed in")
     elif warm_start and not feasibility_only:
-        # the whole limit (less 10%) when the MILP's build cannot fit in what would be left
-        share = GREEDY_SHARE if build_s <= (1 - GREEDY_SHARE) * (time_limit or 0.0) else 0.9
         incumbent, note = heuristic_start(scenario, None if time_limit is None
-                                          else max(share * time_limit, 0.05))
+                                          else max(greedy_share * time_limit, 0.05))
         notes.append(note)
     if incumbent is not None and strengthen and tighten and not feasibility_only:
         left = _remaining(time_limit, t_start)
@@ -454,8 +453,11 @@ def solve(
     known = _relaxation_bound(scenario)
     if coupled.applies(scenario):
         return _solve_coupled(scenario, t0, time_limit, mip_gap, threads, verbose, cheap, known)
+    # the greedy gets 0.9 of the limit when the MILP's build would not fit after its share
+    share = GREEDY_SHARE if time_limit is None or \
+        estimate_build_seconds(scenario) <= (1 - GREEDY_SHARE) * time_limit else 0.9
     run = solve_milp(scenario, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
-                     warm_start=warm_start, verbose=verbose)
+                     warm_start=warm_start, verbose=verbose, greedy_share=share)
     return _milp_answer(scenario, run, "milp", [], known, t0, time_limit, mip_gap, threads,
                         verbose, cheap)
 
