@@ -25,6 +25,7 @@ import numpy as np
 
 from bundleopt.optimize.families import COUPLING
 from bundleopt.optimize.highs_backend import TriviallyInfeasible, compile_model, solve_compiled
+from bundleopt.optimize.menu_oracle import best_menu, simple_rules
 from bundleopt.optimize.model import active_families, build_model
 from bundleopt.scenario import NOT_OFFERED, Decision, Scenario
 from bundleopt.solution import Solution, make_solution
@@ -58,8 +59,9 @@ def segment_scenario(scenario: Scenario, s: int) -> Scenario:
     )
 
 
-def solve_segment_lp(sub: Scenario, *, threads: int | None = None) -> tuple[Decision | None, float, str, dict]:
-    """Solve the projected LP of a single-segment scenario.
+def solve_segment_lp(sub: Scenario, *, threads: int | None = None,
+                     time_limit: float | None = None) -> tuple[Decision | None, float, str, dict]:
+    """Solve the projected LP of a single-segment scenario (within ``time_limit`` s).
 
     Returns ``(decision or None if fractional, LP objective, status, timings)``.
     """
@@ -71,9 +73,10 @@ def solve_segment_lp(sub: Scenario, *, threads: int | None = None) -> tuple[Deci
     except TriviallyInfeasible:
         return None, float("nan"), "infeasible", {"build": t1 - t0, "handoff": 0.0, "solve": 0.0}
     t2 = time.perf_counter()
-    res = solve_compiled(cm, threads=threads, lp_method="simplex")
+    limit = None if time_limit is None else max(time_limit - (t2 - t0), 0.01)
+    res = solve_compiled(cm, threads=threads, lp_method="simplex", time_limit=limit)
     timings = {"build": t1 - t0, "handoff": t2 - t1 + res.handoff_s, "solve": res.solve_s}
-    if not res.has_solution:
+    if res.status != "optimal" or not res.has_solution:
         return None, float("nan"), res.status, timings
     x = res.values[cm.index[model.x[0].name]]
     levels = np.full((1, sub.n_offers), NOT_OFFERED, dtype=int)
@@ -86,6 +89,36 @@ def solve_segment_lp(sub: Scenario, *, threads: int | None = None) -> tuple[Deci
     return Decision(levels), res.objective, res.status, timings
 
 
+def solve_segment_oracle(sub: Scenario) -> tuple[Decision, float, float]:
+    """Best menu of a single-segment scenario whose rules are a level mask and an
+    offer cap (:func:`bundleopt.optimize.menu_oracle.best_menu`, no LP):
+    ``(decision, its profit, upper bound)``."""
+    from bundleopt.optimize.families import level_mask
+
+    on = set(active_families(sub))
+    cap = sub.constraints.max_offers if "cardinality" in on else None
+    margin = sub.market_size * np.nan_to_num(sub.prices - sub.costs[:, None])
+    value, bound, levels = best_menu(sub.v[0], float(sub.v0[0]), margin, level_mask(sub, on), cap)
+    return Decision(levels[None]), value, bound
+
+
+def _fallback_segment(sub: Scenario) -> tuple[Decision, float]:
+    """A segment not solved in time: the relaxation's best menu (every rule but the
+    level mask and offer cap relaxed) when it keeps the segment's rules, else nothing
+    offered; and a valid upper bound on the segment's profit (the relaxation's)."""
+    from bundleopt.optimize.evaluate import evaluate
+    from bundleopt.optimize.families import level_mask
+
+    on = set(active_families(sub))
+    cap = sub.constraints.max_offers if "cardinality" in on else None
+    margin = sub.market_size * np.nan_to_num(sub.prices - sub.costs[:, None])
+    _, bound, levels = best_menu(sub.v[0], float(sub.v0[0]), margin, level_mask(sub, on), cap)
+    decision = Decision(levels[None])
+    if not evaluate(sub, decision).feasible:
+        decision = Decision(np.full((1, sub.n_offers), NOT_OFFERED, dtype=int))
+    return decision, bound
+
+
 def solve_decomposed(
     scenario: Scenario,
     *,
@@ -95,7 +128,13 @@ def solve_decomposed(
     warm_start: bool = True,
     verbose: bool = False,
 ) -> Solution:
-    """Solve each segment's LP (MILP where the LP is fractional) and combine."""
+    """Solve each segment exactly and combine: by the best-menu oracle where the rules
+    are a level mask and an offer cap, else by its LP (MILP where the LP is fractional).
+
+    ``time_limit`` covers them all: each LP or MILP gets the time left, and when it
+    runs out the segments not solved yet get :func:`_fallback_segment`'s decision and
+    bound (status ``time_limit``, the bound still valid).
+    """
     from bundleopt.optimize import diagnose
     from bundleopt.optimize.solve import SolverError, solve_milp
 
@@ -106,40 +145,79 @@ def solve_decomposed(
     objective = bound = 0.0
     status = "optimal"
     fallbacks: list[str] = []
+    unsolved: list[str] = []
+    oracle = simple_rules(scenario, active_families(scenario))
     for s in range(S):
         sub = segment_scenario(scenario, s)
-        decision, obj, st, tm = solve_segment_lp(sub, threads=threads)
+        left = None if time_limit is None else time_limit - (time.perf_counter() - t_start)
+        if oracle:
+            decision, obj, seg_bound = solve_segment_oracle(sub)
+            levels[s] = decision.levels[0]
+            objective += scenario.weights[s] * obj
+            bound += scenario.weights[s] * seg_bound
+            continue
+        if left is not None and left <= 0:
+            decision, seg_bound = _fallback_segment(sub)
+            unsolved.append(str(scenario.segment_ids[s]))
+            status = "time_limit"
+            levels[s] = decision.levels[0]
+            objective += scenario.weights[s] * _profit(sub, decision)
+            bound += scenario.weights[s] * seg_bound
+            continue
+        decision, obj, st, tm = solve_segment_lp(sub, threads=threads, time_limit=left)
         for key in timings:
             timings[key] += tm[key]
         if st == "infeasible":
             diagnose.raise_infeasible(scenario, threads=threads)
         seg_bound = obj
-        if decision is None:
+        if st not in ("optimal", "fractional"):  # the LP ran out of time
+            decision, seg_bound = _fallback_segment(sub)
+            unsolved.append(str(scenario.segment_ids[s]))
+            status = "time_limit"
+            obj = _profit(sub, decision)
+        elif decision is None:
             fallbacks.append(str(scenario.segment_ids[s]))
-            run = solve_milp(sub, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
-                             warm_start=warm_start, verbose=verbose)
+            left = None if time_limit is None else time_limit - (time.perf_counter() - t_start)
+            run = solve_milp(sub, time_limit=None if left is None else max(left, 0.05),
+                             mip_gap=mip_gap, threads=threads, warm_start=warm_start,
+                             verbose=verbose)
             for key in timings:
                 timings[key] += run.timings[key]
             if run.status == "infeasible":
                 diagnose.raise_infeasible(scenario, threads=threads)
-            if run.decision is None:
+            if run.decision is None and run.incumbent is None:
                 raise SolverError(f"segment {scenario.segment_ids[s]!r}: HiGHS stopped "
                                   f"({run.status}) without a feasible decision")
-            decision, obj, seg_bound = run.decision, run.result.objective, run.result.bound
-            if run.result.status != "optimal":
-                status = run.result.status
+            decision = run.decision if run.decision is not None else run.incumbent
+            obj = _profit(sub, decision)
+            run_bound = run.bound
+            if run_bound is not None:  # the LP's and the MILP's bounds are both valid
+                seg_bound = min(run_bound, seg_bound) if np.isfinite(seg_bound) else run_bound
+            seg_bound = max(seg_bound, obj)
+            if run.status != "optimal":
+                status = run.status
         levels[s] = decision.levels[0]
         objective += scenario.weights[s] * obj
         bound += scenario.weights[s] * seg_bound
     notes = [f"decomposed into {S} per-segment problem(s): prices per segment and no rule "
-             "coupling segments"]
+             "coupling segments" + ("; each solved by the exact best-menu oracle (one price per "
+                                    "offer, offer cap)" if oracle else "")]
     method = "lp-decomposed"
     if fallbacks:
         method = "lp-decomposed+milp"
         notes.append("per-segment LP was fractional (rules present break total unimodularity); "
                      f"solved as a MILP for segment(s) {', '.join(fallbacks)}")
-    gap = 0.0 if objective == bound else abs(bound - objective) / max(abs(objective), 1e-12)
+    if unsolved:
+        notes.append(f"time limit: segment(s) {', '.join(unsolved)} not solved; their menus are "
+                     "the relaxation's (or nothing) and their bound the relaxation's")
+    gap = 0.0 if objective >= bound else abs(bound - objective) / max(abs(objective), 1e-12)
     timings["total"] = time.perf_counter() - t_start
     return make_solution(scenario, Decision(levels), status=status, objective=objective,
                          best_bound=bound, gap=gap, timings=timings, method=method,
                          notes=tuple(notes))
+
+
+def _profit(sub: Scenario, decision: Decision) -> float:
+    from bundleopt.optimize.evaluate import evaluate
+
+    return evaluate(sub, decision).profit

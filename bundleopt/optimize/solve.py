@@ -52,6 +52,16 @@ OBBT_BATCHES = 2
 BOUND_ONLY = {"mip_heuristic_effort": 0.0, "mip_heuristic_run_rins": False,
               "mip_heuristic_run_rens": False, "mip_heuristic_run_root_reduced_cost": False,
               "mip_heuristic_run_feasibility_jump": False}
+# Seconds per (allowed ladder pair x (segments + menus)) of a Pyomo build plus compile,
+# the part of a solve that cannot be interrupted: measured 62-72 us on 500 x 10 x 5
+# C=50, 200 x 20 x 5 C=20 and 300 x 10 x 10 personalised on a loaded 2-core machine;
+# 1e-4 leaves a 40% margin.
+BUILD_SECONDS_PER_COLUMN = 1e-4
+# Seconds per fairness row of the same: measured 44 us (100 and 200 offers x 10 segments x
+# 5 levels, personalised, max_price_spread 0.1, 36,000 and 72,000 rows).
+FAIRNESS_SECONDS_PER_ROW = 6e-5
+# Share of the time limit the greedy warm start may use.
+GREEDY_SHARE = 0.2
 
 
 class SolverError(RuntimeError):
@@ -67,10 +77,38 @@ class MilpRun:
     timings: dict[str, float]
     notes: list[str] = field(default_factory=list)
     incumbent: Decision | None = None  # the greedy warm start, when one was found
+    root_bound: float = float("inf")  # the bound tightening's best proved root bound
+    skipped: bool = False  # no MILP: the time left could not pay for its build
 
     @property
     def status(self) -> str:
+        if self.skipped:
+            return "time_limit"
         return "infeasible" if self.result is None else self.result.status
+
+    @property
+    def bound(self) -> float | None:
+        """The best bound this run proved: HiGHS' and the tightening's root bound,
+        whichever is smaller (None when neither)."""
+        values = [b for b in (None if self.result is None else self.result.bound, self.root_bound)
+                  if b is not None and np.isfinite(b)]
+        return min(values) if values else None
+
+
+def estimate_build_seconds(scenario: Scenario, families: Collection[str] | None = None,
+                           rate: float = BUILD_SECONDS_PER_COLUMN,
+                           fairness_rate: float = FAIRNESS_SECONDS_PER_ROW) -> float:
+    """Seconds a MILP build plus compile of ``scenario`` should take: ``rate`` times
+    its columns (``y`` per menu and ``z`` per segment on every allowed ladder pair),
+    plus ``fairness_rate`` per fairness row (up to one per ordered pair of segments and
+    ladder pair, with personalised prices)."""
+    on = families_on(scenario, families)
+    mask, _ = ladder_pairs(scenario, on, drop_dominated=False)
+    pairs = float(mask.sum())
+    seconds = rate * pairs * (scenario.n_segments + scenario.n_menus)
+    if "fairness" in on and scenario.personalised:
+        seconds += fairness_rate * pairs * scenario.n_segments * (scenario.n_segments - 1)
+    return seconds
 
 
 def check_options(time_limit: float | None, mip_gap: float, threads: int | None,
@@ -145,8 +183,9 @@ def start_vector(model: pyo.ConcreteModel, cm: CompiledModel, decision: Decision
     return vec
 
 
-def heuristic_start(scenario: Scenario) -> tuple[Decision | None, str]:
-    """Feasible greedy add/drop decision from the baselines module, or None (with a note)."""
+def heuristic_start(scenario: Scenario, time_limit: float | None = None) -> tuple[Decision | None, str]:
+    """Feasible greedy add/drop decision from the baselines module, or None (with a
+    note), within ``time_limit`` seconds (its search and its repair phase each)."""
     try:
         from bundleopt.optimize.baselines import greedy_add_drop
     except ImportError:
@@ -154,7 +193,9 @@ def heuristic_start(scenario: Scenario) -> tuple[Decision | None, str]:
     from bundleopt.optimize.evaluate import check_constraints
 
     try:
-        decision = greedy_add_drop(scenario)
+        decision = (greedy_add_drop(scenario) if time_limit is None else
+                    greedy_add_drop(scenario, time_limit=time_limit,
+                                    repair_time_limit=min(10.0, time_limit)))
     except Exception as exc:  # a heuristic failing must not stop the exact solve
         return None, f"warm start: greedy_add_drop failed ({type(exc).__name__}: {exc})"
     if check_constraints(scenario, decision):
@@ -175,26 +216,55 @@ def solve_milp(
     strengthen: bool = True,
     highs_options: dict[str, object] | None = None,
     tighten: bool = True,
+    start: Decision | None = None,
+    greedy_share: float = GREEDY_SHARE,
 ) -> MilpRun:
     """Build the MILP, pass it to HiGHS (warm-started), and read the decision back.
 
     ``feasibility_only`` replaces the objective by 0 (used by the diagnosis);
     ``strengthen=False`` solves the plain Bront et al. formulation (benchmarks).
     ``tighten`` narrows the ranges of the no-purchase shares from the warm start
-    before the MILP (:mod:`bundleopt.optimize.tighten`).
+    before the MILP (:mod:`bundleopt.optimize.tighten`). ``start``: a feasible
+    decision to warm-start from instead of the greedy one.
+
+    ``time_limit`` covers the whole run: the greedy warm start gets
+    ``greedy_share`` of it, the tightening runs only when the time left pays for
+    three builds (:func:`estimate_build_seconds`) and stops at its share, and the
+    MILP is not built at all when the time left cannot pay for its build
+    (``skipped``: the warm start is the answer, with status ``time_limit``).
     """
     notes: list[str] = []
     t_start = time.perf_counter()
-    incumbent, tight = None, None
-    if warm_start and not feasibility_only:
-        incumbent, note = heuristic_start(scenario)
+    incumbent, tight = start, None
+    build_s = estimate_build_seconds(scenario, families) if time_limit is not None else 0.0
+    if start is not None and not feasibility_only:
+        notes.append("warm start: the decision handed in")
+    elif warm_start and not feasibility_only:
+        incumbent, note = heuristic_start(scenario, None if time_limit is None
+                                          else max(greedy_share * time_limit, 0.05))
         notes.append(note)
-        if incumbent is not None and strengthen and tighten:
-            tight = _tighten(scenario, families, incumbent, time_limit, threads, notes)
+    if incumbent is not None and strengthen and tighten and not feasibility_only:
+        left = _remaining(time_limit, t_start)
+        if left is not None and left < 3.0 * build_s:
+            notes.append(f"bound tightening skipped: {left:.2f} s left, a build takes about "
+                         f"{build_s:.2f} s")
+        else:
+            soft = hard = None
+            if time_limit is not None:  # passes end at the share; a final round may run on,
+                soft = t_start + (time_limit - build_s) * OBBT_SHARE  # leaving the MILP's build
+                hard = t_start + time_limit - 2.0 * build_s
+            tight = _tighten(scenario, families, incumbent, time_limit, threads, notes, soft, hard)
             if tight is not None and tight.proved_optimal:
                 run = _incumbent_run(scenario, incumbent, tight, time.perf_counter() - t_start, notes)
                 run.incumbent = incumbent
                 return run
+    left = _remaining(time_limit, t_start)
+    if left is not None and left < build_s:
+        notes.append(f"MILP not built: {left:.2f} s left, its build takes about {build_s:.2f} s")
+        run = MilpRun(None, None, {"build": 0.0, "handoff": 0.0, "solve": 0.0}, notes,
+                      incumbent=incumbent, skipped=True)
+        _fold_tightening(run, tight)
+        return run
     x_range = None if tight is None else tight.x_range
     exclude = frozenset() if tight is None else tight.exclude
     if tight is not None and tight.cut_short:
@@ -203,17 +273,31 @@ def solve_milp(
     run = _build_and_solve(scenario, families, strengthen, x_range, exclude, feasibility_only,
                            incumbent, _remaining(time_limit, t_start), mip_gap, threads, verbose,
                            highs_options, notes)
-    if x_range is not None and run.result is not None and _untrustworthy(run.result, tight.incumbent):
+    if x_range is not None and run.result is not None and _untrustworthy(run.result, tight.incumbent) \
+            and (time_limit is None or _remaining(time_limit, t_start) > build_s):
         # HiGHS lost the warm start, or its bound makes no sense: never trust that answer
         notes.append("tightened model: HiGHS returned less than the warm start or no valid bound; "
                      "solved again without the tightening")
         run = _build_and_solve(scenario, families, strengthen, None, frozenset(), False, incumbent,
                                _remaining(time_limit, t_start), mip_gap, threads, verbose,
                                highs_options, notes)
-    if tight is not None:
-        run.timings["tighten"] = tight.seconds
+    _fold_tightening(run, tight)
     run.incumbent = incumbent
     return run
+
+
+def _fold_tightening(run: MilpRun, tight: Tightening | None) -> None:
+    """Record the tightening's time and its best proved root bound on ``run``.
+
+    A root bound is the LP relaxation of the model narrowed to the decisions better
+    than the incumbent (:mod:`bundleopt.optimize.tighten`): it bounds those
+    decisions, and the incumbent bounds the rest, so ``max(root, incumbent)`` is a
+    valid bound (the certification never reports a bound below a feasible profit)."""
+    if tight is None:
+        return
+    run.timings["tighten"] = tight.seconds
+    if tight.root_bounds:
+        run.root_bound = max(min(tight.root_bounds), tight.incumbent)
 
 
 def _untrustworthy(result: HighsResult, incumbent: float) -> bool:
@@ -261,16 +345,20 @@ def _build_and_solve(scenario: Scenario, families: Collection[str] | None, stren
 
 
 def _tighten(scenario: Scenario, families: Collection[str] | None, incumbent: Decision,
-             time_limit: float | None, threads: int | None, notes: list[str]) -> Tightening | None:
+             time_limit: float | None, threads: int | None, notes: list[str],
+             soft: float | None = None, hard: float | None = None) -> Tightening | None:
     """Bound the no-purchase shares of every decision better than ``incumbent``
     (:mod:`bundleopt.optimize.tighten`): one Lagrangian round, then passes of full
     bound tightening, heaviest segments first, in ``OBBT_BATCHES`` batches per pass,
     a Lagrangian round (leaving out ladder pairs) between passes and at the end,
-    until ``OBBT_SHARE`` of ``time_limit``."""
+    until ``OBBT_SHARE`` of ``time_limit`` or ``soft``; the last Lagrangian round may
+    run past that, but nothing runs past ``hard`` (``time.perf_counter()`` values)."""
     from bundleopt.optimize.evaluate import evaluate
 
     profit = evaluate(scenario, incumbent).profit
     obbt_budget = None if time_limit is None else time_limit * OBBT_SHARE
+    if soft is not None:
+        obbt_budget = max(soft - time.perf_counter(), 0.0)
     _, lift = ladder_pairs(scenario, families_on(scenario, families), drop_dominated=True)
     keep = {(o, int(k)) for row in incumbent.levels for o, k in enumerate(row) if k != NOT_OFFERED}
     keep |= {(o, lift[(o, k)]) for o, k in keep if (o, k) in lift}
@@ -281,7 +369,7 @@ def _tighten(scenario: Scenario, families: Collection[str] | None, incumbent: De
             profit, keep=keep, max_rounds=1, threads=threads,
             obbt_order=[int(s) for s in np.argsort(-scenario.weights, kind="stable")],
             obbt_budget=obbt_budget, workers=threads or 1,
-            obbt_batch=-(-scenario.n_segments // OBBT_BATCHES))
+            obbt_batch=-(-scenario.n_segments // OBBT_BATCHES), deadline=hard)
     except (ValueError, RuntimeError, TriviallyInfeasible) as exc:
         notes.append(f"bound tightening skipped ({exc})")
         return None
@@ -344,7 +432,7 @@ def solve(
     >>> sol.method, list(sol.offers["offer"]), round(sol.profit, 6)
     ('lp-decomposed', [1], 1.0)
     """
-    from bundleopt.optimize import decompose, diagnose
+    from bundleopt.optimize import coupled, decompose, diagnose
 
     if not isinstance(scenario, Scenario):
         raise ValueError(f"solve() needs a bundleopt.Scenario, got {type(scenario).__name__}")
@@ -362,17 +450,102 @@ def solve(
         first = Candidate(sol.decision, sol.best_bound, "per-segment LPs")
         return _checked(scenario, [first], sol.method, sol.timings, list(sol.notes), sol.status,
                         sol.objective, t0, time_limit, mip_gap, threads, verbose, cheap)
+    known = _relaxation_bound(scenario)
+    if coupled.applies(scenario):
+        return _solve_coupled(scenario, t0, time_limit, mip_gap, threads, verbose, cheap, known)
+    # the greedy gets 0.9 of the limit when the MILP's build would not fit after its share
+    share = GREEDY_SHARE if time_limit is None or \
+        estimate_build_seconds(scenario) <= (1 - GREEDY_SHARE) * time_limit else 0.9
     run = solve_milp(scenario, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
-                     warm_start=warm_start, verbose=verbose)
+                     warm_start=warm_start, verbose=verbose, greedy_share=share)
+    return _milp_answer(scenario, run, "milp", [], known, t0, time_limit, mip_gap, threads,
+                        verbose, cheap)
+
+
+def _relaxation_bound(scenario: Scenario) -> float:
+    """A bound valid for every decision, from each segment's best menu with every rule
+    but the level mask and the offer cap relaxed (:mod:`bundleopt.optimize.menu_oracle`):
+    it makes the gap finite as soon as a decision exists."""
+    from bundleopt.optimize.menu_oracle import relaxation_bound
+
+    return relaxation_bound(scenario, families_on(scenario, None))
+
+
+def _milp_answer(scenario: Scenario, run: MilpRun, method: str, extra: list[Candidate],
+                 known: float, t0: float, time_limit: float | None, mip_gap: float,
+                 threads: int | None, verbose: bool, cheap: float) -> Solution:
+    """Hand a MILP run (and ``extra`` candidates) to :func:`_checked`; one candidate
+    (HiGHS', or its warm start when HiGHS found nothing) carries the smallest bound
+    known (HiGHS', the tightening's root bound, ``known``, the extras'), the others
+    none: when a feasible decision refutes it (the rules' tolerances), the second
+    opinion's own bound is reported instead."""
     res = run.result
-    first = Candidate(run.decision, res.bound if res is not None and run.decision is not None else None,
-                      "HiGHS")
-    cands = [first]
-    if run.incumbent is not None:
-        cands.append(Candidate(run.incumbent, None, "greedy warm start"))
-    return _checked(scenario, cands, "milp", run.timings, run.notes, run.status,
+    bound = min(b for b in (run.bound, known) if b is not None)
+    for cand in extra:
+        if cand.bound is not None:
+            bound = min(bound, cand.bound)
+    found = run.decision is not None
+    cands = [Candidate(run.decision, bound if found else None, "HiGHS")]
+    # without a HiGHS decision its warm start carries the bound (else the first extra)
+    carrier = None if found else (run.incumbent if run.incumbent is not None else
+                                  next((c.decision for c in extra if c.decision is not None), None))
+    if run.incumbent is not None and not any(c.decision is run.incumbent for c in extra):
+        cands.append(Candidate(run.incumbent, bound if carrier is run.incumbent else None,
+                               "greedy warm start"))
+    cands += [Candidate(c.decision, bound if carrier is c.decision and carrier is not None else None,
+                        c.source) for c in extra]
+    return _checked(scenario, cands, method, run.timings, run.notes, run.status,
                     None if res is None else res.objective, t0, time_limit, mip_gap, threads,
                     verbose, cheap)
+
+
+# Share of the time limit the column generation of the coupled decomposition may use
+# when the full MILP could follow it (its build fits in the rest); else 0.9.
+COUPLED_SHARE = 0.5
+
+
+def _solve_coupled(scenario: Scenario, t0: float, time_limit: float | None, mip_gap: float,
+                   threads: int | None, verbose: bool, cheap: float, known: float) -> Solution:
+    """Personalised prices with dualisable coupling rules (:mod:`bundleopt.optimize.coupled`):
+    Lagrangian decomposition and repair; the MILP, warm-started from the repaired plan,
+    only when the gap is above ``mip_gap`` and its build fits in the time left."""
+    from bundleopt.optimize import coupled
+
+    build_s = estimate_build_seconds(scenario)
+    share = 0.9
+    if time_limit is not None and build_s < (1 - COUPLED_SHARE) * time_limit:
+        share = COUPLED_SHARE
+    deadline = None if time_limit is None else t0 + share * time_limit
+    try:
+        res = coupled.solve_coupled(scenario, deadline=deadline, mip_gap=mip_gap, threads=threads)
+    except (RuntimeError, ValueError) as exc:  # e.g. a segment's LP infeasible: the MILP decides
+        res = coupled.CoupledResult(None, float("nan"), float("inf"), 0, False, False,
+                                    [f"coupled decomposition stopped ({exc})"])
+    bound = min(res.bound, known)
+    timings = {"decompose": res.seconds}
+    notes = list(res.notes)
+    plan = None if res.decision is None else Candidate(res.decision, bound, "coupled decomposition")
+    gap = float("inf") if plan is None else (bound - res.profit) / max(abs(res.profit), 1e-300)
+    if bound <= 1e-6 * known:  # profits at the rules' tolerances: the exact rows and the
+        gap = float("inf")     # evaluator's may disagree; the MILP and its checks decide
+        notes.append("coupled decomposition: its bound is negligible next to the relaxation's; "
+                     "the MILP decides")
+    left = _remaining(time_limit, t0)
+    if plan is not None and (gap <= mip_gap or (left is not None and left < build_s)):
+        if gap > mip_gap:
+            notes.append(f"MILP not built: {left:.2f} s left, its build takes about {build_s:.2f} s")
+        status = "optimal" if gap <= mip_gap else ("time_limit" if time_limit is not None else "feasible")
+        return _checked(scenario, [plan], "lagrangian-decomposed", timings, notes, status,
+                        res.profit, t0, time_limit, mip_gap, threads, verbose, cheap)
+    notes.append("coupled decomposition: gap above mip_gap; the MILP, warm-started from the "
+                 "repaired plan, gets the time left" if plan is not None else
+                 "coupled decomposition: no plan; the MILP gets the time left")
+    run = solve_milp(scenario, time_limit=left, mip_gap=mip_gap, threads=threads, verbose=verbose,
+                     start=None if plan is None else plan.decision)
+    run.notes[:0] = notes
+    run.timings.update(timings)
+    return _milp_answer(scenario, run, "lagrangian-decomposed+milp", [] if plan is None else [plan],
+                        bound, t0, time_limit, mip_gap, threads, verbose, cheap)
 
 
 def _checked(scenario: Scenario, cands: list[Candidate], method: str, timings: dict[str, float],

@@ -1,0 +1,457 @@
+"""Personalised prices with rules that couple segments, by Lagrangian decomposition.
+
+With one menu per segment, the overall margin rate, the cannibalisation caps and stock
+are a handful of rows ``sum_s w_s sum_{o,k} g_r[o, k] P_s(o, k) >= b_r`` joining
+otherwise independent segments (``P_s``: segment s's purchase probabilities). Here
+(``formulations/coupled_decomposition.md``):
+
+1. **Rows.** :func:`coupling_rows` writes each such rule as ``(g_r, b_r)``.
+2. **Pricing.** For multipliers ``lam >= 0`` each segment solves its own best menu
+   for the reward ``M w_s (p - c) + w_s sum_r lam_r g_r``: exactly by
+   :func:`bundleopt.optimize.menu_oracle.best_menu` when its rules are a level mask and
+   an offer cap, else by its projected LP (:class:`LpOracle`, an upper bound, exact
+   when integral); the Lagrangian value
+   ``L(lam) = sum_s V_s(lam) - lam . b`` bounds the optimum from above for *any*
+   ``lam >= 0``.
+3. **Multipliers** by column generation: the restricted master LP over the menus
+   found so far (one convex combination per segment, the coupling rows, a penalised
+   slack on each) gives the next ``lam`` (its row duals); it stops when the best
+   ``L`` meets the master's value, on ``max_rounds`` or on the deadline.
+4. **Repair.** A small MILP picks one menu per segment from those found, best
+   profit subject to the coupling rows computed exactly: a plan that satisfies
+   every rule (checked again by the caller with the exact evaluator).
+5. When the decomposed optimum at ``lam = 0`` already satisfies the coupling rows it
+   is optimal and returned at once.
+
+Fairness couples menus level by level (pairs of segments' levels, not a sum row):
+it does not fit this scheme, and those scenarios stay on the MILP path.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+
+from bundleopt.optimize.highs_backend import INF, compile_model, new_highs
+from bundleopt.optimize.menu_oracle import best_menu, simple_rules
+from bundleopt.optimize.model import active_families, build_model
+from bundleopt.scenario import NOT_OFFERED, Decision, Scenario
+
+# Families whose rows join segments and that this module dualises.
+DUALISED = frozenset({"cannibalisation", "stock", "margin_rate"})
+
+
+@dataclass(frozen=True)
+class CouplingRows:
+    """Rows ``sum_s w_s sum_{o,k} g[r, o, k] P_s(o, k) >= b[r]``, with names.
+    ``slack[r]``: how far below ``b[r]`` the exact evaluator still calls the rule kept
+    (its tolerance, :func:`bundleopt.optimize.evaluate.evaluate`); the Lagrangian bound
+    uses ``b - slack`` so that it bounds every decision the evaluator accepts."""
+
+    g: np.ndarray  # (R, O, K)
+    b: np.ndarray  # (R,)
+    names: tuple[str, ...]
+    slack: np.ndarray | None = None
+
+
+def local_families(scenario: Scenario) -> set[str]:
+    """Active rule families that act on each menu alone (the coupling ones left out)."""
+    on = set(active_families(scenario)) - {"cannibalisation", "stock", "fairness"}
+    if scenario.constraints.margin_rate_scope == "overall":
+        on.discard("margin_rate")
+    return on
+
+
+def applies(scenario: Scenario) -> bool:
+    """True when this decomposition solves ``scenario``: one menu per segment, two or
+    more segments, at least one coupling rule and all of them dualisable (no
+    fairness)."""
+    from bundleopt.optimize.decompose import coupling_rules
+
+    if not scenario.personalised or scenario.n_segments < 2:
+        return False
+    rules = coupling_rules(scenario)
+    return bool(rules) and "fairness" not in rules
+
+
+def local_scenario(scenario: Scenario, s: int) -> Scenario:
+    """Segment ``s`` alone (weight 1) with only its per-menu rules: the coupling rules
+    (overall margin rate, cannibalisation, stock, fairness) switched off."""
+    from bundleopt.optimize.decompose import segment_scenario
+
+    c = scenario.constraints
+    changes: dict[str, object] = {"max_cannibalisation": None, "stock": None, "max_price_spread": None,
+                                  "protected_products": None}
+    if c.margin_rate_scope == "overall":
+        changes["min_margin_rate"] = None
+    return segment_scenario(scenario, s).with_constraints(**changes)
+
+
+class LpOracle:
+    """Segment s's projected LP (``build_model(projected=True)``, ``milp.md``), built
+    and handed to HiGHS once; each call changes only the objective to the reward and
+    re-solves from the last basis. Its value bounds the best menu for any reward
+    (every menu maps to a feasible point with the same objective); when the vertex has
+    every ``z / x`` in {0, 1} it is that menu. A fractional vertex is rounded
+    (``z / x > 0.5``) and the menu kept only when it keeps the segment's rules."""
+
+    def __init__(self, scenario: Scenario, s: int, threads: int | None) -> None:
+        from bundleopt.optimize.evaluate import evaluate
+
+        self.sub = local_scenario(scenario, s)
+        self._evaluate = evaluate
+        # every ladder level kept: dominance holds for the profit, not for a reward with
+        # multiplier terms. "fairness" is not dominance-safe and adds no projected rows.
+        families = set(active_families(self.sub)) | {"fairness"}
+        self.model = build_model(self.sub, families=families, projected=True)
+        self.cm = compile_model(self.model)
+        keys = [(o, k, self.cm.index[var.name]) for (_, o, k), var in self.model.z.items()
+                if var.name in self.cm.index]
+        self.zo = np.array([t[0] for t in keys], dtype=int)
+        self.zk = np.array([t[1] for t in keys], dtype=int)
+        self.zcol = np.array([t[2] for t in keys], dtype=int)
+        self.xcol = self.cm.index[self.model.x[0].name]
+        self.n = self.cm.lp.num_col_
+        self.h = new_highs(threads)
+        self.h.setOptionValue("solver", "simplex")
+        self.h.passModel(self.cm.lp)
+
+    def __call__(self, reward: np.ndarray) -> tuple[float, np.ndarray | None]:
+        """``(upper bound, levels or None)`` for the per-probability ``reward`` (O, K)."""
+        coef = np.nan_to_num(reward[self.zo, self.zk]) * self.sub.v[0, self.zo, self.zk]
+        cost = np.zeros(self.n)
+        cost[self.zcol] = -coef * self.cm.scaling.col_scale[self.zcol]
+        top = float(np.abs(cost).max()) if self.n else 0.0
+        unit = 2.0 ** np.round(np.log2(top)) if top > 0 else 1.0
+        self.h.changeColsCost(self.n, np.arange(self.n, dtype=np.int32), cost / unit)
+        self.h.run()
+        if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            raise RuntimeError("segment LP ended with "
+                               f"{self.h.modelStatusToString(self.h.getModelStatus())}")
+        value = -(self.h.getInfo().objective_function_value - self.cm.lp.offset_) * unit
+        values = self.cm.to_model(self.h.getSolution().col_value)
+        ratio = values[self.zcol] / values[self.xcol]
+        levels = np.full(self.sub.n_offers, NOT_OFFERED, dtype=int)
+        on = ratio > 0.5
+        levels[self.zo[on]] = self.zk[on]
+        if np.all(np.minimum(np.abs(ratio), np.abs(1.0 - ratio)) <= 1e-6):
+            return value, levels
+        if self._evaluate(self.sub, Decision(levels[None])).feasible:
+            return value, levels
+        return value, None
+
+
+def coupling_rows(scenario: Scenario, tol: float = 1e-9) -> CouplingRows:
+    """The coupling rules of ``scenario`` as rows over the purchase probabilities
+    (same tolerances-free maths as :mod:`bundleopt.optimize.evaluate`):
+
+    * overall margin rate m: ``g = (1 - m) p - c``, ``b = 0``;
+    * cannibalisation of product j (single offer o_j): ``g[o_j, :] = 1``,
+      ``b = (1 - gamma) ref[o_j]`` (rows with ``b <= 0`` always hold: left out);
+    * stock of product j: ``g[o, :] = -M n_jo``, ``b = -stock_j``.
+
+    ``slack`` from the evaluator's tolerance ``tol`` (normalised excesses): margin rate
+    ``tol max(1, highest price)`` (its excess is divided by ``max(1, revenue)``),
+    cannibalisation ``tol``, stock ``tol max(1, stock_j)``.
+    """
+    sc = scenario
+    c = sc.constraints
+    shape = (sc.n_offers, sc.prices.shape[1])
+    g, b, names, slack = [], [], [], []
+    if c.min_margin_rate is not None and c.margin_rate_scope == "overall":
+        g.append(np.nan_to_num((1 - c.min_margin_rate) * sc.prices - sc.costs[:, None]))
+        b.append(0.0)
+        names.append("min_margin_rate")
+        slack.append(tol * max(1.0, float(np.nanmax(np.where(np.isfinite(sc.prices), sc.prices, 0.0)))))
+    if c.max_cannibalisation is not None:
+        single = sc.single_offer()
+        protected = [p for p in sc.products if p in single] if c.protected_products is None \
+            else list(c.protected_products)
+        ref = sc.reference_sales()
+        for p in protected:
+            o = single[p]
+            floor = (1 - c.max_cannibalisation) * ref[o]
+            if floor <= 0:
+                continue
+            row = np.zeros(shape)
+            row[o, :] = 1.0
+            g.append(row)
+            b.append(float(floor))
+            names.append(f"max_cannibalisation[{p!r}]")
+            slack.append(tol)
+    for p, units in (c.stock or {}).items():
+        row = np.zeros(shape)
+        for o, comp in enumerate(sc.components):
+            n = comp.count(p)
+            if n:
+                row[o, :] = -sc.market_size * n
+        g.append(row)
+        b.append(-float(units))
+        names.append(f"stock[{p!r}]")
+        slack.append(tol * max(1.0, float(units)))
+    g_arr = np.array(g) if g else np.zeros((0, *shape))
+    return CouplingRows(g=g_arr, b=np.array(b, dtype=float), names=tuple(names),
+                        slack=np.array(slack, dtype=float))
+
+
+@dataclass
+class Column:
+    """One segment's menu: levels (O,), exact profit, coupling-row activities (R,)."""
+
+    levels: np.ndarray
+    profit: float
+    act: np.ndarray
+
+
+@dataclass
+class CoupledResult:
+    """Outcome of :func:`solve_coupled`: the repaired plan (None: none found), its
+    exact profit, the best Lagrangian bound, rounds, and notes."""
+
+    decision: Decision | None
+    profit: float
+    bound: float
+    rounds: int
+    optimal_at_zero: bool
+    stopped_by_deadline: bool
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _column(sc: Scenario, s: int, levels: np.ndarray, margin: np.ndarray, rows: CouplingRows) -> Column:
+    on = np.flatnonzero(levels != NOT_OFFERED)
+    k = levels[on]
+    vv = sc.v[s, on, k]
+    prob = vv / (sc.v0[s] + vv.sum())
+    profit = float(sc.market_size * sc.weights[s] * (prob * margin[on, k]).sum())
+    act = sc.weights[s] * (rows.g[:, on, k] @ prob) if len(rows.b) else np.zeros(0)
+    return Column(levels.copy(), profit, np.asarray(act, dtype=float))
+
+
+def solve_coupled(scenario: Scenario, *, deadline: float | None = None, mip_gap: float = 1e-4,
+                  threads: int | None = None, max_rounds: int = 500) -> CoupledResult:
+    """Lagrangian decomposition of a personalised scenario with coupling rows
+    (module docstring). ``deadline``: ``time.perf_counter()`` value to stop by."""
+    from bundleopt.optimize.families import level_mask
+
+    t0 = time.perf_counter()
+    sc = scenario
+    S = sc.n_segments
+    rows = coupling_rows(sc)
+    local = local_families(sc)
+    mask = level_mask(sc, local)
+    cap = sc.constraints.max_offers if "cardinality" in local else None
+    margin = np.nan_to_num(sc.prices - sc.costs[:, None])
+    base = sc.market_size * margin
+    R = len(rows.b)
+    simple = simple_rules(sc, local)
+    lp_oracles: dict[int, LpOracle] = {}
+    relaxed = set()  # segments priced by the relaxation (deadline before their LP was built)
+    # rows normalised so that their largest possible |activity| is about 1
+    norm = np.array([max(float(np.abs(np.where(mask, g, 0.0)).max()), 1e-300) for g in rows.g])
+    pools: list[dict[bytes, Column]] = [{} for _ in range(S)]
+
+    def price(lam: np.ndarray) -> tuple[float, int]:
+        """Oracle for every segment at ``lam`` (row units); adds columns; returns L(lam)."""
+        extra = np.tensordot(lam, rows.g, axes=1) if R else 0.0
+        total, added = -float(lam @ (rows.b - rows.slack)) if R else 0.0, 0
+        for s in range(S):
+            reward = sc.weights[s] * (base + extra)
+            if simple:
+                _, ub, levels = best_menu(sc.v[s], float(sc.v0[s]), reward, mask, cap)
+            elif s in lp_oracles or deadline is None or time.perf_counter() < deadline:
+                if s not in lp_oracles:
+                    lp_oracles[s] = LpOracle(sc, s, threads)
+                ub, levels = lp_oracles[s](reward)
+                relaxed.discard(s)
+            else:  # no time to build its LP: the relaxation's bound, no menu
+                _, ub, _ = best_menu(sc.v[s], float(sc.v0[s]), reward, mask, cap)
+                levels = None
+                relaxed.add(s)
+            total += ub
+            latest[s] = None if levels is None else levels.tobytes()
+            if levels is None:
+                exact[0] = False
+                continue
+            if not simple:
+                col = _column(sc, s, levels, margin, rows)
+                exact[0] = exact[0] and col.profit + float(lam @ col.act if R else 0.0) \
+                    >= ub - 1e-9 * max(1.0, abs(ub))
+            key = levels.tobytes()
+            if key not in pools[s]:
+                pools[s][key] = _column(sc, s, levels, margin, rows)
+                added += 1
+        return total, added
+
+    from bundleopt.optimize.evaluate import evaluate
+
+    def local_ok(s: int, levels: np.ndarray) -> bool:
+        return evaluate(local_scenario(sc, s), Decision(levels[None])).feasible
+
+    latest: list[bytes | None] = [None] * S  # each segment's menu from the last pricing
+    nothing = np.full(sc.n_offers, NOT_OFFERED, dtype=int)
+    for s in range(S):
+        if simple or local_ok(s, nothing):
+            pools[s][nothing.tobytes()] = _column(sc, s, nothing, margin, rows)
+    lam = np.zeros(R)
+    exact = [True]  # every oracle answer of the last pricing was its segment's optimum
+    best_bound, _ = price(lam)
+    zero_exact = exact[0] and len(relaxed) == 0 and all(key is not None for key in latest)
+    best_lam = lam.copy()
+    notes: list[str] = []
+    first = [pools[s][key] for s, key in enumerate(latest)] if zero_exact else []
+    zero_act = sum(c.act for c in first) if R and first else np.zeros(R)
+    if zero_exact and (R == 0 or np.all(zero_act >= rows.b + 1e-9 * norm)):
+        zero_plan = np.array([c.levels for c in first])
+        profit = float(sum(c.profit for c in first))
+        return CoupledResult(Decision(zero_plan), profit, best_bound, 0, True, False,
+                             ["coupled decomposition: the per-segment optimum satisfies the "
+                              "coupling rows; it is optimal"], time.perf_counter() - t0)
+    if not all(pools):
+        missing = [str(sc.segment_ids[s]) for s, p in enumerate(pools) if not p]
+        notes.append(f"coupled decomposition: no menu keeping the rules found for segment(s) "
+                     f"{', '.join(missing[:5])}; Lagrangian bound {best_bound:.9g} only")
+        return CoupledResult(None, float("nan"), best_bound, 0, False, bool(relaxed), notes,
+                             time.perf_counter() - t0)
+    scale = max(best_bound, 1e-12 * sc.market_size, 1e-300)
+    penalty = 1e4 * scale
+    rounds, by_deadline, master = 0, False, -np.inf
+    while rounds < max_rounds:
+        rounds += 1
+        if deadline is not None and time.perf_counter() >= deadline:
+            by_deadline = True
+            break
+        master, duals = _master_lp(pools, rows, norm, penalty, threads)
+        lam = np.maximum(duals, 0.0) / norm  # back to the rows' own units
+        bound, added = price(lam)
+        if bound < best_bound:
+            best_bound, best_lam = bound, lam.copy()
+        if best_bound - master <= 1e-7 * scale or added == 0:
+            break
+    # a richer pool around the best multipliers for the repair
+    for f in (0.9, 0.99, 1.01, 1.1, 1.5):
+        if deadline is not None and time.perf_counter() >= deadline:
+            by_deadline = True
+            break
+        bound, _ = price(best_lam * f)
+        best_bound = min(best_bound, bound)
+    left = None if deadline is None else max(deadline - time.perf_counter(), 0.05)
+    plan = _repair(sc, pools, rows, norm, left, mip_gap, threads)
+    notes.append(f"coupled decomposition: {R} coupling row(s) dualised ({', '.join(rows.names[:3])}"
+                 f"{', ...' if R > 3 else ''}), {rounds} column-generation round(s), "
+                 f"{sum(len(p) for p in pools)} menus, Lagrangian bound {best_bound:.9g}, "
+                 f"master LP {master:.9g}" + ("; stopped by the time limit" if by_deadline else ""))
+    if plan is None:
+        notes.append("coupled decomposition: no menus found combine into a plan that meets "
+                     "the coupling rows")
+        return CoupledResult(None, float("nan"), best_bound, rounds, False, by_deadline, notes,
+                             time.perf_counter() - t0)
+    levels, profit = plan
+    return CoupledResult(Decision(levels), profit, best_bound, rounds, False, by_deadline, notes,
+                         time.perf_counter() - t0)
+
+
+def _master_lp(pools: list[dict[bytes, Column]], rows: CouplingRows, norm: np.ndarray,
+               penalty: float, threads: int | None) -> tuple[float, np.ndarray]:
+    """Restricted master LP: ``max sum profit u - penalty sum slack`` s.t. one convex
+    combination per segment and ``sum act u + slack >= b`` (rows normalised).
+    Returns its value and the coupling rows' duals (>= 0, profit per normalised unit)."""
+    cols = [(s, c) for s, p in enumerate(pools) for c in p.values()]
+    S, R = len(pools), len(rows.b)
+    n = len(cols) + R
+    cost = np.concatenate([[-c.profit for _, c in cols], np.full(R, penalty)])
+    entries_r, entries_c, vals = [], [], []
+    for j, (s, c) in enumerate(cols):
+        entries_r.append(s)
+        entries_c.append(j)
+        vals.append(1.0)
+        for r in np.flatnonzero(c.act):
+            entries_r.append(S + r)
+            entries_c.append(j)
+            vals.append(c.act[r] / norm[r])
+    for r in range(R):
+        entries_r.append(S + r)
+        entries_c.append(len(cols) + r)
+        vals.append(1.0)
+    h = _lp(cost, np.zeros(n), np.full(n, INF), entries_r, entries_c, vals,
+            np.concatenate([np.ones(S), rows.b / norm]),
+            np.concatenate([np.ones(S), np.full(R, INF)]), threads)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        raise RuntimeError(f"coupled master LP ended with {h.modelStatusToString(h.getModelStatus())}")
+    value = -h.getInfo().objective_function_value
+    duals = np.asarray(h.getSolution().row_dual, dtype=float)[S:]
+    return value, duals
+
+
+def _lp(cost: np.ndarray, lo: np.ndarray, hi: np.ndarray, er: list[int], ec: list[int],
+        vals: list[float], r_lo: np.ndarray, r_hi: np.ndarray, threads: int | None,
+        integer: np.ndarray | None = None) -> highspy.Highs:
+    import scipy.sparse as sp
+
+    A = sp.csc_array((vals, (er, ec)), shape=(len(r_lo), len(cost)))
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = len(cost), len(r_lo)
+    lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, lo, hi
+    lp.row_lower_, lp.row_upper_ = r_lo, r_hi
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = A.indices.astype(np.int32)
+    lp.a_matrix_.value_ = A.data.astype(float)
+    if integer is not None:
+        lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
+                           for i in integer]
+    h = new_highs(threads)
+    h.passModel(lp)
+    return h
+
+
+def _repair(sc: Scenario, pools: list[dict[bytes, Column]], rows: CouplingRows, norm: np.ndarray,
+            time_limit: float | None, mip_gap: float, threads: int | None
+            ) -> tuple[np.ndarray, float] | None:
+    """One menu per segment from the pools: the best profit whose coupling rows hold
+    exactly (recomputed in floating point; a plan HiGHS returns within its
+    tolerances but not exactly is refused, and the rows tightened by that excess)."""
+    cols = [(s, c) for s, p in enumerate(pools) for c in p.values()]
+    S, R = len(pools), len(rows.b)
+    er, ec, vals = [], [], []
+    for j, (s, c) in enumerate(cols):
+        er.append(s)
+        ec.append(j)
+        vals.append(1.0)
+        for r in np.flatnonzero(c.act):
+            er.append(S + r)
+            ec.append(j)
+            vals.append(c.act[r] / norm[r])
+    n = len(cols)
+    shift = np.full(R, 1e-9)
+    for _ in range(4):
+        h = _lp(-np.array([c.profit for _, c in cols]), np.zeros(n), np.ones(n), er, ec, vals,
+                np.concatenate([np.ones(S), rows.b / norm + shift]),
+                np.concatenate([np.ones(S), np.full(R, INF)]), threads, integer=np.ones(n, bool))
+        h.setOptionValue("mip_rel_gap", float(mip_gap) / 10)
+        h.setOptionValue("mip_feasibility_tolerance", 1e-9)
+        h.setOptionValue("primal_feasibility_tolerance", 1e-9)
+        if time_limit is not None:
+            h.setOptionValue("time_limit", float(time_limit))
+        h.run()
+        if h.getInfo().primal_solution_status != 2:
+            return None
+        u = np.asarray(h.getSolution().col_value) > 0.5
+        chosen = [cols[j] for j in np.flatnonzero(u)]
+        if len(chosen) != S or len({s for s, _ in chosen}) != S:
+            return None
+        act = sum(c.act for _, c in chosen) if R else np.zeros(0)
+        short = (rows.b - act) / norm
+        if np.all(short <= 0):
+            levels = np.array([c.levels for _, c in sorted(chosen, key=lambda t: t[0])])
+            return levels, float(sum(c.profit for _, c in chosen))
+        shift = shift + np.maximum(short, 0) * 2 + 1e-9
+    return None
+
+
+__all__ = ["CoupledResult", "CouplingRows", "applies", "coupling_rows", "local_families",
+           "solve_coupled"]
