@@ -56,6 +56,11 @@ import pandas as pd
 
 from bundleopt.scenario import NOT_OFFERED, Decision, Scenario
 
+#: Tolerance of every rule check (the normalised excess a rule may have, module docstring).
+#: The MILP's rule rows are loosened by exactly this much in the same normalisation
+#: (:mod:`bundleopt.optimize.families`), so solver and evaluator agree on what is feasible.
+RULE_TOL = 1e-9
+
 # Rule checks are vectorised over a batch of decisions; this caps the number of
 # (decision, segment, offer) entries held at once.
 _CHUNK_ENTRIES = 2_000_000
@@ -123,7 +128,7 @@ class _Quantities:
 
 
 # --------------------------------------------------------------------------- API
-def evaluate(scenario: Scenario, decision: Decision | np.ndarray, tol: float = 1e-9) -> Evaluation:
+def evaluate(scenario: Scenario, decision: Decision | np.ndarray, tol: float = RULE_TOL) -> Evaluation:
     """Exact expected profit, revenue, units and rule violations of ``decision``.
 
     See the module docstring for the formulas. Raises ``ValueError`` for a decision
@@ -165,7 +170,7 @@ def evaluate(scenario: Scenario, decision: Decision | np.ndarray, tol: float = 1
     )
 
 
-def check_constraints(scenario: Scenario, decision: Decision | np.ndarray, tol: float = 1e-9) -> list[str]:
+def check_constraints(scenario: Scenario, decision: Decision | np.ndarray, tol: float = RULE_TOL) -> list[str]:
     """One human-readable message per violated rule instance (empty when feasible).
 
     Each message starts with the rule's name (the ``Constraints`` field) and names
@@ -175,7 +180,7 @@ def check_constraints(scenario: Scenario, decision: Decision | np.ndarray, tol: 
     return _messages(scenario, _quantities(scenario, levels[None]), tol)
 
 
-def evaluate_many(scenario: Scenario, levels: np.ndarray, tol: float = 1e-9) -> BatchEvaluation:
+def evaluate_many(scenario: Scenario, levels: np.ndarray, tol: float = RULE_TOL) -> BatchEvaluation:
     """Profit and rule status of a batch of decisions, vectorised.
 
     ``levels`` has shape (N, n_menus, O); the levels must be valid (use

@@ -20,6 +20,7 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression
 
+from bundleopt.optimize.evaluate import RULE_TOL
 from bundleopt.scenario import Scenario
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -356,13 +357,15 @@ def define_margin_rate_constraints(m: pyo.ConcreteModel, scenario: Scenario) -> 
     for s, o, k in m.ZI:
         if coef[s, o, k] != 0.0:
             terms[s].append(coef[s, o, k] * m.z[s, o, k])
+    # the evaluator's tolerance: its excess is normalised by max(1, revenue) >= 1, so a
+    # slack of RULE_TOL never admits a decision the evaluator rejects
     if sc.constraints.margin_rate_scope == "segment":
-        m.margin_rate = pyo.Constraint(m.S, rule=lambda _, s: sum(terms[s]) >= 0
+        m.margin_rate = pyo.Constraint(m.S, rule=lambda _, s: sum(terms[s]) >= -RULE_TOL
                                        if terms[s] else pyo.Constraint.Skip)
     else:
         total = sum(sc.weights[s] * t for s in terms for t in terms[s])
         if not isinstance(total, (int, float)):
-            m.margin_rate = pyo.Constraint(expr=total >= 0)
+            m.margin_rate = pyo.Constraint(expr=total >= -RULE_TOL)
 
 
 # --------------------------------------------------------- cardinality
@@ -474,7 +477,7 @@ def define_cannibalisation_constraints(m: pyo.ConcreteModel, scenario: Scenario)
         if not terms:
             _infeasible(m, j)
             continue
-        m.cannibalisation.add(sum(terms) >= floor)
+        m.cannibalisation.add(sum(terms) >= floor - RULE_TOL)  # the evaluator's (absolute) tolerance
 
 
 def _infeasible(m: pyo.ConcreteModel, product: object) -> None:
@@ -524,8 +527,8 @@ def define_stock_constraints(m: pyo.ConcreteModel, scenario: Scenario) -> None:
         terms = [sc.market_size * sc.weights[s] * n * sc.v[s, o, k] * m.z[s, o, k]
                  for o, n in holders for k in _levels(info, o)
                  for s in range(sc.n_segments) if sc.v[s, o, k] > 0]
-        if terms:
-            m.stock.add(sum(terms) <= float(units))
+        if terms:  # the evaluator's tolerance, relative to max(1, stock)
+            m.stock.add(sum(terms) <= float(units) + RULE_TOL * max(1.0, float(units)))
 
 
 # ------------------------------------------------------------ registry
