@@ -41,7 +41,7 @@ from bundleopt.choice.compile_cache import enable_compilation_cache
 from bundleopt.choice.draws import DISTRIBUTIONS, METHODS, standard_draws
 from bundleopt.choice.long_format import ChoiceArrays, check_columns, pack_long
 from bundleopt.choice.mnl import MNL, _alt_ids, _pack_for_predict
-from bundleopt.choice.optimize import _newton_step, backtrack, covariance, single_blas_thread
+from bundleopt.choice.optimize import _newton_step, covariance, single_blas_thread
 from bundleopt.choice.spec import Specification
 
 
@@ -100,6 +100,48 @@ def _block_loglik(theta: jax.Array, X, y, avail, mask, Z, A, layout: Layout) -> 
     return jax.nn.logsumexp(per_draw, axis=1) - jnp.log(per_draw.shape[1])
 
 
+def _block_value_grad(theta: jax.Array, X, y, avail, mask, w, Z, A, layout: Layout):
+    """``(w_i log L_i (B,), its gradient per customer (B, p))`` of a block, analytically.
+
+    With ``l[i, r] = sum_t log P(y_it | beta_ir)`` and the draws' posterior weights
+    ``h[i, r] = softmax_r(l[i, :])``: ``d log L_i = sum_r h[i, r] d l[i, r]`` and
+    ``d l[i, r] / d beta = sum_t (x_{i,t,y} - sum_j P[i,t,j,r] x_{i,t,j})``. A fixed
+    coefficient (or a constant) only needs ``Pbar[i,t,j] = sum_r h[i,r] P[i,t,j,r]``; a random
+    one is chained through ``d beta / d mean`` (1, or ``beta`` for the log-normals) and
+    ``d beta / d sd`` (``z``, or ``beta z``). One pass over the (B, T, J, R) utilities, which
+    is several times cheaper than reverse-mode autodiff through the logsumexps.
+    """
+    n_asc, K = layout.n_asc, layout.n_coef
+    rnd = jnp.asarray(layout.random, dtype=jnp.int32)
+    asc, beta = coefficients(theta, Z, layout)  # (B, R, K)
+    mean = theta[n_asc : n_asc + K]
+    base = mean.at[rnd].set(0.0)
+    Xr = X[..., rnd]  # (B, T, J, D)
+    Br = beta[..., rnd]  # (B, R, D)
+    V = (X @ base + A @ asc)[..., None] + jnp.einsum("btjd,brd->btjr", Xr, Br)
+    Vy = jnp.take_along_axis(V, y[:, :, None, None], axis=2)  # (B, T, 1, R)
+    e = jnp.where(avail[..., None], jnp.exp(jnp.minimum(V - Vy, 700.0)), 0.0)
+    s = jnp.sum(e, axis=2)  # (B, T, R)
+    P = e / s[:, :, None, :]
+    ell = -jnp.sum(jnp.where(mask[..., None], jnp.log(s), 0.0), axis=1)  # (B, R)
+    lse = jax.nn.logsumexp(ell, axis=1)
+    h = jnp.exp(ell - lse[:, None])  # (B, R)
+    ll = w * (lse - jnp.log(ell.shape[1]))
+    onehot = (jnp.arange(X.shape[2])[None, None, :] == y[..., None]) & mask[..., None]
+    resid = w[:, None, None] * (onehot - jnp.einsum("btjr,br->btj", P, h) * mask[..., None])
+    g_asc = jnp.sum(resid, axis=1) @ A  # (B, n_asc)
+    g_coef = jnp.einsum("btj,btjk->bk", resid, X)
+    # random coefficients: G[i, r, d] = sum_t (x_y - E_P x) of their columns
+    xy = jnp.sum(jnp.where(onehot[..., None], Xr, 0.0), axis=(1, 2))  # (B, D)
+    G = xy[:, None, :] - jnp.einsum("btjr,btjd->brd", P, Xr)
+    lognormal = jnp.asarray([k in ("lognormal", "neg_lognormal") for k in layout.kinds])
+    dmean = jnp.where(lognormal, Br, 1.0)
+    hG = (w[:, None] * h)[..., None] * G * dmean  # (B, R, D)
+    g_coef = g_coef.at[:, rnd].set(jnp.sum(hG, axis=1))
+    g_sd = jnp.sum(hG * Z, axis=1)
+    return ll, jnp.concatenate([g_asc, g_coef, g_sd], axis=1)
+
+
 def _blocks(data: PanelArrays, size: int) -> PanelArrays:
     """The arrays reshaped to (n_blocks, size, ...) (I is a multiple of ``size``)."""
     return PanelArrays(*(a.reshape(-1, size, *a.shape[1:]) for a in data[:6]), data.A)
@@ -107,12 +149,12 @@ def _blocks(data: PanelArrays, size: int) -> PanelArrays:
 
 @partial(jax.jit, static_argnames=("layout", "size"))
 def sim_loglik_and_grad(theta: jax.Array, data: PanelArrays, layout: Layout, size: int):
-    """``(SLL, gradient)``, summed over blocks of ``size`` customers."""
+    """``(SLL, gradient)`` (analytic, :func:`_block_value_grad`), summed over blocks of ``size`` customers."""
 
     def one(b):
         X, y, av, mk, w, Z = b
-        f = lambda th: jnp.sum(w * _block_loglik(th, X, y, av, mk, Z, data.A, layout))  # noqa: E731
-        return jax.value_and_grad(f)(theta)
+        ll, g = _block_value_grad(theta, X, y, av, mk, w, Z, data.A, layout)
+        return jnp.sum(ll), jnp.sum(g, axis=0)
 
     lls, grads = jax.lax.map(one, tuple(_blocks(data, size)[:6]))
     return jnp.sum(lls), jnp.sum(grads, axis=0)
@@ -120,14 +162,15 @@ def sim_loglik_and_grad(theta: jax.Array, data: PanelArrays, layout: Layout, siz
 
 @partial(jax.jit, static_argnames=("layout", "size"))
 def sim_derivatives(theta: jax.Array, data: PanelArrays, layout: Layout, size: int):
-    """``(SLL, gradient, Hessian, sum_i w_i^2 g_i g_i^T)`` (the last is the sandwich's meat)."""
+    """``(SLL, gradient, Hessian, sum_i g_i g_i^T)`` (``g_i``: customer i's weighted score,
+    the sandwich's meat); the Hessian is the forward-mode Jacobian of the analytic gradient."""
 
     def one(b):
         X, y, av, mk, w, Z = b
-        per = lambda th: w * _block_loglik(th, X, y, av, mk, Z, data.A, layout)  # noqa: E731
-        f = lambda th: jnp.sum(per(th))  # noqa: E731
-        scores = jax.jacfwd(per)(theta)  # (B, p)
-        return f(theta), jax.grad(f)(theta), jax.hessian(f)(theta), scores.T @ scores
+        per = lambda th: _block_value_grad(th, X, y, av, mk, w, Z, data.A, layout)  # noqa: E731
+        ll, G = per(theta)
+        H = jax.jacfwd(lambda th: jnp.sum(per(th)[1], axis=0))(theta)
+        return jnp.sum(ll), jnp.sum(G, axis=0), H, G.T @ G
 
     out = jax.lax.map(one, tuple(_blocks(data, size)[:6]))
     return tuple(jnp.sum(a, axis=0) for a in out)
@@ -200,14 +243,20 @@ class MixedLogit(BaseEstimator):
             log units for the log-normals). The best final likelihood wins. Keep a large
             ``c``: from a small SD only, L-BFGS can stop at a local optimum with too small
             an SD (xlogit's default start on Swissmetro).
+        screen_draws: with several starts, run them all with the first ``screen_draws``
+            draws of each customer, then only the best one with all ``n_draws`` (it starts
+            near its optimum, so few full iterations). ``None`` or 0: every start with all
+            draws.
         robust: also the sandwich standard errors ``robust_std_errors_``.
         max_iter: L-BFGS iterations per start.
         block_elements: customers per block such that block x T x J x R is at most this.
 
     Fitted attributes: ``params_`` (``ASC_<alt>``, the coefficients' means (for the
     log-normals: the mean of ``log |beta|``), then ``SD_<coefficient>``), ``std_errors_``,
-    ``cov_``, ``loglik_`` (simulated), ``start_logliks_`` (final SLL of each start),
-    ``mnl_loglik_``, ``n_obs_``, ``n_customers_``, ``converged_``, ``fit_time_``.
+    ``cov_``, ``loglik_`` (simulated), ``start_logliks_`` (final SLL of each start: with the
+    screen's draws when screening),
+    ``mnl_loglik_``, ``n_obs_``, ``n_customers_``, ``converged_``, ``fit_time_`` and
+    ``timings_`` (seconds by phase).
     Standard deviations are reported non-negative (the likelihood depends on ``|s|`` up to
     simulation noise; a negative estimate is flipped and re-polished).
     """
@@ -223,6 +272,7 @@ class MixedLogit(BaseEstimator):
         draws: str = "halton",
         seed: int = 0,
         sd_starts: Sequence[float] = (0.1, 1.0),
+        screen_draws: int | None = 200,
         robust: bool = False,
         max_iter: int = 1000,
         block_elements: int = 2**21,
@@ -236,6 +286,7 @@ class MixedLogit(BaseEstimator):
         self.draws = draws
         self.seed = seed
         self.sd_starts = sd_starts
+        self.screen_draws = screen_draws
         self.robust = robust
         self.max_iter = max_iter
         self.block_elements = block_elements
@@ -289,42 +340,41 @@ class MixedLogit(BaseEstimator):
         customer = None if panel is None else _customer_codes(df, obs, panel, arrays)
         A = spec.asc_matrix(alt_ids)
         kinds = layout.kinds
-        data, size, n_cust = group_panel(
-            arrays, customer,
-            lambda n: standard_draws(n, int(self.n_draws), kinds, self.draws, self.seed),
-            A, int(self.block_elements))
+        draws: dict[int, np.ndarray] = {}
 
+        def Z_of(n: int) -> np.ndarray:  # one draw set per fit; the screen uses its first draws
+            if n not in draws:
+                draws[n] = standard_draws(n, int(self.n_draws), kinds, self.draws, self.seed)
+            return draws[n]
+
+        data, size, n_cust = group_panel(arrays, customer, Z_of, A, int(self.block_elements))
         mnl = MNL(features=self.features, asc=self.asc, reference=self.reference,
                   features_by_alt=self.features_by_alt)._fit_arrays(arrays, spec, None)
         starts = self._starts(mnl.params_.to_numpy(), arrays, layout)
-        p = starts[0].size
         n_total = float(n_cust)
-
-        def fun(th: np.ndarray) -> tuple[float, np.ndarray]:
-            ll, g = sim_loglik_and_grad(jnp.asarray(th), data, layout, size)
-            ll, g = float(ll), np.asarray(g)
-            if not np.isfinite(ll):
-                return 1e300, np.zeros(p)
-            return -ll / n_total, -g / n_total
-
-        results = []
-        with single_blas_thread():
-            for th0 in starts:
-                res = scipy.optimize.minimize(fun, th0, jac=True, method="L-BFGS-B",
-                                              options={"maxiter": int(self.max_iter), "gtol": 1e-7,
-                                                       "ftol": 1e-15, "maxcor": 20})
-                results.append(res)
-        logliks = np.array([-r.fun * n_total for r in results])
-        best = results[int(np.argmax(logliks))]
-        theta = np.asarray(best.x)
-        sd_slice = slice(layout.n_asc + layout.n_coef, p)
+        timings = {"setup": time.perf_counter() - t_start}
+        t0 = time.perf_counter()
+        R_screen = int(self.screen_draws or 0)
+        if len(starts) > 1 and 0 < R_screen < int(self.n_draws):
+            screen = group_panel(arrays, customer, lambda n: Z_of(n)[:, :R_screen], A, int(self.block_elements))
+            ends = [_lbfgs(th0, screen[0], layout, screen[1], n_total, int(self.max_iter)) for th0 in starts]
+            logliks = np.array([ll for _, ll in ends])
+            starts = [ends[int(np.argmax(logliks))][0]]
+        timings["screen"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        ends = [_lbfgs(th0, data, layout, size, n_total, int(self.max_iter)) for th0 in starts]
+        full = np.array([ll for _, ll in ends])
+        if len(ends) > 1:
+            logliks = full
+        theta = ends[int(np.argmax(full))][0]
+        sd_slice = slice(layout.n_asc + layout.n_coef, theta.size)
         if (theta[sd_slice] < 0).any():  # report |s|: flip and re-polish on these draws
             theta[sd_slice] = np.abs(theta[sd_slice])
-            with single_blas_thread():
-                theta = np.asarray(scipy.optimize.minimize(
-                    fun, theta, jac=True, method="L-BFGS-B",
-                    options={"maxiter": int(self.max_iter), "gtol": 1e-7, "ftol": 1e-15}).x)
+            theta = _lbfgs(theta, data, layout, size, n_total, int(self.max_iter))[0]
+        timings["lbfgs"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
         theta, ll, g, H, meat, converged = _polish(theta, data, layout, size, n_total)
+        timings["newton"] = time.perf_counter() - t0
 
         names = spec.param_names(alt_ids) + [f"SD_{spec.design_columns(alt_ids)[k].name}" for k in layout.random]
         cov = covariance(H)
@@ -345,6 +395,7 @@ class MixedLogit(BaseEstimator):
         self.converged_ = converged
         self.grad_ = g
         self.fit_time_ = time.perf_counter() - t_start
+        self.timings_ = timings
         self._columns = {"obs": obs, "alt": alt, "choice": choice, "avail": avail}
         return self
 
@@ -421,18 +472,34 @@ class MixedLogit(BaseEstimator):
         return DrawSegments.from_model(self, n_draws=n_draws, seed=seed, method=method)
 
 
+def _lbfgs(theta0: np.ndarray, data: PanelArrays, layout: Layout, size: int, n_total: float,
+           max_iter: int, gtol: float = 1e-6) -> tuple[np.ndarray, float]:
+    """L-BFGS-B on ``-SLL / n_total`` from ``theta0``; returns ``(theta, SLL)``."""
+
+    def fun(th: np.ndarray) -> tuple[float, np.ndarray]:
+        ll, g = sim_loglik_and_grad(jnp.asarray(th), data, layout, size)
+        ll, g = float(ll), np.asarray(g)
+        if not np.isfinite(ll):
+            return 1e300, np.zeros_like(th)
+        return -ll / n_total, -g / n_total
+
+    with single_blas_thread():
+        res = scipy.optimize.minimize(fun, np.asarray(theta0, dtype=np.float64), jac=True, method="L-BFGS-B",
+                                      options={"maxiter": max_iter, "gtol": gtol, "ftol": 1e-15, "maxcor": 20})
+    return np.asarray(res.x), -float(res.fun) * n_total
+
+
 def _polish(theta: np.ndarray, data: PanelArrays, layout: Layout, size: int, n_total: float,
-            max_newton: int = 10, tol: float = 1e-10):
-    """Newton steps with the exact Hessian while it is negative definite (step halving
-    on the SLL); returns ``(theta, SLL, g, H, meat, converged)``."""
+            max_newton: int = 5, tol: float = 1e-10):
+    """Newton steps with the exact Hessian while it is negative definite, each accepted when
+    the SLL does not decrease (halving otherwise); the Hessian is recomputed after each
+    accepted step. Returns ``(theta, SLL, g, H, meat, converged)`` (converged: Newton
+    decrement per customer below ``tol``; ``H`` and ``meat`` at the returned ``theta``)."""
 
-    def derivs(th):
-        out = sim_derivatives(jnp.asarray(th), data, layout, size)
-        derivs.meat = np.asarray(out[3])
-        return tuple(np.asarray(a) for a in out[:3])
+    def full(th):
+        return tuple(np.asarray(a) for a in sim_derivatives(jnp.asarray(th), data, layout, size))
 
-    ll, g, H = derivs(theta)
-    meat = derivs.meat
+    ll, g, H, meat = full(theta)
     converged = False
     for _ in range(max_newton):
         step, decrement = _newton_step(g, H)
@@ -441,11 +508,16 @@ def _polish(theta: np.ndarray, data: PanelArrays, layout: Layout, size: int, n_t
         if decrement / n_total < tol:
             converged = True
             break
-        found, _ = backtrack(derivs, theta, step, float(ll), rtol=1e-12)
-        if found is None:
+        t, moved = 1.0, False
+        for _ in range(30):
+            ll_c = float(sim_loglik_and_grad(jnp.asarray(theta + t * step), data, layout, size)[0])
+            if np.isfinite(ll_c) and ll_c >= ll - 1e-12 * abs(ll):
+                theta, moved = theta + t * step, True
+                break
+            t /= 2
+        if not moved:
             break
-        theta, ll, g, H = found
-        meat = derivs.meat
+        ll, g, H, meat = full(theta)
     if not converged:
         _, decrement = _newton_step(g, H)
         converged = bool(np.isfinite(decrement) and decrement / n_total < 1e-6)
