@@ -355,6 +355,7 @@ class MixedLogit(BaseEstimator):
         timings = {"setup": time.perf_counter() - t_start}
         t0 = time.perf_counter()
         R_screen = int(self.screen_draws or 0)
+        logliks = None
         if len(starts) > 1 and 0 < R_screen < int(self.n_draws):
             screen = group_panel(arrays, customer, lambda n: Z_of(n)[:, :R_screen], A, int(self.block_elements))
             ends = [_lbfgs(th0, screen[0], layout, screen[1], n_total, int(self.max_iter)) for th0 in starts]
@@ -364,7 +365,7 @@ class MixedLogit(BaseEstimator):
         t0 = time.perf_counter()
         ends = [_lbfgs(th0, data, layout, size, n_total, int(self.max_iter)) for th0 in starts]
         full = np.array([ll for _, ll in ends])
-        if len(ends) > 1:
+        if logliks is None:
             logliks = full
         theta = ends[int(np.argmax(full))][0]
         sd_slice = slice(layout.n_asc + layout.n_coef, theta.size)
