@@ -160,3 +160,83 @@ def test_draws_are_inside_the_cube_and_distinct_across_units() -> None:
     z = standard_draws(20, 100, ["normal", "triangular"], seed=2)
     assert abs(z[..., 0].mean()) < 0.01 and abs(z[..., 0].std() - 1) < 0.02
     assert z[..., 1].min() >= -1 and z[..., 1].max() <= 1 and abs(z[..., 1].std() - 6**-0.5) < 0.01
+
+
+# ---------------------------------------------------------------------------- into the optimizer
+def simulate_market(n_cust: int = 300, n_choices: int = 4, seed: int = 0) -> pd.DataFrame:
+    """No purchase (0) and 3 products at random prices; price coefficient -exp(N(0.3, 0.8))."""
+    rng = np.random.default_rng(seed)
+    b = -np.exp(0.3 + 0.8 * rng.standard_normal(n_cust))
+    n = n_cust * n_choices
+    price = np.concatenate([np.zeros((n, 1)), rng.uniform(0.5, 3.0, size=(n, 3))], axis=1)
+    cust = np.repeat(np.arange(n_cust), n_choices)
+    V = b[cust, None] * price + np.array([0.0, 1.5, 1.0, 2.0])[None, :]
+    P = np.exp(V) / np.exp(V).sum(axis=1, keepdims=True)
+    y = (rng.random(n)[:, None] > np.cumsum(P, axis=1)).sum(axis=1)
+    alts = np.tile(np.arange(4), n)
+    return pd.DataFrame({"obs": np.repeat(np.arange(n), 4), "alt": alts, "chosen": (alts == np.repeat(y, 4)).astype(int),
+                         "price": price.ravel(), "customer": np.repeat(cust, 4)})
+
+
+@pytest.fixture(scope="module")
+def market_fit() -> MixedLogit:
+    df = simulate_market()
+    return MixedLogit(features=["price"], random={"price": "neg_lognormal"}, reference=0, n_draws=50).fit(
+        df, panel="customer")
+
+
+PRICES = np.array([[1.0, 1.5, 2.0], [0.8, 1.2, 1.8], [1.5, 2.2, 3.0]])
+COSTS = np.array([0.6, 0.5, 0.9])
+
+
+def test_from_models_turns_draws_into_equal_segments(market_fit: MixedLogit) -> None:
+    from bundleopt.choice import DrawSegments, mixed_logit_weights, preference_weights
+    from bundleopt.choice.draw_segments import DEFAULT_SEGMENT_DRAWS
+    from bundleopt.scenario import Scenario
+
+    assert market_fit.params_["SD_price"] > 0.3
+    sc = Scenario.from_models(market_fit, [1, 2, 3], PRICES, COSTS)
+    assert sc.n_segments == DEFAULT_SEGMENT_DRAWS
+    np.testing.assert_allclose(sc.weights, 1.0 / DEFAULT_SEGMENT_DRAWS)
+    v, v0, w = mixed_logit_weights(market_fit, [1, 2, 3], PRICES, n_draws=DEFAULT_SEGMENT_DRAWS)
+    np.testing.assert_allclose(sc.v, v)
+    np.testing.assert_allclose(sc.v0, v0)
+    # each segment is the MNL of one coefficient draw: v = exp(ASC + beta_r * price)
+    seg = DrawSegments.from_model(market_fit, n_draws=8, seed=4)
+    v8, v0_8 = preference_weights(seg, [1, 2, 3], PRICES)
+    b = seg.table["price"].to_numpy()
+    asc = seg.table[["ASC_1", "ASC_2", "ASC_3"]].to_numpy()
+    np.testing.assert_allclose(v8, np.exp(asc[:, :, None] + b[:, None, None] * PRICES[None]))
+    np.testing.assert_allclose(v0_8, 1.0)
+    assert (b < 0).all()
+
+
+def test_solve_is_exact_for_the_sampled_model(market_fit: MixedLogit) -> None:
+    from bundleopt.choice import DrawSegments
+    from bundleopt.optimize import evaluate, solve
+    from bundleopt.optimize.brute_force import brute_force
+    from bundleopt.scenario import Scenario
+
+    sc = Scenario.from_models(DrawSegments.from_model(market_fit, n_draws=8, seed=1), [1, 2, 3], PRICES, COSTS)
+    sol = solve(sc, threads=1, mip_gap=1e-9)
+    _, best = brute_force(sc)
+    assert sol.status == "optimal"
+    assert evaluate(sc, sol.decision).profit == pytest.approx(best.profit, rel=1e-7)
+
+
+def test_plan_is_scored_out_of_sample_and_the_gap_shrinks_with_more_draws(market_fit: MixedLogit) -> None:
+    from bundleopt.choice import sample_average_gap
+    from bundleopt.optimize.brute_force import brute_force
+
+    def enumerate_all(sc):  # exact, and fast on 3 offers x 3 levels whatever the number of draws
+        return brute_force(sc)[0], "optimal"
+
+    table = sample_average_gap(market_fit, [1, 2, 3], PRICES, COSTS, n_draws=(2, 512), seeds=range(24),
+                               n_eval_draws=4096, optimizer=enumerate_all)
+    assert len(table) == 48 and list(table.columns[:5]) == ["n_draws", "seed", "in_sample", "out_of_sample", "gap"]
+    by = table.groupby("n_draws")[["in_sample", "out_of_sample", "gap"]].mean()
+    # sample-average optimism: the optimum on few draws over-promises on average
+    assert by.loc[2, "gap"] > 0 and by.loc[2, "gap"] > by.loc[512, "gap"]
+    assert table.groupby("n_draws")["gap"].apply(lambda g: g.abs().mean()).is_monotonic_decreasing
+    assert abs(by.loc[512, "gap"]) < 0.02 * by.loc[512, "out_of_sample"]
+    assert by.loc[512, "out_of_sample"] >= by.loc[2, "out_of_sample"] - 1e-9  # more draws, a better plan

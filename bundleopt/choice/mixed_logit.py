@@ -465,12 +465,13 @@ class MixedLogit(BaseEstimator):
         return pd.DataFrame({"estimate": self.params_, "std_error": self.std_errors_,
                              "t": self.params_ / self.std_errors_})
 
-    def as_segments(self, n_draws: int = 200, seed: int | None = None, method: str = "sobol"):
+    def as_segments(self, n_draws: int | None = None, seed: int | None = None, method: str = "sobol"):
         """The sampled model as equally weighted MNL segments for the optimizer
-        (:class:`~bundleopt.choice.draw_segments.DrawSegments`)."""
-        from bundleopt.choice.draw_segments import DrawSegments
+        (:class:`~bundleopt.choice.draw_segments.DrawSegments`; ``n_draws`` default
+        ``DEFAULT_SEGMENT_DRAWS``). ``Scenario.from_models`` calls this with the defaults."""
+        from bundleopt.choice.draw_segments import DEFAULT_SEGMENT_DRAWS, DrawSegments
 
-        return DrawSegments.from_model(self, n_draws=n_draws, seed=seed, method=method)
+        return DrawSegments.from_model(self, n_draws=n_draws or DEFAULT_SEGMENT_DRAWS, seed=seed, method=method)
 
 
 def _lbfgs(theta0: np.ndarray, data: PanelArrays, layout: Layout, size: int, n_total: float,
