@@ -30,7 +30,7 @@ import pandas as pd
 
 from bundleopt.choice.spec import Specification
 
-DEFAULT_SEGMENT_DRAWS = 128
+DEFAULT_SEGMENT_DRAWS = 16  # the MILP grows steeply with segments: see formulations/choice_models.md
 
 
 @dataclass(frozen=True)
