@@ -25,6 +25,7 @@ _EXPORTS: dict[str, str] = {
     "MNL": "bundleopt.choice",
     "LatentClassMNL": "bundleopt.choice",
     "MixedLogit": "bundleopt.choice",
+    "TasteNet": "bundleopt.choice",
     "preference_weights": "bundleopt.choice",
     # optimisation
     "Scenario": "bundleopt.scenario",

@@ -17,6 +17,7 @@ from bundleopt.choice.draw_segments import DrawSegments, mixed_logit_weights, sa
 from bundleopt.choice.latent_class import LatentClassMNL  # noqa: E402
 from bundleopt.choice.mixed_logit import MixedLogit  # noqa: E402
 from bundleopt.choice.mnl import MNL  # noqa: E402
+from bundleopt.choice.neural import TasteNet  # noqa: E402
 from bundleopt.choice.simulate import simulate_latent_class, simulate_mnl  # noqa: E402
 from bundleopt.choice.weights import preference_weights, segment_weights  # noqa: E402
 
@@ -24,6 +25,7 @@ __all__ = [
     "MNL",
     "LatentClassMNL",
     "MixedLogit",
+    "TasteNet",
     "DrawSegments",
     "mixed_logit_weights",
     "sample_average_gap",
