@@ -50,7 +50,8 @@ def panel_df() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def panel_fit(panel_df: pd.DataFrame) -> MixedLogit:
-    return MixedLogit(features=["x0", "x1"], random={"x0": "normal"}, n_draws=100).fit(panel_df, panel="customer")
+    return MixedLogit(features=["x0", "x1"], random={"x0": "normal"}, n_draws=100, robust=True).fit(
+        panel_df, panel="customer")
 
 
 def test_recovers_known_parameters_on_a_simulated_panel(panel_fit: MixedLogit) -> None:
@@ -61,6 +62,8 @@ def test_recovers_known_parameters_on_a_simulated_panel(panel_fit: MixedLogit) -
     assert (np.abs(est - truth) < 4 * se).all(), pd.DataFrame({"est": est, "se": se, "truth": truth})
     assert panel_fit.converged_ and panel_fit.n_customers_ == 400 and panel_fit.n_obs_ == 2400
     assert panel_fit.loglik_ > panel_fit.mnl_loglik_ + 50  # heterogeneity the MNL misses
+    ratio = panel_fit.robust_std_errors_ / panel_fit.std_errors_  # well specified: sandwich ~ inverse Hessian
+    assert ((ratio > 0.7) & (ratio < 1.4)).all(), ratio
 
 
 def test_panel_with_one_choice_per_customer_is_the_cross_section(panel_df: pd.DataFrame) -> None:

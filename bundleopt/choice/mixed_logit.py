@@ -219,8 +219,7 @@ def group_panel(arrays: ChoiceArrays, customer: np.ndarray | None, Z_of: Any, A:
     mask[cust, slot] = True
     weight = np.zeros(n_pad)
     weight[:n_cust] = 1.0
-    Zp = np.zeros((n_pad, R, Z.shape[2]))
-    Zp[:n_cust] = Z
+    Zp = Z if n_pad == n_cust else np.concatenate([Z, np.zeros((n_pad - n_cust, R, Z.shape[2]))])
     data = PanelArrays(*(jnp.asarray(a) for a in (X, y, avail, mask, weight, Zp, A)))
     return data, size, n_cust
 
