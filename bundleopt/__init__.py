@@ -24,6 +24,8 @@ _EXPORTS: dict[str, str] = {
     # choice models (JAX)
     "MNL": "bundleopt.choice",
     "LatentClassMNL": "bundleopt.choice",
+    "MixedLogit": "bundleopt.choice",
+    "TasteNet": "bundleopt.choice",
     "preference_weights": "bundleopt.choice",
     # optimisation
     "Scenario": "bundleopt.scenario",

@@ -426,7 +426,9 @@ class Scenario:
 
         ``models`` is one fitted :class:`~bundleopt.choice.MNL` (one segment) or
         :class:`~bundleopt.choice.LatentClassMNL` (one segment per class, weights =
-        its ``shares_``), or a sequence of them (e.g. one MNL per observed segment;
+        its ``shares_``), a :class:`~bundleopt.choice.MixedLogit` (its default number of
+        coefficient draws as segments of equal weight; pass ``model.as_segments(n_draws=...)``
+        to choose), or a sequence of them (e.g. one MNL per observed segment;
         then ``weights``, one per resulting segment, is required). ``alts`` are the
         offers as the models' alternative ids; ``v`` and ``v0`` come from
         :func:`bundleopt.choice.preference_weights` with ``prices`` (O, K). Offer ids
@@ -440,6 +442,8 @@ class Scenario:
             raise ValueError("from_models needs at least one fitted model")
         vs, v0s, ws = [], [], []
         for model in group:
+            if hasattr(model, "as_segments"):  # a mixed logit: its draws become segments
+                model = model.as_segments()
             v, v0 = preference_weights(model, alts, prices, price_feature=price_feature,
                                        features=features, no_purchase=no_purchase)
             vs.append(v)

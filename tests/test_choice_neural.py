@@ -1,0 +1,85 @@
+"""TasteNet: neural taste coefficients, price coefficient negative by construction."""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from bundleopt.choice.neural import TasteNet, init_params, tastes
+
+
+def simulate(n: int = 3000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    """3 alternatives, price and quality; the price coefficient depends non-linearly on income."""
+    rng = np.random.default_rng(seed)
+    income = rng.normal(size=n)
+    b_price = -(0.5 + 1.5 / (1 + np.exp(-2 * income)))  # a logistic curve in income
+    price = rng.uniform(0.5, 3.0, size=(n, 3))
+    quality = rng.normal(size=(n, 3))
+    V = b_price[:, None] * price + 0.8 * quality + np.array([0.0, 0.5, -0.3])
+    P = np.exp(V) / np.exp(V).sum(axis=1, keepdims=True)
+    y = (rng.random(n)[:, None] > np.cumsum(P, axis=1)).sum(axis=1)
+    alts = np.tile(np.arange(3), n)
+    df = pd.DataFrame({"obs": np.repeat(np.arange(n), 3), "alt": alts, "chosen": (alts == np.repeat(y, 3)).astype(int),
+                       "price": price.ravel(), "quality": quality.ravel(), "income": np.repeat(income, 3)})
+    return df, b_price
+
+
+@pytest.fixture(scope="module")
+def fitted() -> tuple[TasteNet, pd.DataFrame, np.ndarray]:
+    df, b = simulate()
+    m = TasteNet(features=["price", "quality"], customer_features=["income"], hidden=(8,), learning_rate=0.05,
+                 max_epochs=600, patience=30, seed=0).fit(df)
+    return m, df, b
+
+
+def test_price_coefficient_is_negative_for_any_weights() -> None:
+    Z = np.random.default_rng(1).normal(size=(500, 2)) * 5
+    free = []
+    for seed in range(5):
+        params = init_params(jax.random.PRNGKey(seed), 2, [4, 4], 3, 2)
+        params["layers"][-1]["b"] = params["layers"][-1]["b"] + 3.0 * (seed - 2)  # push either way
+        beta = np.asarray(tastes(params, Z, price_index=1))
+        assert (beta[:, 1] < 0).all()
+        free.append(beta[:, 0])
+    free = np.concatenate(free)
+    assert (free > 0).any() and (free < 0).any()  # the unconstrained coefficients take both signs
+
+
+def test_trains_on_simulated_data_and_recovers_the_taste_pattern(fitted) -> None:
+    m, df, b = fitted
+    assert m.val_loss_[m.best_epoch_] < m.val_loss_[0] - 0.05  # it learned
+    assert m.best_epoch_ < len(m.val_loss_)
+    beta = m.taste_coefficients(df)
+    assert (beta["price"] < 0).all()
+    assert np.corrcoef(beta["price"].to_numpy(), b)[0, 1] > 0.8
+    assert beta["quality"].mean() == pytest.approx(0.8, abs=0.25)
+
+
+def test_probability_falls_when_own_price_rises(fitted) -> None:
+    m, df, _ = fitted
+    p = m.predict_proba(df)
+    np.testing.assert_allclose(p.groupby(df["obs"]).sum(), 1.0, atol=1e-12)
+    dearer = df.assign(price=np.where(df["alt"] == 2, df["price"] + 0.5, df["price"]))
+    q = m.predict_proba(dearer)
+    assert (q[df["alt"] == 2] < p[df["alt"] == 2]).all()
+
+
+def test_same_seed_same_model_and_sklearn_conventions() -> None:
+    df, _ = simulate(n=400, seed=3)
+    kw = dict(features=["price", "quality"], customer_features=["income"], hidden=(4,), max_epochs=50, seed=7)
+    a, b = TasteNet(**kw).fit(df), TasteNet(**kw).fit(df)
+    np.testing.assert_array_equal(a.val_loss_, b.val_loss_)
+    c = clone(a)
+    assert c.get_params() == a.get_params()
+    with pytest.raises(NotFittedError):
+        c.predict_proba(df)
+    with pytest.raises(ValueError, match="price="):
+        TasteNet(features=["quality"], customer_features=["income"]).fit(df)
+    bad = df.copy()
+    bad.loc[0, "income"] = 99.0
+    with pytest.raises(ValueError, match="constant within each observation"):
+        TasteNet(**kw).fit(bad)
