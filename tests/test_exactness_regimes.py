@@ -94,6 +94,10 @@ KNOWN = {
     1376: "rule_breaking wide_utility/margin_rate_overall: rate 0.6639 < 0.6657",
     1484: "false_feasible mixed/mixed: empty menu returned, cannibalisation floor broken",
     1596: "objective_mismatch wide_utility/no_arbitrage",
+    # found by the sweep after the conditioning and the certified answers
+    1418: "cut_off mixed/cannibalisation_protected: rule tolerance of the MILP stricter than the evaluator's",
+    2226: "cut_off huge_v0/cannibalisation gamma=0: optimum 0.835, bound 0.204 (exact rule row)",
+    1000215: "cut_off mixed_at_equality: L' = 1/(v0 + total - v_o) lost the other offers to cancellation",
 }
 
 

@@ -138,16 +138,19 @@ def dominated_levels(scenario: Scenario, mask: np.ndarray, cardinality: int | No
     margin = np.nan_to_num(sc.prices - sc.costs[:, None])
     if np.any(margin[mask] < 0):
         return {}
-    from bundleopt.optimize.model import conditional_lower_bounds
+    from bundleopt.optimize.model import top_of_others
 
     a = margin[None] * sc.v  # (S, O, K)
-    lower_on, _ = conditional_lower_bounds(sc, mask, cardinality)
+    vmax = np.where(mask[None], sc.v, 0.0).max(axis=2)
+    c = sc.n_offers if cardinality is None else min(int(cardinality), sc.n_offers)
+    # the largest B with o on: v0 + the C - 1 most attractive other offers (no cancellation)
+    b_on = sc.v0[:, None] + top_of_others(vmax, c - 1)
     to: dict[tuple[int, int], int] = {}
     for o in range(sc.n_offers):
         ks = np.flatnonzero(mask[o])
         for k in ks:
             vk = sc.v[:, o, k]
-            bmax = np.where(vk > 0, 1.0 / lower_on[:, o, k] - vk, sc.v0)
+            bmax = np.where(vk > 0, b_on[:, o], sc.v0)
             for k2 in ks:
                 vk2 = sc.v[:, o, k2]
                 if sc.prices[o, k2] <= sc.prices[o, k] or np.any(vk < vk2):

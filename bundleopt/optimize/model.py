@@ -79,6 +79,34 @@ def no_purchase_lower_bound(scenario: Scenario, mask: np.ndarray, cardinality: i
     return 1.0 / (scenario.v0 + top.sum(axis=1))
 
 
+def top_of_others(vmax: np.ndarray, m: int) -> np.ndarray:
+    """(S, O) sum of the ``m`` largest ``vmax[s, o']`` over the offers ``o' != o``.
+
+    Computed without cancellation: for an offer inside the top ``m + 1`` it is the sum of
+    the larger offers (ranks before it) plus that of the smaller ones up to rank ``m``,
+    taken from sums accumulated from the small end; never ``total - vmax[o]``, which loses
+    the other offers' attraction entirely when ``vmax[o]`` dwarfs it (an offer 1e13 times
+    more attractive than the rest left ``L'`` 0.2% above the true no-purchase share and
+    cut the optimum off).
+    """
+    n_s, n_o = vmax.shape
+    if m <= 0:
+        return np.zeros_like(vmax)
+    order = np.argsort(-vmax, axis=1, kind="stable")
+    ranked = np.take_along_axis(vmax, order, axis=1)
+    prefix = np.concatenate([np.zeros((n_s, 1)), np.cumsum(ranked, axis=1)], axis=1)  # ranks < i
+    suffix = np.concatenate([np.cumsum(ranked[:, ::-1], axis=1)[:, ::-1], np.zeros((n_s, 1))],
+                            axis=1)  # ranks >= i, summed from the smallest
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(n_o)[None].repeat(n_s, 0), axis=1)
+    top = min(m, n_o)
+    stop = min(m + 1, n_o)  # an offer inside the top m + 1 is replaced by rank m
+    inside = rank < stop
+    before = np.take_along_axis(prefix, rank, axis=1)
+    after = np.take_along_axis(suffix, np.minimum(rank + 1, n_o), axis=1) - suffix[:, stop][:, None]
+    return np.where(inside, before + np.maximum(after, 0.0), prefix[:, top][:, None])
+
+
 def conditional_lower_bounds(
     scenario: Scenario, mask: np.ndarray, cardinality: int | None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -86,27 +114,14 @@ def conditional_lower_bounds(
 
     ``lower_on[s,o,k] = 1 / (v0 + v[s,o,k] + top-(C-1) sum of max_k v over offers != o)``
     ``lower_off[s,o] = 1 / (v0 + top-C sum of max_k v over offers != o)``
-    Both are at least ``L_s``.
+    Both are at least ``L_s`` (sums from :func:`top_of_others`).
     """
     vmax = np.where(mask[None], scenario.v, 0.0).max(axis=2)  # (S, O)
     n_o = scenario.n_offers
     c = n_o if cardinality is None else min(int(cardinality), n_o)
-    order = np.argsort(-vmax, axis=1)
-    ranked = np.take_along_axis(vmax, order, axis=1)
-    prefix = np.concatenate([np.zeros((vmax.shape[0], 1)), np.cumsum(ranked, axis=1)], axis=1)
-    rank = np.empty_like(order)
-    np.put_along_axis(rank, order, np.arange(n_o)[None].repeat(vmax.shape[0], 0), axis=1)
-
-    def top_without(m: int) -> np.ndarray:
-        """(S, O) sum of the m largest vmax excluding offer o itself."""
-        if m <= 0:
-            return np.zeros_like(vmax)
-        inside = rank < m
-        return np.where(inside, prefix[:, min(m + 1, n_o)][:, None] - vmax, prefix[:, m][:, None])
-
     v_on = np.where(mask[None], scenario.v, 0.0)
-    lower_on = 1.0 / (scenario.v0[:, None, None] + v_on + top_without(c - 1)[:, :, None])
-    lower_off = 1.0 / (scenario.v0[:, None] + top_without(c))
+    lower_on = 1.0 / (scenario.v0[:, None, None] + v_on + top_of_others(vmax, c - 1)[:, :, None])
+    lower_off = 1.0 / (scenario.v0[:, None] + top_of_others(vmax, c))
     return lower_on, lower_off
 
 
