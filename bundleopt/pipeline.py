@@ -97,7 +97,8 @@ class Plan:
         each baseline of
         :mod:`bundleopt.optimize.baselines`; columns ``plan``, ``profit``,
         ``revenue``, ``units``, ``feasible``, ``n_violations``, ``gain`` (profit
-        minus the shop's) and ``uplift`` (``gain / |shop profit|``).
+        minus the shop's) and ``uplift`` (``gain / shop profit``; NaN when the shop's
+        profit is not a meaningful base: :func:`bundleopt.plan_parts.headline.percent_base`).
     profit_by_segment : plans x segments expected profit (rows as in ``comparison``).
     cleaning : the :class:`~bundleopt.data.CleaningReport` of validation.
     segments : per segment: ``segment``, ``n_customers``, ``customer_share``,
@@ -111,6 +112,8 @@ class Plan:
     timings : seconds per step.
     settings : the arguments of :func:`build_plan` (JSON-friendly).
     notes : warnings worth reading (e.g. a positive price coefficient).
+    headline : the gain over the status quo split into its parts
+        (:class:`bundleopt.plan_parts.headline.Headline`).
     """
 
     solution: Solution
@@ -128,6 +131,7 @@ class Plan:
     timings: dict[str, float]
     settings: dict[str, Any]
     notes: tuple[str, ...] = field(default_factory=tuple)
+    headline: Any = None
 
     @property
     def profit(self) -> float:
@@ -141,9 +145,9 @@ class Plan:
 
     @property
     def uplift(self) -> float:
-        """``(profit - shop_profit) / |shop_profit|`` (NaN when the shop earns exactly 0)."""
-        shop = self.shop_profit
-        return (self.profit - shop) / abs(shop) if shop != 0 else float("nan")
+        """Gain over the status quo as a share of its profit (``headline.uplift``; NaN, with
+        the reason in ``headline.uplift_note``, when that profit is negative or near zero)."""
+        return float(self.headline.uplift) if self.headline is not None else float("nan")
 
     @property
     def price_coefficients(self) -> pd.Series:
@@ -549,7 +553,10 @@ def _compare(scenario: Scenario, solution: Solution) -> tuple[pd.DataFrame, pd.D
     comp = pd.DataFrame(rows)
     shop = float(comp.loc[comp["plan"] == "shop", "profit"].iloc[0])
     comp["gain"] = comp["profit"] - shop
-    comp["uplift"] = comp["gain"] / abs(shop) if shop != 0 else np.nan
+    from bundleopt.plan_parts.headline import percent_base
+
+    shop_rev = float(comp.loc[comp["plan"] == "shop", "revenue"].iloc[0])
+    comp["uplift"] = np.nan if percent_base(shop, shop_rev, what="the shop's") else comp["gain"] / shop
     by_segment = pd.DataFrame(by_seg).T
     by_segment.index.name = "plan"
     by_segment.columns.name = "segment"
@@ -792,6 +799,10 @@ def build_plan(
     # 8. compare with the shop and the baselines
     step(7)
     comparison, by_segment = _compare(scenario, solution)
+    from bundleopt.plan_parts.headline import decompose_gain
+
+    headline = decompose_gain(scenario, solution.decision,
+                              solve=lambda sub: solve(sub, time_limit=time_limit, threads=threads))
     timings[_STEPS[7][0]] = time.perf_counter() - clock[0]
     timings["total"] = sum(timings.values())
     if progress is not None:
@@ -825,5 +836,5 @@ def build_plan(
         solution=solution, scenario=scenario, table=_plan_table(scenario, solution),
         comparison=comparison, profit_by_segment=by_segment, cleaning=report, segments=seg_table,
         assignments=assignments, candidates=cands, params=params, importance=seg_model.importance_,
-        data_summary=summary, timings=timings, settings=settings, notes=tuple(notes),
+        data_summary=summary, timings=timings, settings=settings, notes=tuple(notes), headline=headline,
     )

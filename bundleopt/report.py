@@ -82,11 +82,13 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 def plan_to_json(plan: Any) -> dict[str, Any]:
     """Everything in a plan that is data, as a JSON-friendly dict."""
     sol = plan.solution
+    head = getattr(plan, "headline", None)
     return _plain({
+        "headline": head.to_dict() if head is not None else None,
         "profit": plan.profit,
         "shop_profit": plan.shop_profit,
         "gain_vs_shop": plan.profit - plan.shop_profit,
-        "uplift_vs_shop": plan.uplift,
+        "uplift_vs_status_quo": plan.uplift,
         "solver": {"method": sol.method, "status": sol.status, "gap": sol.gap,
                    "best_bound": sol.best_bound, "timings": sol.timings, "notes": list(sol.notes)},
         "settings": plan.settings,
@@ -248,11 +250,8 @@ def _markdown(plan: Any, title: str) -> str:
     summ = plan.data_summary
     comp = plan.comparison[["plan", "profit", "gain", "uplift", "feasible"]]
     tables = _has_tabulate()
-    lines = [
-        f"# {_md_text(title)}", "",
-        f"Expected profit of the optimised plan: **{plan.profit:,.2f}** vs **{plan.shop_profit:,.2f}** "
-        f"at the shop's list prices (gain {plan.profit - plan.shop_profit:+,.2f}, "
-        f"{plan.uplift:+.1%} of |shop profit|).", "",
+    lines = [f"# {_md_text(title)}", "", *_md_headline(plan, tables)]
+    lines += [
         f"Data: {summ['transaction_rows']} lines, {summ['customers']} customers, {summ['orders']} orders, "
         f"{summ['products']} products, {summ['first_day']} to {summ['last_day']}; "
         f"{summ['segments']} segments, {summ['candidates']} bundle candidates, "
@@ -272,6 +271,27 @@ def _markdown(plan: Any, title: str) -> str:
     return "\n".join(lines)
 
 
+def _headline_frame(plan: Any) -> pd.DataFrame:
+    """The headline's steps as shown: percentages as text ("n/a" when the base is not meaningful)."""
+    steps = plan.headline.steps[["description", "profit", "part", "part_pct", "feasible", "note"]]
+    return steps.assign(part_pct=steps["part_pct"].map(lambda v: "n/a" if v != v else f"{v:+.1%}"))
+
+
+def _headline_sentence(plan: Any) -> str:
+    head = plan.headline
+    return (f"Expected profit of the plan: {plan.profit:,.2f} against {head.base_profit:,.2f} for the "
+            f"shop as it is (every product at its list price, no bundle deal): gain {head.gain:+,.2f}, "
+            f"uplift {head.uplift_text()}. The parts below add up to the gain; each is an exact "
+            "re-evaluation of an intermediate decision.")
+
+
+def _md_headline(plan: Any, tables: bool) -> list[str]:
+    if getattr(plan, "headline", None) is None:
+        return []
+    return ["## Where the gain comes from", "", _md_text(_headline_sentence(plan)), "",
+            _md_table(_headline_frame(plan), ",.2f") if tables else "see plan.json", ""]
+
+
 def _has_tabulate() -> bool:
     try:
         import tabulate  # noqa: F401
@@ -286,8 +306,10 @@ def _html(plan: Any, title: str) -> str:
     def table(frame: pd.DataFrame) -> str:
         return frame.to_html(index=False, float_format=lambda v: f"{v:,.3f}", border=0)
 
-    uplift = (f" vs {plan.shop_profit:,.2f} at the shop's list prices (gain "
-              f"{plan.profit - plan.shop_profit:+,.2f}, {plan.uplift:+.1%} of |shop profit|)")
+    head = ""
+    if getattr(plan, "headline", None) is not None:
+        head = (f"<h2>Where the gain comes from</h2><p>{esc(_headline_sentence(plan))}</p>"
+                f"{table(_headline_frame(plan))}")
     notes = "".join(f"<li>{esc(n)}</li>" for n in plan.notes)
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>{esc(title)}</title>
@@ -295,7 +317,7 @@ def _html(plan: Any, title: str) -> str:
 table{{border-collapse:collapse;font-size:12px}}td,th{{padding:2px 8px;text-align:right}}
 img{{max-width:100%}}</style></head><body>
 <h1>{esc(title)}</h1>
-<p>Expected profit of the optimised plan: <b>{plan.profit:,.2f}</b>{esc(uplift)}.</p>
+{head}
 <p>Files: <a href="plan.csv">plan.csv</a> · <a href="plan.json">plan.json</a> ·
 <a href="comparison.csv">comparison.csv</a> · <a href="segments.csv">segments.csv</a> ·
 <a href="params.csv">params.csv</a> · <a href="candidates.csv">candidates.csv</a> ·

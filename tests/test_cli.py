@@ -58,6 +58,8 @@ def test_plan_on_csv_files_writes_the_report(files, tmp_path):
     assert doc["settings"]["n_segments"] == 2 and doc["settings"]["max_bundles"] == 2
     assert len(doc["segments"]) == 2
     assert "written to" in result.output
+    # the decomposed headline comes first in the terminal
+    assert result.output.index("Where the gain comes from") < result.output.index("Plan: offers")
     # a second run into the same folder is refused, then allowed with --overwrite
     again = runner.invoke(app, ["plan", "-t", str(files / "tx.csv"), "-c", str(files / "cat.csv"),
                                 "--purchase-share", "0.6", "--segments", "2", "--out", str(out)])

@@ -283,7 +283,7 @@ def test_ids_are_plain_text_in_plots_markdown_and_csv(plan, tmp_path):
     assert re.search(r"(?<!\\)<", md) is None and "<b>" not in md
     rows = [line for line in md.splitlines() if line.startswith("|")]
     cells = {len(re.findall(r"(?<!\\)\|", line)) for line in rows}
-    assert rows and len(cells) == 2  # one count per table (plan, comparison)
+    assert rows and len(cells) == 3  # one count per table (headline, plan, comparison)
     assert r"\<b\>x\</b\>" in md and r"p\|q" in md
     # HTML: escaped
     html = (out / "report.html").read_text()

@@ -181,3 +181,13 @@ def test_tafeng_slice_end_to_end():
     feasible = comp[comp["feasible"]]
     assert (plan.profit >= feasible["profit"] * (1 - 1e-6)).all()
     assert plan.profit > 0
+
+
+def test_headline_decomposes_the_gain_over_the_status_quo(plan):
+    head = plan.headline
+    steps = head.steps.set_index("step")
+    sq = evaluate(plan.scenario, plan.scenario.status_quo()).profit
+    assert math.isclose(head.base_profit, sq, rel_tol=1e-12)
+    assert math.isclose(head.profit, plan.profit, rel_tol=1e-9)
+    assert math.isclose(steps["part"].sum(), plan.profit - sq, rel_tol=1e-9)
+    assert math.isclose(plan.uplift, (plan.profit - sq) / sq) if sq > 0 else math.isnan(plan.uplift)

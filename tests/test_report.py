@@ -80,3 +80,16 @@ def test_a_failure_writes_nothing(plan, tmp_path, monkeypatch):
 def test_missing_parent_folder(plan, tmp_path):
     with pytest.raises(NotADirectoryError, match="does not exist"):
         report.write_report(plan, tmp_path / "no" / "such" / "rep")
+
+
+def test_the_decomposed_headline_comes_first_everywhere(plan, tmp_path):
+    out = report.write_report(plan, tmp_path / "rep")
+    doc = json.loads((out / "plan.json").read_text())
+    assert next(iter(doc)) == "headline"
+    head = doc["headline"]
+    assert math.isclose(sum(s["part"] for s in head["steps"]), head["gain"], rel_tol=1e-9, abs_tol=1e-9)
+    assert math.isclose(head["profit"], plan.profit, rel_tol=1e-9)
+    html = (out / "report.html").read_text()
+    assert html.index("Where the gain comes from") < html.index("<h2>Plan</h2>")
+    md = (out / "report.md").read_text()
+    assert md.index("Where the gain comes from") < md.index("## Plan")
