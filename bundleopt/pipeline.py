@@ -60,7 +60,8 @@ ProgressCallback = Callable[[str, float], None]
 
 BUNDLE_UTILITIES = ("copurchase", "additive")
 BundleUtility = Literal["copurchase", "additive"]
-DEFAULT_LADDER = (0.8, 0.85, 0.9, 0.95, 1.0)
+#: price levels as multiples of the list price: up to 20 % below and 20 % above list
+DEFAULT_LADDER = (0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.15, 1.2)
 
 # share of the whole job each step accounts for (for progress bars)
 _STEPS = (
@@ -533,6 +534,15 @@ def _plan_table(scenario: Scenario, solution: Solution) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
+def _named(table: pd.DataFrame, catalog: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """``table`` with a ``name`` column after ``offer`` (catalog names; the id where none)."""
+    from bundleopt.plan_parts.controls import offer_names
+
+    names = dict(zip(scenario.offer_ids, offer_names(catalog, scenario.components), strict=True))
+    table.insert(2, "name", table["offer"].map(names))
+    return table
+
+
 def _compare(scenario: Scenario, solution: Solution) -> tuple[pd.DataFrame, pd.DataFrame]:
     from bundleopt.optimize import evaluate
     from bundleopt.optimize.baselines import BASELINES
@@ -605,6 +615,9 @@ def build_plan(
     time_limit: float | None = 60.0,
     threads: int | None = 1,
     progress: ProgressCallback | None = None,
+    keep_on_sale: Sequence[str] | None = None,
+    max_price_change: float | Mapping[str, float] | None = None,
+    price_points: str | float | None = None,
 ) -> Plan:
     """Run the whole pipeline on validated-or-raw tables and return a :class:`Plan`.
 
@@ -639,6 +652,12 @@ def build_plan(
     time_limit, threads : HiGHS options; ``threads`` also limits the threads of the
         segmentation's clustering (:class:`~bundleopt.segment.CustomerSegmenter`).
     progress : ``progress(step, fraction_done)`` called as each step starts.
+    keep_on_sale : products that must stay on sale (on at least one menu, selling at
+        least 5 % of their status-quo sales: :mod:`bundleopt.plan_parts.controls`).
+    max_price_change : a product's price stays within this share of its list price
+        (``0.1``: +-10 %), or ``{product: share}``; ladder levels further away are removed.
+    price_points : ``".99"`` (prices end in .99) or a step (``0.1``: multiples of 0.10)
+        every price but the list price is rounded to; ``None`` no rounding.
 
     Raises ``ValueError`` (``DataValidationError``, ``InfeasibleScenarioError`` are
     ``ValueError`` too) with a message saying what to fix.
@@ -654,6 +673,12 @@ def build_plan(
     from bundleopt.optimize.solve import check_options
 
     check_options(time_limit, 1e-4, threads)  # solver options, before any work
+    from bundleopt.plan_parts import controls
+
+    price_points = controls.check_price_points(price_points)
+    keep_on_sale = [keep_on_sale] if isinstance(keep_on_sale, str) else [str(p) for p in keep_on_sale or []]
+    if max_price_change is not None and not isinstance(max_price_change, Mapping):
+        controls.limit_price_change(np.ones((1, 1)), [0], [("x",)], max_price_change)  # checks the number
     settings = {
         "n_segments": n_segments, "k_range": list(k_range), "max_bundles": max_bundles,
         "max_offers": max_offers, "min_margin": min_margin, "personalised": personalised,
@@ -664,6 +689,8 @@ def build_plan(
         "allow_positive_price_coef": allow_positive_price_coef,
         "purchase_share": purchase_share, "sessions": sessions is not None,
         "random_state": random_state, "time_limit": time_limit, "threads": threads,
+        "keep_on_sale": keep_on_sale, "max_price_change": max_price_change,
+        "price_points": price_points,
     }
     rules = _constraints(max_offers, max_bundles, min_margin, no_arbitrage, constraints)
     timings: dict[str, float] = {}
@@ -768,7 +795,10 @@ def build_plan(
     list_price = np.array([float(cat_i.loc[list(c), "list_price"].sum()) for c in components])
     costs = np.array([float(cat_i.loc[list(c), "unit_cost"].sum()) for c in components])
     prices = np.outer(list_price, np.asarray(lad))
-    losing = [oid for oid, c, p in zip(offer_ids, costs, prices.max(axis=1), strict=True) if c >= p]
+    list_idx = np.full(len(offer_ids), lad.index(1.0))
+    prices = controls.round_to_price_points(prices, list_idx, price_points)  # then the limit holds
+    prices = controls.limit_price_change(prices, list_idx, components, max_price_change)
+    losing = [oid for oid, c, p in zip(offer_ids, costs, np.nanmax(prices, axis=1), strict=True) if c >= p]
     if losing:
         notes.append(f"{len(losing)} offer(s) cost more than every price on their ladder "
                      f"(e.g. {losing[:3]}): offering them loses money, so the plan drops them")
@@ -782,12 +812,15 @@ def build_plan(
             rules = replace(rules, stock=limits)
             notes.append(f"stock: {len(limits)} product(s) limited by the catalog's stock (units over "
                          "a period as long as the data's, divided by the mean units per purchase)")
+    rules = replace(rules, **controls.keep_on_sale_rules(
+        keep_on_sale, products, {"max_cannibalisation": rules.max_cannibalisation,
+                                 "protected_products": rules.protected_products}))
     if not len(cands) and rules.min_bundle_discount == 0.0 and "min_bundle_discount" not in (constraints or {}):
         rules = replace(rules, min_bundle_discount=None)  # no bundle, no arbitrage rule
     scenario = Scenario.from_arrays(
         v, np.ones(len(seg_ids)), prices, costs, weights, personalised=personalised,
         offer_ids=offer_ids, components=components, segment_ids=seg_ids, constraints=rules,
-        market_size=float(occ.sum()), list_level=np.full(len(offer_ids), lad.index(1.0)),
+        market_size=float(occ.sum()), list_level=list_idx,
     )
 
     # 7. solve
@@ -795,6 +828,7 @@ def build_plan(
     solution = solve(scenario, time_limit=time_limit, threads=threads)
     if solution.status != "optimal":
         notes.append(f"solver status {solution.status!r}, gap {solution.gap:.2%}")
+    notes += controls.kept_on_sale_report(scenario, solution.decision.levels, keep_on_sale)
 
     # 8. compare with the shop and the baselines
     step(7)
@@ -833,7 +867,7 @@ def build_plan(
         "machine": platform.platform(), "versions": _versions(),
     }
     return Plan(
-        solution=solution, scenario=scenario, table=_plan_table(scenario, solution),
+        solution=solution, scenario=scenario, table=_named(_plan_table(scenario, solution), cat, scenario),
         comparison=comparison, profit_by_segment=by_segment, cleaning=report, segments=seg_table,
         assignments=assignments, candidates=cands, params=params, importance=seg_model.importance_,
         data_summary=summary, timings=timings, settings=settings, notes=tuple(notes), headline=headline,

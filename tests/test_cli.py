@@ -124,6 +124,9 @@ def test_bad_files_give_one_line_and_write_nothing(files, tmp_path, case):
         (["--no-such-option"], "no-such-option"),
         (["--time-limit", "0"], "time_limit"),
         (["--max-bundles", "-1"], "max_bundles"),
+        (["--price-points", "cheap"], "--price-points"),
+        (["--max-price-change", "-0.1"], "--max-price-change"),
+        (["--keep-on-sale", "no-such-product"], "keep_on_sale names products"),
     ],
 )
 def test_bad_options_give_one_line_and_write_nothing(files, tmp_path, args, text):

@@ -52,7 +52,15 @@ def plan(
         "--personalised/--uniform", help="One menu per segment, or one menu for everybody.")] = True,
     ladder: Annotated[str, typer.Option(
         "--ladder", help="Price levels as multiples of the list price, comma-separated; 1.0 is always "
-        "added.")] = "0.8,0.85,0.9,0.95,1.0",
+        "added. The default goes from 20 % below to 20 % above list.")] = "0.8,0.85,0.9,0.95,1.0,1.05,1.1,1.15,1.2",
+    keep_on_sale: Annotated[str | None, typer.Option(
+        "--keep-on-sale", help="Products that must stay on sale, comma-separated product ids.")] = None,
+    max_price_change: Annotated[float | None, typer.Option(
+        "--max-price-change", help="A product's price stays within this share of its list price "
+        "(0.1 = +-10 %).")] = None,
+    price_points: Annotated[str | None, typer.Option(
+        "--price-points", help="Round prices (all but the list price) to .99 endings ('.99') or to "
+        "multiples of a step (e.g. 0.1).")] = None,
     bundle_utility: Annotated[str, typer.Option(
         "--bundle-utility", help="How bundles get a utility: copurchase (estimated from baskets) or "
         "additive (components plus log lift).")] = "copurchase",
@@ -86,6 +94,16 @@ def plan(
     if bundle_utility not in BUNDLE_UTILITIES:
         fail(f"--bundle-utility must be one of {', '.join(BUNDLE_UTILITIES)}, got {bundle_utility!r}", code=2)
     levels = _ladder(ladder)
+    from bundleopt.plan_parts.controls import check_price_points
+
+    try:
+        points = check_price_points(price_points)
+    except ValueError as exc:
+        fail(f"--price-points: {exc}", code=2)
+    if max_price_change is not None and not max_price_change >= 0:
+        fail(f"--max-price-change must be a share >= 0 of the list price (0.1 = 10 %), got {max_price_change}",
+             code=2)
+    keep = [p.strip() for p in keep_on_sale.split(",") if p.strip()] if keep_on_sale else None
     console = Console()
     with interrupt_guard() as guard, user_errors(guard):
         check_output_folder(out, overwrite=overwrite, overwrite_hint="--overwrite")
@@ -104,6 +122,7 @@ def plan(
                 min_support=min_support, min_lift=min_lift, max_candidates=max_candidates,
                 max_products=max_products, errors="raise" if strict else "drop",
                 random_state=seed, time_limit=time_limit, progress=guard.progress(progress),
+                keep_on_sale=keep, max_price_change=max_price_change, price_points=points,
             )
         guard.check()
         folder = write_report(result, out, overwrite=overwrite, before_commit=guard.check)
