@@ -115,6 +115,10 @@ class Plan:
     notes : warnings worth reading (e.g. a positive price coefficient).
     headline : the gain over the status quo split into its parts
         (:class:`bundleopt.plan_parts.headline.Headline`).
+    margin_gap : the status quo's modelled margin beside the observed one, the gap in
+        named steps (:func:`bundleopt.plan_parts.backtest.margin_gap`).
+    backtest : the model fitted on an earlier window and scored on the later one
+        (:class:`bundleopt.plan_parts.backtest.Backtest`), or None (``backtest_split=None``).
     """
 
     solution: Solution
@@ -133,6 +137,8 @@ class Plan:
     settings: dict[str, Any]
     notes: tuple[str, ...] = field(default_factory=tuple)
     headline: Any = None
+    margin_gap: pd.DataFrame | None = None
+    backtest: Any = None
 
     @property
     def profit(self) -> float:
@@ -618,6 +624,7 @@ def build_plan(
     keep_on_sale: Sequence[str] | None = None,
     max_price_change: float | Mapping[str, float] | None = None,
     price_points: str | float | None = None,
+    backtest_split: str | float | None = None,
 ) -> Plan:
     """Run the whole pipeline on validated-or-raw tables and return a :class:`Plan`.
 
@@ -658,6 +665,9 @@ def build_plan(
         (``0.1``: +-10 %), or ``{product: share}``; ladder levels further away are removed.
     price_points : ``".99"`` (prices end in .99) or a step (``0.1``: multiples of 0.10)
         every price but the list price is rounded to; ``None`` no rounding.
+    backtest_split : fit the choice models again on the days before this day
+        (``"2001-01-15"``) or share of the days (``0.75``) and score the later days
+        (:func:`bundleopt.plan_parts.backtest.backtest`); ``None`` skips it.
 
     Raises ``ValueError`` (``DataValidationError``, ``InfeasibleScenarioError`` are
     ``ValueError`` too) with a message saying what to fix.
@@ -676,6 +686,8 @@ def build_plan(
     from bundleopt.plan_parts import controls
 
     price_points = controls.check_price_points(price_points)
+    if isinstance(backtest_split, float | int) and not (0 < backtest_split < 1):
+        raise ValueError(f"backtest_split must be a share of the days in (0, 1) or a date, got {backtest_split!r}")
     keep_on_sale = [keep_on_sale] if isinstance(keep_on_sale, str) else [str(p) for p in keep_on_sale or []]
     if max_price_change is not None and not isinstance(max_price_change, Mapping):
         controls.limit_price_change(np.ones((1, 1)), [0], [("x",)], max_price_change)  # checks the number
@@ -690,7 +702,7 @@ def build_plan(
         "purchase_share": purchase_share, "sessions": sessions is not None,
         "random_state": random_state, "time_limit": time_limit, "threads": threads,
         "keep_on_sale": keep_on_sale, "max_price_change": max_price_change,
-        "price_points": price_points,
+        "price_points": price_points, "backtest_split": backtest_split,
     }
     rules = _constraints(max_offers, max_bundles, min_margin, no_arbitrage, constraints)
     timings: dict[str, float] = {}
@@ -837,6 +849,13 @@ def build_plan(
 
     headline = decompose_gain(scenario, solution.decision,
                               solve=lambda sub: solve(sub, time_limit=time_limit, threads=threads))
+    from bundleopt.plan_parts.backtest import backtest, margin_gap
+
+    gap = margin_gap(tx, cat, float(comparison.set_index("plan").at["status_quo", "profit"]))
+    checked_later = None if backtest_split is None else backtest(
+        tx, cat, segments=assignments, split=backtest_split, sessions=checked.sessions,
+        purchase_share=purchase_share, bundles=bundles_in_data, offers=products, smoothing=smoothing,
+        random_state=random_state)
     timings[_STEPS[7][0]] = time.perf_counter() - clock[0]
     timings["total"] = sum(timings.values())
     if progress is not None:
@@ -871,4 +890,5 @@ def build_plan(
         comparison=comparison, profit_by_segment=by_segment, cleaning=report, segments=seg_table,
         assignments=assignments, candidates=cands, params=params, importance=seg_model.importance_,
         data_summary=summary, timings=timings, settings=settings, notes=tuple(notes), headline=headline,
+        margin_gap=gap, backtest=checked_later,
     )

@@ -52,6 +52,7 @@ REPORT_FILES = (
     "plan.csv", "plan.json", "comparison.csv", "profit_by_segment.csv", "segments.csv",
     "params.csv", "candidates.csv", "cleaning.csv", "price_ladder.png",
     "profit_by_segment.png", "bundle_map.png", "report.md", "report.html",
+    "headline.csv", "margin_gap.csv", "backtest.csv", "calibration.png",
 )
 
 
@@ -108,7 +109,16 @@ def plan_to_json(plan: Any) -> dict[str, Any]:
         "cleaning": _records(plan.cleaning.to_frame().assign(
             sample=lambda d: d["sample"].map(lambda s: [str(x) for x in s]))),
         "cleaning_summary": plan.cleaning.summary(),
+        "margin_gap": _records(plan.margin_gap) if getattr(plan, "margin_gap", None) is not None else None,
+        "backtest": _backtest_json(getattr(plan, "backtest", None)),
     })
+
+
+def _backtest_json(bt: Any) -> dict[str, Any] | None:
+    if bt is None:
+        return None
+    return {"summary": bt.summary, "by_segment": _records(bt.by_segment),
+            "calibration": _records(bt.calibration)}
 
 
 # --------------------------------------------------------------------------- plots
@@ -182,6 +192,15 @@ def _draw_profit_by_segment(data: pd.DataFrame, fig: Any) -> None:
     ax.set_title("Profit by segment: optimised vs shop prices vs baselines")
     ax.legend(fontsize=8, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.08), frameon=False)
     fig.tight_layout()
+
+
+def plot_calibration(plan: Any, path: str | Path) -> None:
+    """Backtest: predicted vs observed purchase occasions (:func:`bundleopt.plan_parts.figures.draw_calibration`)."""
+    from bundleopt.plan_parts.figures import draw_calibration
+
+    with _figure(7.0, 5.5) as (_, fig):
+        draw_calibration(getattr(plan, "backtest", None), fig)
+        fig.savefig(path, dpi=110)
 
 
 def plot_bundle_map(plan: Any, path: str | Path) -> None:
@@ -263,6 +282,7 @@ def _markdown(plan: Any, title: str) -> str:
         "![profit by segment](profit_by_segment.png)", "",
         "## Prices", "", "![price ladder](price_ladder.png)", "",
         "## Bundles", "", "![bundle map](bundle_map.png) · [candidates.csv](candidates.csv)", "",
+        *_md_checks(plan, tables),
         "## Segments and models", "", "[segments.csv](segments.csv) · [params.csv](params.csv)", "",
         "## Data cleaning", "", *_md_code(plan.cleaning.summary()), "",
     ]
@@ -290,6 +310,41 @@ def _md_headline(plan: Any, tables: bool) -> list[str]:
         return []
     return ["## Where the gain comes from", "", _md_text(_headline_sentence(plan)), "",
             _md_table(_headline_frame(plan), ",.2f") if tables else "see plan.json", ""]
+
+
+def _check_sections(plan: Any) -> list[tuple[str, str, pd.DataFrame | None, str | None]]:
+    """``(heading, sentence, table, image)`` of each check, shared by the Markdown and the HTML."""
+    out: list[tuple[str, str, pd.DataFrame | None, str | None]] = []
+    bt = getattr(plan, "backtest", None)
+    if bt is not None:
+        s = bt.summary
+        text = (f"Choice models fitted again on {s['fit_window']} only and scored on {s['test_window']} "
+                f"(the later window's own prices and assortment): {s['predicted_purchases']:,.0f} purchase "
+                f"occasions predicted vs {s['observed_purchases']:,.0f} observed (weighted absolute error "
+                f"per segment and offer {s['wape']:.0%}, correlation {s['correlation']:.3f}); margin "
+                f"{s['predicted_margin']:,.2f} predicted vs {s['observed_margin']:,.2f} observed "
+                "(one unit per purchase occasion). Per offer: backtest.csv.")
+        out.append(("The model checked against what happened", text, bt.by_segment, "calibration.png"))
+    else:
+        out.append(("The model checked against what happened",
+                    "No backtest was run (build_plan(backtest_split=0.75) or --backtest 0.75).", None, None))
+    gap = getattr(plan, "margin_gap", None)
+    if gap is not None:
+        out.append(("Modelled vs observed margin",
+                    "The status quo's modelled margin beside the margin the data shows; each row changes "
+                    "one assumption and the changes add up to the gap.", gap, None))
+    return out
+
+
+def _md_checks(plan: Any, tables: bool) -> list[str]:
+    lines: list[str] = []
+    for heading, text, frame, image in _check_sections(plan):
+        lines += [f"## {heading}", "", _md_text(text), ""]
+        if frame is not None:
+            lines += [_md_table(frame, ",.2f") if tables else "see plan.json", ""]
+        if image is not None:
+            lines += [f"![{heading}]({image})", ""]
+    return lines
 
 
 def _has_tabulate() -> bool:
@@ -327,11 +382,23 @@ img{{max-width:100%}}</style></head><body>
 <img src="profit_by_segment.png" alt="profit by segment">
 <h2>Prices</h2><img src="price_ladder.png" alt="price ladder per segment">
 <h2>Bundles</h2><img src="bundle_map.png" alt="bundle map">
+{"".join(_html_check(h, t, f, i, table) for h, t, f, i in _check_sections(plan))}
 <h2>Segments</h2>{table(plan.segments)}
 <h2>Data cleaning</h2><pre>{esc(plan.cleaning.summary())}</pre>
 {f"<h2>Notes</h2><ul>{notes}</ul>" if notes else ""}
 </body></html>
 """
+
+
+def _html_check(heading: str, text: str, frame: pd.DataFrame | None, image: str | None,
+                table: Callable[[pd.DataFrame], str]) -> str:
+    esc = html.escape
+    parts = [f"<h2>{esc(heading)}</h2><p>{esc(text)}</p>"]
+    if frame is not None:
+        parts.append(table(frame))
+    if image is not None:
+        parts.append(f'<img src="{esc(image)}" alt="{esc(heading)}">')
+    return "".join(parts)
 
 
 # --------------------------------------------------------------------------- writing
@@ -376,6 +443,13 @@ def _write_all(plan: Any, folder: Path, title: str) -> None:
     plot_price_ladder(plan, folder / "price_ladder.png")
     plot_profit_by_segment(plan, folder / "profit_by_segment.png")
     plot_bundle_map(plan, folder / "bundle_map.png")
+    plot_calibration(plan, folder / "calibration.png")
+    head = getattr(plan, "headline", None)
+    _to_csv(head.steps if head is not None else pd.DataFrame(), folder / "headline.csv")
+    gap = getattr(plan, "margin_gap", None)
+    _to_csv(gap if gap is not None else pd.DataFrame(), folder / "margin_gap.csv")
+    bt = getattr(plan, "backtest", None)
+    _to_csv(bt.by_offer if bt is not None else pd.DataFrame(), folder / "backtest.csv")
     (folder / "report.md").write_text(_markdown(plan, title), encoding="utf-8")
     (folder / "report.html").write_text(_html(plan, title), encoding="utf-8")
 

@@ -58,6 +58,9 @@ def plan(
     max_price_change: Annotated[float | None, typer.Option(
         "--max-price-change", help="A product's price stays within this share of its list price "
         "(0.1 = +-10 %).")] = None,
+    backtest: Annotated[str, typer.Option(
+        "--backtest", help="Check the model against what happened: refit on the days before this date "
+        "(YYYY-MM-DD) or share of the days (e.g. 0.75) and score the later days; 'none' skips it.")] = "0.75",
     price_points: Annotated[str | None, typer.Option(
         "--price-points", help="Round prices (all but the list price) to .99 endings ('.99') or to "
         "multiples of a step (e.g. 0.1).")] = None,
@@ -103,6 +106,11 @@ def plan(
     if max_price_change is not None and not max_price_change >= 0:
         fail(f"--max-price-change must be a share >= 0 of the list price (0.1 = 10 %), got {max_price_change}",
              code=2)
+    split: str | float | None = None if backtest.strip().lower() in ("", "none", "off") else backtest
+    try:
+        split = float(split) if split is not None else None
+    except ValueError:
+        pass  # a date: checked by build_plan
     keep = [p.strip() for p in keep_on_sale.split(",") if p.strip()] if keep_on_sale else None
     console = Console()
     with interrupt_guard() as guard, user_errors(guard):
@@ -122,7 +130,7 @@ def plan(
                 min_support=min_support, min_lift=min_lift, max_candidates=max_candidates,
                 max_products=max_products, errors="raise" if strict else "drop",
                 random_state=seed, time_limit=time_limit, progress=guard.progress(progress),
-                keep_on_sale=keep, max_price_change=max_price_change, price_points=points,
+                keep_on_sale=keep, max_price_change=max_price_change, price_points=points, backtest_split=split,
             )
         guard.check()
         folder = write_report(result, out, overwrite=overwrite, before_commit=guard.check)
