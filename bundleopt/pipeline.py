@@ -119,6 +119,10 @@ class Plan:
         named steps (:func:`bundleopt.plan_parts.backtest.margin_gap`).
     backtest : the model fitted on an earlier window and scored on the later one
         (:class:`bundleopt.plan_parts.backtest.Backtest`), or None (``backtest_split=None``).
+    intervals : profit and uplift under draws of the fitted parameters
+        (:class:`bundleopt.plan_parts.intervals.Intervals`), or None (``n_draws=None``).
+    robust : the plan maximising mean profit over draws and what it gives up
+        (:class:`bundleopt.plan_parts.intervals.RobustPlan`), or None (``robust_draws=None``).
     """
 
     solution: Solution
@@ -139,6 +143,8 @@ class Plan:
     headline: Any = None
     margin_gap: pd.DataFrame | None = None
     backtest: Any = None
+    intervals: Any = None
+    robust: Any = None
 
     @property
     def profit(self) -> float:
@@ -625,6 +631,8 @@ def build_plan(
     max_price_change: float | Mapping[str, float] | None = None,
     price_points: str | float | None = None,
     backtest_split: str | float | None = None,
+    n_draws: int | None = 200,
+    robust_draws: int | None = None,
 ) -> Plan:
     """Run the whole pipeline on validated-or-raw tables and return a :class:`Plan`.
 
@@ -668,6 +676,10 @@ def build_plan(
     backtest_split : fit the choice models again on the days before this day
         (``"2001-01-15"``) or share of the days (``0.75``) and score the later days
         (:func:`bundleopt.plan_parts.backtest.backtest`); ``None`` skips it.
+    n_draws : draws of the fitted parameters for the intervals on profit and uplift
+        (:func:`bundleopt.plan_parts.intervals.parameter_intervals`); ``None`` skips them.
+    robust_draws : also solve for the plan with the best mean profit over this many
+        draws (:func:`bundleopt.plan_parts.intervals.robust_plan`; a larger MILP); ``None`` skips it.
 
     Raises ``ValueError`` (``DataValidationError``, ``InfeasibleScenarioError`` are
     ``ValueError`` too) with a message saying what to fix.
@@ -686,6 +698,9 @@ def build_plan(
     from bundleopt.plan_parts import controls
 
     price_points = controls.check_price_points(price_points)
+    for name, value in (("n_draws", n_draws), ("robust_draws", robust_draws)):
+        if value is not None and (not _is_int(value) or value < 2):
+            raise ValueError(f"{name} must be an integer >= 2 or None (skip), got {value!r}")
     if isinstance(backtest_split, float | int) and not (0 < backtest_split < 1):
         raise ValueError(f"backtest_split must be a share of the days in (0, 1) or a date, got {backtest_split!r}")
     keep_on_sale = [keep_on_sale] if isinstance(keep_on_sale, str) else [str(p) for p in keep_on_sale or []]
@@ -702,7 +717,8 @@ def build_plan(
         "purchase_share": purchase_share, "sessions": sessions is not None,
         "random_state": random_state, "time_limit": time_limit, "threads": threads,
         "keep_on_sale": keep_on_sale, "max_price_change": max_price_change,
-        "price_points": price_points, "backtest_split": backtest_split,
+        "price_points": price_points, "backtest_split": backtest_split, "n_draws": n_draws,
+        "robust_draws": robust_draws,
     }
     rules = _constraints(max_offers, max_bundles, min_margin, no_arbitrage, constraints)
     timings: dict[str, float] = {}
@@ -856,6 +872,17 @@ def build_plan(
         tx, cat, segments=assignments, split=backtest_split, sessions=checked.sessions,
         purchase_share=purchase_share, bundles=bundles_in_data, offers=products, smoothing=smoothing,
         random_state=random_state)
+    from bundleopt.plan_parts.intervals import parameter_intervals, robust_plan
+
+    def weights_of(ms: Mapping[Any, Any]) -> np.ndarray:
+        return np.stack([_bundle_weights(ms[s], offer_ids, components, scenario.prices, lift, bundle_utility)
+                         for s in seg_ids])
+
+    spread = None if n_draws is None else parameter_intervals(
+        scenario, solution.decision, models, weights_of, n_draws=int(n_draws), random_state=random_state)
+    robust = None if robust_draws is None else robust_plan(
+        scenario, solution.decision, models, weights_of, n_draws=int(robust_draws), random_state=random_state + 1,
+        solve=lambda sub: solve(sub, time_limit=time_limit, threads=threads))
     timings[_STEPS[7][0]] = time.perf_counter() - clock[0]
     timings["total"] = sum(timings.values())
     if progress is not None:
@@ -890,5 +917,5 @@ def build_plan(
         comparison=comparison, profit_by_segment=by_segment, cleaning=report, segments=seg_table,
         assignments=assignments, candidates=cands, params=params, importance=seg_model.importance_,
         data_summary=summary, timings=timings, settings=settings, notes=tuple(notes), headline=headline,
-        margin_gap=gap, backtest=checked_later,
+        margin_gap=gap, backtest=checked_later, intervals=spread, robust=robust,
     )

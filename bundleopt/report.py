@@ -52,7 +52,8 @@ REPORT_FILES = (
     "plan.csv", "plan.json", "comparison.csv", "profit_by_segment.csv", "segments.csv",
     "params.csv", "candidates.csv", "cleaning.csv", "price_ladder.png",
     "profit_by_segment.png", "bundle_map.png", "report.md", "report.html",
-    "headline.csv", "margin_gap.csv", "backtest.csv", "calibration.png",
+    "headline.csv", "margin_gap.csv", "backtest.csv", "calibration.png", "intervals.csv",
+    "intervals.png",
 )
 
 
@@ -111,7 +112,22 @@ def plan_to_json(plan: Any) -> dict[str, Any]:
         "cleaning_summary": plan.cleaning.summary(),
         "margin_gap": _records(plan.margin_gap) if getattr(plan, "margin_gap", None) is not None else None,
         "backtest": _backtest_json(getattr(plan, "backtest", None)),
+        "intervals": _intervals_json(getattr(plan, "intervals", None)),
+        "robust_plan": _robust_json(getattr(plan, "robust", None)),
     })
+
+
+def _intervals_json(iv: Any) -> dict[str, Any] | None:
+    if iv is None:
+        return None
+    return {"level": iv.level, "note": iv.note, "table": _records(iv.table), "n_draws": len(iv.draws)}
+
+
+def _robust_json(rb: Any) -> dict[str, Any] | None:
+    if rb is None:
+        return None
+    return {"gives_up": rb.gives_up, "exact": rb.exact, "note": rb.note, "table": _records(rb.table),
+            "levels": rb.decision.levels.tolist()}
 
 
 def _backtest_json(bt: Any) -> dict[str, Any] | None:
@@ -200,6 +216,15 @@ def plot_calibration(plan: Any, path: str | Path) -> None:
 
     with _figure(7.0, 5.5) as (_, fig):
         draw_calibration(getattr(plan, "backtest", None), fig)
+        fig.savefig(path, dpi=110)
+
+
+def plot_intervals(plan: Any, path: str | Path) -> None:
+    """Profit under parameter draws (:func:`bundleopt.plan_parts.figures.draw_intervals`)."""
+    from bundleopt.plan_parts.figures import draw_intervals
+
+    with _figure(7.0, 4.5) as (_, fig):
+        draw_intervals(getattr(plan, "intervals", None), fig)
         fig.savefig(path, dpi=110)
 
 
@@ -315,6 +340,16 @@ def _md_headline(plan: Any, tables: bool) -> list[str]:
 def _check_sections(plan: Any) -> list[tuple[str, str, pd.DataFrame | None, str | None]]:
     """``(heading, sentence, table, image)`` of each check, shared by the Markdown and the HTML."""
     out: list[tuple[str, str, pd.DataFrame | None, str | None]] = []
+    iv = getattr(plan, "intervals", None)
+    if iv is not None:
+        out.append(("How sure: intervals from the estimates' uncertainty",
+                    f"Plan and status quo re-evaluated exactly under each draw of the fitted parameters "
+                    f"({iv.note}). Per draw: intervals.csv.", iv.table, "intervals.png"))
+    rb = getattr(plan, "robust", None)
+    if rb is not None:
+        out.append(("A plan that holds up under the draws",
+                    f"The plan with the best mean profit over draws ({rb.note}) gives up "
+                    f"{rb.gives_up:,.2f} at the estimates against the point plan.", rb.table, None))
     bt = getattr(plan, "backtest", None)
     if bt is not None:
         s = bt.summary
@@ -444,6 +479,9 @@ def _write_all(plan: Any, folder: Path, title: str) -> None:
     plot_profit_by_segment(plan, folder / "profit_by_segment.png")
     plot_bundle_map(plan, folder / "bundle_map.png")
     plot_calibration(plan, folder / "calibration.png")
+    plot_intervals(plan, folder / "intervals.png")
+    iv = getattr(plan, "intervals", None)
+    _to_csv(iv.draws if iv is not None else pd.DataFrame(), folder / "intervals.csv")
     head = getattr(plan, "headline", None)
     _to_csv(head.steps if head is not None else pd.DataFrame(), folder / "headline.csv")
     gap = getattr(plan, "margin_gap", None)

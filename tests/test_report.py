@@ -93,3 +93,15 @@ def test_the_decomposed_headline_comes_first_everywhere(plan, tmp_path):
     assert html.index("Where the gain comes from") < html.index("<h2>Plan</h2>")
     md = (out / "report.md").read_text()
     assert md.index("Where the gain comes from") < md.index("## Plan")
+
+
+def test_intervals_are_in_the_report_and_match_the_json(plan, tmp_path):
+    out = report.write_report(plan, tmp_path / "rep")
+    doc = json.loads((out / "plan.json").read_text())
+    rows = {r["quantity"]: r for r in doc["intervals"]["table"]}
+    t = plan.intervals.table.set_index("quantity")
+    assert math.isclose(rows["plan_profit"]["low"], t.at["plan_profit", "low"])
+    assert rows["plan_profit"]["low"] <= plan.profit <= rows["plan_profit"]["high"]
+    assert len(pd.read_csv(out / "intervals.csv")) == doc["intervals"]["n_draws"] == len(plan.intervals.draws)
+    html = (out / "report.html").read_text()
+    assert "intervals from the estimates" in html and 'src="intervals.png"' in html

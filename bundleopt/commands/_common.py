@@ -137,6 +137,12 @@ def print_plan(console: Console, plan: Any, max_rows: int = 40) -> None:
                                   "parts add up to the total)"))
         console.print(f"plan {head.profit:,.2f} vs the shop as it is {head.base_profit:,.2f}: "
                       f"gain {head.gain:+,.2f}, uplift {head.uplift_text()}", markup=False)
+        iv = getattr(plan, "intervals", None)
+        if iv is not None:
+            t = iv.table.set_index("quantity")
+            console.print(f"{iv.level:.0%} interval over {len(iv.draws)} parameter draws: plan profit "
+                          f"{t.at['plan_profit', 'low']:,.2f} to {t.at['plan_profit', 'high']:,.2f}, gain "
+                          f"{t.at['gain', 'low']:+,.2f} to {t.at['gain', 'high']:+,.2f}", markup=False)
     console.print(
         f"[bold]{summ['transaction_rows']}[/] lines, [bold]{summ['customers']}[/] customers, "
         f"[bold]{summ['products']}[/] products, {summ['first_day']} to {summ['last_day']}; "

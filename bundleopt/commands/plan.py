@@ -61,6 +61,11 @@ def plan(
     backtest: Annotated[str, typer.Option(
         "--backtest", help="Check the model against what happened: refit on the days before this date "
         "(YYYY-MM-DD) or share of the days (e.g. 0.75) and score the later days; 'none' skips it.")] = "0.75",
+    draws: Annotated[int, typer.Option(
+        "--draws", help="Draws of the fitted parameters for intervals on profit and uplift (0: none).")] = 200,
+    robust_draws: Annotated[int, typer.Option(
+        "--robust-draws", help="Also find the plan with the best mean profit over this many draws "
+        "(0: no; a larger MILP).")] = 0,
     price_points: Annotated[str | None, typer.Option(
         "--price-points", help="Round prices (all but the list price) to .99 endings ('.99') or to "
         "multiples of a step (e.g. 0.1).")] = None,
@@ -131,6 +136,7 @@ def plan(
                 max_products=max_products, errors="raise" if strict else "drop",
                 random_state=seed, time_limit=time_limit, progress=guard.progress(progress),
                 keep_on_sale=keep, max_price_change=max_price_change, price_points=points, backtest_split=split,
+                n_draws=draws or None, robust_draws=robust_draws or None,
             )
         guard.check()
         folder = write_report(result, out, overwrite=overwrite, before_commit=guard.check)
