@@ -123,6 +123,10 @@ class Plan:
         (:class:`bundleopt.plan_parts.intervals.Intervals`), or None (``n_draws=None``).
     robust : the plan maximising mean profit over draws and what it gives up
         (:class:`bundleopt.plan_parts.intervals.RobustPlan`), or None (``robust_draws=None``).
+    offer_reasons : per (menu, offer): its contribution and the change in the plan's
+        profit if removed or moved one price step (:func:`bundleopt.plan_parts.reasons.offer_reasons`).
+    rule_costs : per rule family switched on: the plan's profit without it, re-solved
+        (:func:`bundleopt.plan_parts.reasons.rule_costs`).
     """
 
     solution: Solution
@@ -145,6 +149,8 @@ class Plan:
     backtest: Any = None
     intervals: Any = None
     robust: Any = None
+    offer_reasons: pd.DataFrame | None = None
+    rule_costs: pd.DataFrame | None = None
 
     @property
     def profit(self) -> float:
@@ -861,28 +867,20 @@ def build_plan(
     # 8. compare with the shop and the baselines
     step(7)
     comparison, by_segment = _compare(scenario, solution)
-    from bundleopt.plan_parts.headline import decompose_gain
+    from bundleopt.plan_parts.assess import assess_plan
 
-    headline = decompose_gain(scenario, solution.decision,
-                              solve=lambda sub: solve(sub, time_limit=time_limit, threads=threads))
-    from bundleopt.plan_parts.backtest import backtest, margin_gap
-
-    gap = margin_gap(tx, cat, float(comparison.set_index("plan").at["status_quo", "profit"]))
-    checked_later = None if backtest_split is None else backtest(
-        tx, cat, segments=assignments, split=backtest_split, sessions=checked.sessions,
-        purchase_share=purchase_share, bundles=bundles_in_data, offers=products, smoothing=smoothing,
-        random_state=random_state)
-    from bundleopt.plan_parts.intervals import parameter_intervals, robust_plan
-
-    def weights_of(ms: Mapping[Any, Any]) -> np.ndarray:
+    def weights_of(ms: Mapping[Any, Any]) -> np.ndarray:  # the scenario's v from (drawn) models
         return np.stack([_bundle_weights(ms[s], offer_ids, components, scenario.prices, lift, bundle_utility)
                          for s in seg_ids])
 
-    spread = None if n_draws is None else parameter_intervals(
-        scenario, solution.decision, models, weights_of, n_draws=int(n_draws), random_state=random_state)
-    robust = None if robust_draws is None else robust_plan(
-        scenario, solution.decision, models, weights_of, n_draws=int(robust_draws), random_state=random_state + 1,
-        solve=lambda sub: solve(sub, time_limit=time_limit, threads=threads))
+    extras = assess_plan(
+        scenario, solution, comparison, solve=lambda sub: solve(sub, time_limit=time_limit, threads=threads),
+        transactions=tx, catalog=cat, models=models, weights_of=weights_of, n_draws=n_draws,
+        robust_draws=robust_draws, random_state=random_state,
+        backtest_args=None if backtest_split is None else {
+            "segments": assignments, "split": backtest_split, "sessions": checked.sessions,
+            "purchase_share": purchase_share, "bundles": bundles_in_data, "offers": products,
+            "smoothing": smoothing, "random_state": random_state})
     timings[_STEPS[7][0]] = time.perf_counter() - clock[0]
     timings["total"] = sum(timings.values())
     if progress is not None:
@@ -916,6 +914,5 @@ def build_plan(
         solution=solution, scenario=scenario, table=_named(_plan_table(scenario, solution), cat, scenario),
         comparison=comparison, profit_by_segment=by_segment, cleaning=report, segments=seg_table,
         assignments=assignments, candidates=cands, params=params, importance=seg_model.importance_,
-        data_summary=summary, timings=timings, settings=settings, notes=tuple(notes), headline=headline,
-        margin_gap=gap, backtest=checked_later, intervals=spread, robust=robust,
+        data_summary=summary, timings=timings, settings=settings, notes=tuple(notes), **extras,
     )

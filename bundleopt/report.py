@@ -53,7 +53,7 @@ REPORT_FILES = (
     "params.csv", "candidates.csv", "cleaning.csv", "price_ladder.png",
     "profit_by_segment.png", "bundle_map.png", "report.md", "report.html",
     "headline.csv", "margin_gap.csv", "backtest.csv", "calibration.png", "intervals.csv",
-    "intervals.png",
+    "intervals.png", "reasons.csv", "rule_costs.csv",
 )
 
 
@@ -114,7 +114,13 @@ def plan_to_json(plan: Any) -> dict[str, Any]:
         "backtest": _backtest_json(getattr(plan, "backtest", None)),
         "intervals": _intervals_json(getattr(plan, "intervals", None)),
         "robust_plan": _robust_json(getattr(plan, "robust", None)),
+        "offer_reasons": _maybe_records(getattr(plan, "offer_reasons", None)),
+        "rule_costs": _maybe_records(getattr(plan, "rule_costs", None)),
     })
+
+
+def _maybe_records(frame: pd.DataFrame | None) -> list[dict[str, Any]] | None:
+    return None if frame is None else _records(frame)
 
 
 def _intervals_json(iv: Any) -> dict[str, Any] | None:
@@ -337,9 +343,22 @@ def _md_headline(plan: Any, tables: bool) -> list[str]:
             _md_table(_headline_frame(plan), ",.2f") if tables else "see plan.json", ""]
 
 
-def _check_sections(plan: Any) -> list[tuple[str, str, pd.DataFrame | None, str | None]]:
+def _check_sections(plan: Any, top_k: int = 20) -> list[tuple[str, str, pd.DataFrame | None, str | None]]:
     """``(heading, sentence, table, image)`` of each check, shared by the Markdown and the HTML."""
     out: list[tuple[str, str, pd.DataFrame | None, str | None]] = []
+    why = getattr(plan, "offer_reasons", None)
+    if why is not None and len(why):
+        top = why.reindex(why["remove"].abs().sort_values(ascending=False).index).head(top_k)
+        out.append(("Why each offer is in the plan",
+                    f"Per offer on each menu: its own expected profit, and how the whole plan's profit "
+                    f"changes if it is taken off the menu or its price moves one step (exact "
+                    f"re-evaluation; a rule broken by the move is marked False). The {len(top)} offers that "
+                    f"matter most of {len(why)}; all in reasons.csv.", top, None))
+    rules = getattr(plan, "rule_costs", None)
+    if rules is not None and len(rules):
+        out.append(("What each rule costs",
+                    "Each rule family switched off in turn and the plan re-solved: the profit it costs.",
+                    rules, None))
     iv = getattr(plan, "intervals", None)
     if iv is not None:
         out.append(("How sure: intervals from the estimates' uncertainty",
@@ -480,6 +499,10 @@ def _write_all(plan: Any, folder: Path, title: str) -> None:
     plot_bundle_map(plan, folder / "bundle_map.png")
     plot_calibration(plan, folder / "calibration.png")
     plot_intervals(plan, folder / "intervals.png")
+    for name in ("offer_reasons", "rule_costs"):
+        frame = getattr(plan, name, None)
+        _to_csv(frame if frame is not None else pd.DataFrame(),
+                folder / ("reasons.csv" if name == "offer_reasons" else "rule_costs.csv"))
     iv = getattr(plan, "intervals", None)
     _to_csv(iv.draws if iv is not None else pd.DataFrame(), folder / "intervals.csv")
     head = getattr(plan, "headline", None)

@@ -105,3 +105,14 @@ def test_intervals_are_in_the_report_and_match_the_json(plan, tmp_path):
     assert len(pd.read_csv(out / "intervals.csv")) == doc["intervals"]["n_draws"] == len(plan.intervals.draws)
     html = (out / "report.html").read_text()
     assert "intervals from the estimates" in html and 'src="intervals.png"' in html
+
+
+def test_reasons_are_in_the_plan_and_the_report(plan, tmp_path):
+    why = plan.offer_reasons
+    assert len(why) == len(plan.table)  # one row per (segment, offer) of the plan
+    assert math.isclose(why["contribution"].sum(), plan.profit, rel_tol=1e-9)
+    assert set(plan.rule_costs["rule"]) == set(plan.scenario.constraints.active())
+    out = report.write_report(plan, tmp_path / "rep")
+    assert len(pd.read_csv(out / "reasons.csv")) == len(why)
+    html = (out / "report.html").read_text()
+    assert "Why each offer is in the plan" in html and "What each rule costs" in html
