@@ -672,6 +672,8 @@ def build_plan(
     random_state : seed of segmentation and of the no-purchase draws.
     time_limit, threads : HiGHS options; ``threads`` also limits the threads of the
         segmentation's clustering (:class:`~bundleopt.segment.CustomerSegmenter`).
+        The re-solves of the checks (headline steps, rule costs, robust plan) get at most
+        ``min(time_limit, 20)`` seconds each; their status is in their notes.
     progress : ``progress(step, fraction_done)`` called as each step starts.
     keep_on_sale : products that must stay on sale (on at least one menu, selling at
         least 5 % of their status-quo sales: :mod:`bundleopt.plan_parts.controls`).
@@ -873,8 +875,9 @@ def build_plan(
         return np.stack([_bundle_weights(ms[s], offer_ids, components, scenario.prices, lift, bundle_utility)
                          for s in seg_ids])
 
+    check_limit = min(time_limit, 20.0) if time_limit is not None else 20.0  # each re-solve of the checks
     extras = assess_plan(
-        scenario, solution, comparison, solve=lambda sub: solve(sub, time_limit=time_limit, threads=threads),
+        scenario, solution, comparison, solve=lambda sub: solve(sub, time_limit=check_limit, threads=threads),
         transactions=tx, catalog=cat, models=models, weights_of=weights_of, n_draws=n_draws,
         robust_draws=robust_draws, random_state=random_state,
         backtest_args=None if backtest_split is None else {

@@ -140,6 +140,8 @@ def decompose_gain(
     for name, sub in (("price_changes", singles), ("bundles", uniform)):
         if name == "bundles" and not scenario.personalised:
             row, note = plan_decision.levels[0], "the plan itself (uniform prices asked)"
+        elif name == "bundles" and not scenario.is_bundle.any():
+            row, note = previous, "no bundle candidates: nothing to add"
         else:
             sol = solve(sub)
             row = sol.decision.levels[0]
