@@ -639,6 +639,7 @@ def build_plan(
     backtest_split: str | float | None = None,
     n_draws: int | None = 200,
     robust_draws: int | None = None,
+    min_segment_size: int = 50,
 ) -> Plan:
     """Run the whole pipeline on validated-or-raw tables and return a :class:`Plan`.
 
@@ -684,6 +685,8 @@ def build_plan(
     backtest_split : fit the choice models again on the days before this day
         (``"2001-01-15"``) or share of the days (``0.75``) and score the later days
         (:func:`bundleopt.plan_parts.backtest.backtest`); ``None`` skips it.
+    min_segment_size : with personalised menus, a segment of fewer customers is merged
+        into the nearest one first (:func:`bundleopt.plan_parts.privacy.merge_small_segments`).
     n_draws : draws of the fitted parameters for the intervals on profit and uplift
         (:func:`bundleopt.plan_parts.intervals.parameter_intervals`); ``None`` skips them.
     robust_draws : also solve for the plan with the best mean profit over this many
@@ -706,6 +709,8 @@ def build_plan(
     from bundleopt.plan_parts import controls
 
     price_points = controls.check_price_points(price_points)
+    if not _is_int(min_segment_size) or min_segment_size < 1:
+        raise ValueError(f"min_segment_size must be an integer >= 1 (customers), got {min_segment_size!r}")
     for name, value in (("n_draws", n_draws), ("robust_draws", robust_draws)):
         if value is not None and (not _is_int(value) or value < 2):
             raise ValueError(f"{name} must be an integer >= 2 or None (skip), got {value!r}")
@@ -726,7 +731,7 @@ def build_plan(
         "random_state": random_state, "time_limit": time_limit, "threads": threads,
         "keep_on_sale": keep_on_sale, "max_price_change": max_price_change,
         "price_points": price_points, "backtest_split": backtest_split, "n_draws": n_draws,
-        "robust_draws": robust_draws,
+        "robust_draws": robust_draws, "min_segment_size": min_segment_size,
     }
     rules = _constraints(max_offers, max_bundles, min_margin, no_arbitrage, constraints)
     timings: dict[str, float] = {}
@@ -764,7 +769,15 @@ def build_plan(
         seg_model.set_params(n_segments=1)
     seg_model.fit(feats)
     assignments = seg_model.segments_.astype(int)
-    seg_ids = list(range(seg_model.n_segments_))
+    profiles = seg_model.profiles_
+    if personalised:  # privacy: no personalised price for a group under min_segment_size customers
+        from bundleopt.plan_parts.privacy import merge_small_segments
+
+        assignments, merged = merge_small_segments(assignments, feats, min_segment_size)
+        if merged:
+            notes += merged
+            profiles = feats.reindex(assignments.index).groupby(assignments.to_numpy()).mean()
+    seg_ids = sorted(int(s) for s in assignments.unique())
 
     # 3. candidates
     step(2)
@@ -899,7 +912,7 @@ def build_plan(
         "price_coef": beta["estimate"].reindex(seg_ids).to_numpy(),
         "price_se": beta["std_error"].reindex(seg_ids).to_numpy(),
     })
-    seg_table = seg_table.join(seg_model.profiles_.reset_index(drop=True))
+    seg_table = seg_table.join(profiles.reset_index(drop=True))
     observed = float(((tx["unit_price"] - tx["product_id"].map(cat_i["unit_cost"])) * tx["quantity"]).sum())
     summary = {
         "transaction_rows": int(len(tx)), "customers": int(tx["customer_id"].nunique()),

@@ -53,7 +53,7 @@ REPORT_FILES = (
     "params.csv", "candidates.csv", "cleaning.csv", "price_ladder.png",
     "profit_by_segment.png", "bundle_map.png", "report.md", "report.html",
     "headline.csv", "margin_gap.csv", "backtest.csv", "calibration.png", "intervals.csv",
-    "intervals.png", "reasons.csv", "rule_costs.csv",
+    "intervals.png", "reasons.csv", "rule_costs.csv", "customer_segments.csv",
 )
 
 
@@ -483,7 +483,11 @@ def _to_csv(frame: pd.DataFrame, path: Path, index: bool = False) -> None:
     _csv_safe(frame).to_csv(path, index=index)
 
 
-def _write_all(plan: Any, folder: Path, title: str) -> None:
+def _write_all(plan: Any, folder: Path, title: str, customer_key: bytes | str | None = None) -> None:
+    from bundleopt.plan_parts.privacy import new_key, pseudonymise
+
+    _to_csv(pd.DataFrame({"customer": pseudonymise(plan.assignments.index, customer_key or new_key()),
+                          "segment": plan.assignments.to_numpy()}), folder / "customer_segments.csv")
     _to_csv(plan.table, folder / "plan.csv")
     with open(folder / "plan.json", "w", encoding="utf-8") as fh:
         json.dump(plan_to_json(plan), fh, indent=2, allow_nan=False)
@@ -517,7 +521,8 @@ def _write_all(plan: Any, folder: Path, title: str) -> None:
 
 def write_report(plan: Any, out: str | Path, *, overwrite: bool = False,
                  title: str = "Bundle and price plan",
-                 before_commit: Callable[[], None] | None = None) -> Path:
+                 before_commit: Callable[[], None] | None = None,
+                 customer_key: bytes | str | None = None) -> Path:
     """Write the plan's files (:data:`REPORT_FILES` and a manifest) to the folder ``out``, atomically.
 
     ``out`` may be new or an empty folder; with ``overwrite`` it may also be a folder
@@ -528,7 +533,16 @@ def write_report(plan: Any, out: str | Path, *, overwrite: bool = False,
     ``before_commit()`` is called just before the new folder replaces ``out`` (with
     SIGINT/SIGTERM deferred); raising from it aborts and writes nothing (the command
     line uses it to honour a Ctrl-C that a library swallowed). Returns the folder.
+
+    Customer ids are never written: ``customer_segments.csv`` names each customer by a
+    keyed pseudonym (:func:`bundleopt.plan_parts.privacy.pseudonymise`) made with
+    ``customer_key`` (at least 16 bytes; default: a fresh random key, so the file
+    cannot be linked to the ids nor to another run's).
     """
+    if customer_key is not None:
+        from bundleopt.plan_parts.privacy import pseudonymise
+
+        pseudonymise([], customer_key)  # checks the key before anything is written
     with staged_folder(out, kind="plan", overwrite=overwrite, before_commit=before_commit) as tmp:
-        _write_all(plan, tmp, title)
+        _write_all(plan, tmp, title, customer_key)
     return Path(out)

@@ -61,6 +61,9 @@ def plan(
     backtest: Annotated[str, typer.Option(
         "--backtest", help="Check the model against what happened: refit on the days before this date "
         "(YYYY-MM-DD) or share of the days (e.g. 0.75) and score the later days; 'none' skips it.")] = "0.75",
+    min_segment_size: Annotated[int, typer.Option(
+        "--min-segment-size", help="Privacy: with personalised menus, segments of fewer customers are "
+        "merged into the nearest one first.")] = 50,
     draws: Annotated[int, typer.Option(
         "--draws", help="Draws of the fitted parameters for intervals on profit and uplift (0: none).")] = 200,
     robust_draws: Annotated[int, typer.Option(
@@ -137,6 +140,7 @@ def plan(
                 random_state=seed, time_limit=time_limit, progress=guard.progress(progress),
                 keep_on_sale=keep, max_price_change=max_price_change, price_points=points, backtest_split=split,
                 n_draws=draws or None, robust_draws=robust_draws or None,
+                min_segment_size=min_segment_size,
             )
         guard.check()
         folder = write_report(result, out, overwrite=overwrite, before_commit=guard.check)
