@@ -165,32 +165,46 @@ def _label(value: Any) -> str:
     return str(value).replace("$", r"\$")
 
 
-def plot_price_ladder(plan: Any, path: str | Path) -> None:
-    """One panel per segment: every offer's ladder (grey) and its chosen price (dot)."""
+def _top_offers(plan: Any, k: int) -> np.ndarray:
+    """Indices of the ``k`` offers with the largest expected profit in the plan (all segments),
+    then the others in their order (offers not offered anywhere last)."""
     sc = plan.scenario
-    with _figure(max(6.0, 0.35 * sc.n_offers + 2), 2.2 * sc.n_segments + 1) as (_, fig):
-        _draw_price_ladder(plan, fig)
+    profit = plan.table.groupby("offer")["profit"].sum()
+    score = np.array([profit.get(o, -np.inf) for o in sc.offer_ids], dtype=float)
+    return np.argsort(-score, kind="stable")[:k]
+
+
+def plot_price_ladder(plan: Any, path: str | Path, max_offers: int = 40) -> None:
+    """One panel per segment: each offer's ladder (grey) and its chosen price (dot);
+    the ``max_offers`` most profitable offers, so the figure stays readable at any size."""
+    sc = plan.scenario
+    n = min(sc.n_offers, max_offers)
+    with _figure(max(6.0, 0.35 * n + 2), 2.2 * sc.n_segments + 1) as (_, fig):
+        _draw_price_ladder(plan, fig, _top_offers(plan, max_offers))
         fig.savefig(path, dpi=110)
 
 
-def _draw_price_ladder(plan: Any, fig: Any) -> None:
+def _draw_price_ladder(plan: Any, fig: Any, shown: np.ndarray | None = None) -> None:
     sc = plan.scenario
-    x = np.arange(sc.n_offers)
-    list_p = sc.list_prices()
+    idx = np.arange(sc.n_offers) if shown is None else np.asarray(shown)
+    x = np.arange(len(idx))
+    list_p = sc.list_prices()[idx]
     axes = fig.subplots(sc.n_segments, 1, sharex=True, squeeze=False)[:, 0]
     for s, ax in enumerate(axes):
         for k in range(sc.n_levels):
-            ax.scatter(x, sc.prices[:, k] / list_p, marker="_", color="0.7", s=80)
-        levels = plan.solution.decision.menu_of(s)
+            ax.scatter(x, sc.prices[idx, k] / list_p, marker="_", color="0.7", s=80)
+        levels = plan.solution.decision.menu_of(s)[idx]
         on = levels != -1
-        chosen = np.where(on, sc.prices[x, np.maximum(levels, 0)] / list_p, np.nan)
-        colors = np.where(sc.is_bundle, "tab:orange", "tab:blue")
+        chosen = np.where(on, sc.prices[idx, np.maximum(levels, 0)] / list_p, np.nan)
+        colors = np.where(sc.is_bundle[idx], "tab:orange", "tab:blue")
         ax.scatter(x[on], chosen[on], c=colors[on], s=30, zorder=3)
-        ax.set_ylabel(_label(f"segment {sc.segment_ids[s]}\nprice / list"))
+        ax.set_ylabel(_label(f"segment {sc.segment_ids[s]}\nprice / list price"))
         ax.grid(axis="y", alpha=0.3)
     axes[-1].set_xticks(x)
-    axes[-1].set_xticklabels([_label(o) for o in sc.offer_ids], rotation=90, fontsize=7)
-    fig.suptitle("Price ladder per segment (grey: levels; blue: single, orange: bundle offered)")
+    axes[-1].set_xticklabels([_label(sc.offer_ids[o]) for o in idx], rotation=90, fontsize=7)
+    what = (f"the {len(idx)} most profitable of {sc.n_offers} offers; " if len(idx) < sc.n_offers else "")
+    fig.suptitle(f"Price ladder per segment ({what}grey: levels; blue: single, orange: bundle offered)",
+                 fontsize=10)
     fig.tight_layout()
 
 
@@ -210,7 +224,7 @@ def _draw_profit_by_segment(data: pd.DataFrame, fig: Any) -> None:
         ax.bar(x + (i - (n_plans - 1) / 2) * width, row.to_numpy(dtype=float), width, label=_label(name))
     ax.set_xticks(x)
     ax.set_xticklabels([_label(f"segment {s}") for s in data.columns])
-    ax.set_ylabel("expected profit")
+    ax.set_ylabel("expected profit per data period")
     ax.set_title("Profit by segment: optimised vs shop prices vs baselines")
     ax.legend(fontsize=8, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.08), frameon=False)
     fig.tight_layout()
@@ -300,14 +314,24 @@ def _markdown(plan: Any, title: str) -> str:
     summ = plan.data_summary
     comp = plan.comparison[["plan", "profit", "gain", "uplift", "feasible"]]
     tables = _has_tabulate()
+    from bundleopt.plan_parts.summary import assumptions, top_changes
+
     lines = [f"# {_md_text(title)}", "", *_md_headline(plan, tables)]
+    iv = getattr(plan, "intervals", None)
+    if iv is not None:
+        lines += [_md_text(_interval_sentence(iv)), ""]
+    if getattr(plan, "offer_reasons", None) is not None and tables:
+        lines += ["### Top changes", "", _md_table(top_changes(plan), ",.2f"), ""]
+    lines += ["## Assumptions", "", *[f"- **{_md_text(k)}**: {_md_text(v)}" for k, v in assumptions(plan)], ""]
+    shown = plan.table.drop(columns=["cost"]).sort_values("profit", ascending=False, kind="stable").head(50)
     lines += [
         f"Data: {summ['transaction_rows']} lines, {summ['customers']} customers, {summ['orders']} orders, "
         f"{summ['products']} products, {summ['first_day']} to {summ['last_day']}; "
         f"{summ['segments']} segments, {summ['candidates']} bundle candidates, "
         f"{summ['occasions']} choice occasions. Solver: {summ['solver_method']} ({summ['solver_status']}).",
         "", "## Plan", "", "[plan.csv](plan.csv) · [plan.json](plan.json)", "",
-        _md_table(plan.table.drop(columns=["cost"]), ".3f") if tables else "see plan.csv", "",
+        f"The {len(shown)} most profitable of {len(plan.table)} rows:" if len(plan.table) > len(shown) else "",
+        _md_table(shown, ".3f") if tables else "see plan.csv", "",
         "## Comparison", "", "[comparison.csv](comparison.csv)", "",
         _md_table(comp, ".2f") if tables else "see comparison.csv", "",
         "![profit by segment](profit_by_segment.png)", "",
@@ -409,39 +433,74 @@ def _has_tabulate() -> bool:
     return True
 
 
-def _html(plan: Any, title: str) -> str:
+def _html(plan: Any, title: str, max_rows: int = 50, top_k: int = 15) -> str:
+    """Summary first (what to change and why, with the gain in parts), then the assumptions,
+    the notes, and the details; long tables show their first rows and link their CSV."""
+    from bundleopt.plan_parts.summary import assumptions, top_changes
+
     esc = html.escape
 
     def table(frame: pd.DataFrame) -> str:
         return frame.to_html(index=False, float_format=lambda v: f"{v:,.3f}", border=0)
 
-    head = ""
+    summary = ""
     if getattr(plan, "headline", None) is not None:
-        head = (f"<h2>Where the gain comes from</h2><p>{esc(_headline_sentence(plan))}</p>"
-                f"{table(_headline_frame(plan))}")
+        summary = f"<p>{esc(_headline_sentence(plan))}</p>{table(_headline_frame(plan))}"
+        iv = getattr(plan, "intervals", None)
+        if iv is not None:
+            summary += f"<p>{esc(_interval_sentence(iv))}</p>"
+    changes = top_changes(plan, top_k) if getattr(plan, "offer_reasons", None) is not None else None
+    if changes is not None:
+        summary += (f"<h3>Top changes</h3><p>The {len(changes)} largest changes against the status quo "
+                    "(contribution: the offer's expected profit per data period in the plan, or in the "
+                    "status quo for one taken off sale). All offers: <a href=\"plan.csv\">plan.csv</a>.</p>"
+                    f"{table(changes)}")
+    facts = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in assumptions(plan))
     notes = "".join(f"<li>{esc(n)}</li>" for n in plan.notes)
+    shown = plan.table.drop(columns=["cost"]).sort_values("profit", ascending=False, kind="stable")
+    more = (f"<p>The {max_rows} most profitable of {len(shown)} rows; all in "
+            f"<a href=\"plan.csv\">plan.csv</a>.</p>" if len(shown) > max_rows else "")
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>{esc(title)}</title>
-<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}
+<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}}
 table{{border-collapse:collapse;font-size:12px}}td,th{{padding:2px 8px;text-align:right}}
-img{{max-width:100%}}</style></head><body>
+tr:nth-child(even){{background:#f4f4f4}}img{{max-width:100%}}
+.box{{border:1px solid #888;background:#fafaf0;padding:0.5em 1em;margin:1em 0}}
+.box th{{text-align:left;vertical-align:top}}.box td{{text-align:left}}</style></head><body>
 <h1>{esc(title)}</h1>
-{head}
+<h2>Summary: what to change and why</h2>
+<h3>Where the gain comes from</h3>
+{summary}
+<div class="box"><h3>Assumptions</h3><table>{facts}</table></div>
+{f"<h2>Notes</h2><ul>{notes}</ul>" if notes else ""}
 <p>Files: <a href="plan.csv">plan.csv</a> · <a href="plan.json">plan.json</a> ·
 <a href="comparison.csv">comparison.csv</a> · <a href="segments.csv">segments.csv</a> ·
 <a href="params.csv">params.csv</a> · <a href="candidates.csv">candidates.csv</a> ·
+<a href="reasons.csv">reasons.csv</a> · <a href="backtest.csv">backtest.csv</a> ·
 <a href="cleaning.csv">cleaning.csv</a> · <a href="report.md">report.md</a></p>
-<h2>Plan</h2>{table(plan.table.drop(columns=["cost"]))}
-<h2>Comparison</h2>{table(plan.comparison)}
+<h2>Plan</h2>{more}{table(shown.head(max_rows))}
+<h2>Comparison</h2><p>Expected profit per data period of the plan, the shop's prices and simple
+baselines (shop: list prices with co-purchases of candidate pairs; status_quo: list prices, no bundles).</p>
+{table(plan.comparison)}
 <img src="profit_by_segment.png" alt="profit by segment">
 <h2>Prices</h2><img src="price_ladder.png" alt="price ladder per segment">
 <h2>Bundles</h2><img src="bundle_map.png" alt="bundle map">
 {"".join(_html_check(h, t, f, i, table) for h, t, f, i in _check_sections(plan))}
 <h2>Segments</h2>{table(plan.segments)}
 <h2>Data cleaning</h2><pre>{esc(plan.cleaning.summary())}</pre>
-{f"<h2>Notes</h2><ul>{notes}</ul>" if notes else ""}
 </body></html>
 """
+
+
+def _interval_sentence(iv: Any) -> str:
+    t = iv.table.set_index("quantity")
+    text = (f"{iv.level:.0%} interval over {len(iv.draws)} draws of the fitted parameters: plan profit "
+            f"{t.at['plan_profit', 'low']:,.2f} to {t.at['plan_profit', 'high']:,.2f}, gain "
+            f"{t.at['gain', 'low']:+,.2f} to {t.at['gain', 'high']:+,.2f}")
+    up = t.loc["uplift"]
+    text += (f", uplift {up['low']:+.1%} to {up['high']:+.1%}." if pd.notna(up["low"]) else
+             ", uplift n/a (see the intervals section).")
+    return text
 
 
 def _html_check(heading: str, text: str, frame: pd.DataFrame | None, image: str | None,
