@@ -520,6 +520,19 @@ def _bundle_weights(
     return v
 
 
+def _utility_design(model: Any, offer_ids: Sequence[str], components: Sequence[tuple[str, ...]]) -> np.ndarray:
+    """(O, P) 0/1 matrix: which of the model's parameters make up each offer's constant in
+    :func:`_bundle_weights` (its own ``ASC``, or its components' for an additive bundle)."""
+    names = list(model.params_.index)
+    known = set(map(str, model.alternatives_))
+    design = np.zeros((len(offer_ids), len(names)))
+    for o, oid in enumerate(offer_ids):
+        for alt in ([oid] if oid in known else components[o]):
+            if f"ASC_{alt}" in names:
+                design[o, names.index(f"ASC_{alt}")] = 1.0
+    return design
+
+
 def shop_decision(scenario: Scenario) -> Decision:
     """The shop's list prices: every offer (singles and bundles) at its list level.
 
@@ -883,11 +896,11 @@ def build_plan(
     step(7)
     comparison, by_segment = _compare(scenario, solution)
     from bundleopt.plan_parts.assess import assess_plan
+    from bundleopt.plan_parts.intervals import linear_weights
 
-    def weights_of(ms: Mapping[Any, Any]) -> np.ndarray:  # the scenario's v from (drawn) models
-        return np.stack([_bundle_weights(ms[s], offer_ids, components, scenario.prices, lift, bundle_utility)
-                         for s in seg_ids])
-
+    weights_of = linear_weights(  # the scenario's weights at other parameter values (draws)
+        scenario.v, scenario.prices, {s: _utility_design(models[s], offer_ids, components) for s in seg_ids},
+        {s: models[s].params_ for s in seg_ids})
     check_limit = min(time_limit, 20.0) if time_limit is not None else 20.0  # each re-solve of the checks
     extras = assess_plan(
         scenario, solution, comparison, solve=lambda sub: solve(sub, time_limit=check_limit, threads=threads),

@@ -31,7 +31,7 @@ def _models(sc, scale: float):
 
 def _weights_of(sc):
     def weights_of(ms):
-        return np.stack([np.exp(ms[s].params_.to_numpy()[:4, None] + ms[s].params_["price"] * sc.prices)
+        return np.stack([np.exp(ms[s].to_numpy()[:4, None] + ms[s]["price"] * sc.prices)
                          for s in range(sc.n_segments)])
     return weights_of
 
@@ -87,3 +87,33 @@ def test_bad_draw_counts_are_errors():
     sc = _scenario()
     with pytest.raises(ValueError, match="n_draws"):
         parameter_intervals(sc, solve(sc).decision, _models(sc, 0.1), _weights_of(sc), n_draws=1)
+
+
+def test_linear_weights_match_the_pipeline_weights_at_other_parameters():
+    """The fast re-weighting equals _bundle_weights recomputed at the drawn parameters."""
+    import copy
+
+    from bundleopt.data.choice_data import build_menu_choices
+    from bundleopt.data.validate import validate
+    from bundleopt.datasets import make_market
+    from bundleopt.pipeline import _bundle_weights, _utility_design, fit_menu_models
+    from bundleopt.plan_parts.intervals import linear_weights
+
+    m = make_market(seed=3, n_products=6, n_customers=150, n_pairs=1)
+    checked = validate(m.transactions, m.catalog, sessions=m.sessions)
+    seg = pd.Series(0, index=checked.transactions["customer_id"].unique())
+    grouped = build_menu_choices(checked.transactions, checked.catalog, sessions=checked.sessions, segments=seg)
+    model = fit_menu_models({0: grouped.menus[0]})[0]
+    products = sorted(checked.transactions["product_id"].astype(str).unique())
+    ids, comps = [*products, "pair"], [*[(p,) for p in products], (products[0], products[1])]
+    cat = checked.catalog.set_index("product_id")
+    list_p = np.array([cat.loc[list(c), "list_price"].sum() for c in comps])
+    prices = np.outer(list_p, [0.8, 1.0, 1.2])
+    prices[1, 2] = np.nan  # a missing level stays missing
+    v = _bundle_weights(model, ids, comps, prices, {"pair": 1.3}, "additive")
+    theta = model.params_ + np.random.default_rng(0).normal(0, 0.1, len(model.params_))
+    moved = copy.copy(model)
+    moved.params_ = theta
+    expected = _bundle_weights(moved, ids, comps, prices, {"pair": 1.3}, "additive")
+    fast = linear_weights(v[None], prices, {0: _utility_design(model, ids, comps)}, {0: model.params_})
+    np.testing.assert_allclose(fast({0: theta})[0], expected, rtol=1e-10)

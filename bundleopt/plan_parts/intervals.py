@@ -19,7 +19,6 @@ scenario with ``S x D`` segments.
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -32,7 +31,8 @@ from bundleopt.scenario import Decision, Scenario
 
 __all__ = ["Intervals", "RobustPlan", "draw_models", "parameter_intervals", "robust_plan"]
 
-WeightsOf = Callable[[Mapping[Any, Any]], np.ndarray]
+#: ``weights_of({segment: parameter Series}) -> v`` (S, O, K): the scenario's weights at those parameters
+WeightsOf = Callable[[Mapping[Any, pd.Series]], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -52,12 +52,13 @@ class Intervals:
     note: str
 
 
-def draw_models(models: Mapping[Any, Any], n_draws: int, rng: np.random.Generator) -> tuple[list[dict], list[str]]:
-    """``n_draws`` copies of ``models`` with parameters drawn from ``N(estimate, cov_)``.
+def draw_models(models: Mapping[Any, Any], n_draws: int,
+                rng: np.random.Generator) -> tuple[list[dict[Any, pd.Series]], list[str]]:
+    """``n_draws`` parameter sets ``{segment: Series}`` drawn from ``N(estimate, cov_)`` per model.
 
-    Returns the drawn models and the names of parameters held at their estimate
-    (covariance not finite). The square root of the covariance is taken by
-    eigen-decomposition with negative eigenvalues (rounding) set to 0.
+    Returns the draws and the names of parameters held at their estimate (covariance
+    not finite). The square root of the covariance is taken by eigen-decomposition
+    with negative eigenvalues (rounding) set to 0.
     """
     fixed: list[str] = []
     roots = {}
@@ -68,19 +69,39 @@ def draw_models(models: Mapping[Any, Any], n_draws: int, rng: np.random.Generato
         fixed += [f"segment {s}: {n}" for n in np.asarray(m.params_.index)[~ok]]
         sub = cov[np.ix_(ok, ok)]
         vals, vecs = np.linalg.eigh((sub + sub.T) / 2) if ok.any() else (np.zeros(0), np.zeros((0, 0)))
-        roots[s] = (est, ok, vecs * np.sqrt(np.clip(vals, 0.0, None)))
+        roots[s] = (est, ok, vecs * np.sqrt(np.clip(vals, 0.0, None)), m.params_.index)
     out = []
     for _ in range(n_draws):
         drawn = {}
-        for s, m in models.items():
-            est, ok, root = roots[s]
+        for s, (est, ok, root, names) in roots.items():
             theta = est.copy()
             theta[ok] += root @ rng.standard_normal(int(ok.sum()))
-            mm = copy.copy(m)
-            mm.params_ = pd.Series(theta, index=m.params_.index, name=m.params_.name)
-            drawn[s] = mm
+            drawn[s] = pd.Series(theta, index=names)
         out.append(drawn)
     return out, fixed
+
+
+def linear_weights(v: np.ndarray, prices: np.ndarray, design: Mapping[Any, np.ndarray],
+                   estimates: Mapping[Any, pd.Series], price: str = "price") -> WeightsOf:
+    """A fast ``weights_of`` for utilities linear in the parameters.
+
+    With ``u[s, o, k] = design_s[o] . theta_s + beta_s p[o, k]`` (``design_s`` (O, P):
+    which constants make up each offer's constant), the weights at ``theta'`` are
+    ``v * exp(design_s (theta' - theta) + (beta' - beta) p)``: exact, no model calls.
+    ``v`` (S, O, K) are the weights at the ``estimates``; segment ``s`` is the s-th key.
+    """
+    p = np.nan_to_num(np.asarray(prices, dtype=float))
+    keys = list(estimates)
+
+    def weights_of(params: Mapping[Any, pd.Series]) -> np.ndarray:
+        out = np.empty_like(v)
+        for i, s in enumerate(keys):
+            delta = (params[s] - estimates[s]).to_numpy(dtype=float)
+            d_beta = float(params[s][price] - estimates[s][price])
+            out[i] = v[i] * np.exp((design[s] @ delta)[:, None] + d_beta * p)
+        return out
+
+    return weights_of
 
 
 def _interval(values: np.ndarray, level: float) -> tuple[float, float, float]:
