@@ -891,6 +891,7 @@ def build_plan(
     if solution.status != "optimal":
         notes.append(f"solver status {solution.status!r}, gap {solution.gap:.2%}")
     notes += controls.kept_on_sale_report(scenario, solution.decision.levels, keep_on_sale)
+    notes += controls.ladder_edge_note(scenario, solution.decision.levels)
 
     # 8. compare with the shop and the baselines
     step(7)

@@ -101,3 +101,15 @@ def test_build_plan_rejects_bad_controls_in_one_line(market):
                          ({"keep_on_sale": ["nope"]}, "keep_on_sale names")):
         with pytest.raises(ValueError, match=text):
             build_plan(m.transactions, cat, sessions=m.sessions, n_segments=2, threads=1, **kwargs)
+
+
+def test_prices_at_the_top_of_the_ladder_are_flagged():
+    from test_plan_headline import _scenario
+
+    from bundleopt.plan_parts.controls import ladder_edge_note
+
+    sc = _scenario()
+    levels = np.array([[4, 2, -1, -1], [2, 2, -1, -1]])  # a at 1.2 x list on menu 0
+    note = ladder_edge_note(sc, levels)
+    assert len(note) == 1 and note[0].startswith("1 of 4 offered prices are at the top")
+    assert ladder_edge_note(sc, np.array([[3, 2, -1, -1], [2, 2, -1, -1]])) == []

@@ -167,3 +167,21 @@ def offer_names(catalog: pd.DataFrame, components: Sequence[tuple[Any, ...]]) ->
         col = catalog.set_index(catalog["product_id"].astype(str))["name"]
         names = {k: str(v) for k, v in col.items() if isinstance(v, str) and v.strip()}
     return [" + ".join(names.get(str(p), str(p)) for p in comp) for comp in components]
+
+
+def ladder_edge_note(scenario: Any, levels: np.ndarray) -> list[str]:
+    """A note when offered prices sit at the top of their ladder above list price.
+
+    There the model's optimum lies beyond the ladder: the plan would raise prices further
+    if allowed, on the strength of a price response measured mostly at lower prices.
+    """
+    top = np.array([np.flatnonzero(np.isfinite(row))[-1] for row in scenario.prices])
+    above = scenario.prices[np.arange(scenario.n_offers), top] > scenario.list_prices() * (1 + 1e-9)
+    on = levels != -1
+    at_top = on & (levels == top[None, :]) & above[None, :]
+    n_on, n_top = int(on.sum()), int(at_top.sum())
+    if n_top == 0:
+        return []
+    return [f"{n_top} of {n_on} offered prices are at the top of their ladder, above list price: the "
+            "model would raise them further; these prices lie beyond most observed prices (extrapolation), "
+            "so check the backtest and consider max_price_change"]
