@@ -60,7 +60,8 @@ ProgressCallback = Callable[[str, float], None]
 
 BUNDLE_UTILITIES = ("copurchase", "additive")
 BundleUtility = Literal["copurchase", "additive"]
-DEFAULT_LADDER = (0.8, 0.85, 0.9, 0.95, 1.0)
+#: price levels as multiples of the list price: up to 20 % below and 20 % above list
+DEFAULT_LADDER = (0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.15, 1.2)
 
 # share of the whole job each step accounts for (for progress bars)
 _STEPS = (
@@ -97,7 +98,8 @@ class Plan:
         each baseline of
         :mod:`bundleopt.optimize.baselines`; columns ``plan``, ``profit``,
         ``revenue``, ``units``, ``feasible``, ``n_violations``, ``gain`` (profit
-        minus the shop's) and ``uplift`` (``gain / |shop profit|``).
+        minus the shop's) and ``uplift`` (``gain / shop profit``; NaN when the shop's
+        profit is not a meaningful base: :func:`bundleopt.plan_parts.headline.percent_base`).
     profit_by_segment : plans x segments expected profit (rows as in ``comparison``).
     cleaning : the :class:`~bundleopt.data.CleaningReport` of validation.
     segments : per segment: ``segment``, ``n_customers``, ``customer_share``,
@@ -111,6 +113,20 @@ class Plan:
     timings : seconds per step.
     settings : the arguments of :func:`build_plan` (JSON-friendly).
     notes : warnings worth reading (e.g. a positive price coefficient).
+    headline : the gain over the status quo split into its parts
+        (:class:`bundleopt.plan_parts.headline.Headline`).
+    margin_gap : the status quo's modelled margin beside the observed one, the gap in
+        named steps (:func:`bundleopt.plan_parts.backtest.margin_gap`).
+    backtest : the model fitted on an earlier window and scored on the later one
+        (:class:`bundleopt.plan_parts.backtest.Backtest`), or None (``backtest_split=None``).
+    intervals : profit and uplift under draws of the fitted parameters
+        (:class:`bundleopt.plan_parts.intervals.Intervals`), or None (``n_draws=None``).
+    robust : the plan maximising mean profit over draws and what it gives up
+        (:class:`bundleopt.plan_parts.intervals.RobustPlan`), or None (``robust_draws=None``).
+    offer_reasons : per (menu, offer): its contribution and the change in the plan's
+        profit if removed or moved one price step (:func:`bundleopt.plan_parts.reasons.offer_reasons`).
+    rule_costs : per rule family switched on: the plan's profit without it, re-solved
+        (:func:`bundleopt.plan_parts.reasons.rule_costs`).
     """
 
     solution: Solution
@@ -128,6 +144,13 @@ class Plan:
     timings: dict[str, float]
     settings: dict[str, Any]
     notes: tuple[str, ...] = field(default_factory=tuple)
+    headline: Any = None
+    margin_gap: pd.DataFrame | None = None
+    backtest: Any = None
+    intervals: Any = None
+    robust: Any = None
+    offer_reasons: pd.DataFrame | None = None
+    rule_costs: pd.DataFrame | None = None
 
     @property
     def profit(self) -> float:
@@ -141,9 +164,9 @@ class Plan:
 
     @property
     def uplift(self) -> float:
-        """``(profit - shop_profit) / |shop_profit|`` (NaN when the shop earns exactly 0)."""
-        shop = self.shop_profit
-        return (self.profit - shop) / abs(shop) if shop != 0 else float("nan")
+        """Gain over the status quo as a share of its profit (``headline.uplift``; NaN, with
+        the reason in ``headline.uplift_note``, when that profit is negative or near zero)."""
+        return float(self.headline.uplift) if self.headline is not None else float("nan")
 
     @property
     def price_coefficients(self) -> pd.Series:
@@ -497,6 +520,19 @@ def _bundle_weights(
     return v
 
 
+def _utility_design(model: Any, offer_ids: Sequence[str], components: Sequence[tuple[str, ...]]) -> np.ndarray:
+    """(O, P) 0/1 matrix: which of the model's parameters make up each offer's constant in
+    :func:`_bundle_weights` (its own ``ASC``, or its components' for an additive bundle)."""
+    names = list(model.params_.index)
+    known = set(map(str, model.alternatives_))
+    design = np.zeros((len(offer_ids), len(names)))
+    for o, oid in enumerate(offer_ids):
+        for alt in ([oid] if oid in known else components[o]):
+            if f"ASC_{alt}" in names:
+                design[o, names.index(f"ASC_{alt}")] = 1.0
+    return design
+
+
 def shop_decision(scenario: Scenario) -> Decision:
     """The shop's list prices: every offer (singles and bundles) at its list level.
 
@@ -529,6 +565,15 @@ def _plan_table(scenario: Scenario, solution: Solution) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
+def _named(table: pd.DataFrame, catalog: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """``table`` with a ``name`` column after ``offer`` (catalog names; the id where none)."""
+    from bundleopt.plan_parts.controls import offer_names
+
+    names = dict(zip(scenario.offer_ids, offer_names(catalog, scenario.components), strict=True))
+    table.insert(2, "name", table["offer"].map(names))
+    return table
+
+
 def _compare(scenario: Scenario, solution: Solution) -> tuple[pd.DataFrame, pd.DataFrame]:
     from bundleopt.optimize import evaluate
     from bundleopt.optimize.baselines import BASELINES
@@ -549,7 +594,10 @@ def _compare(scenario: Scenario, solution: Solution) -> tuple[pd.DataFrame, pd.D
     comp = pd.DataFrame(rows)
     shop = float(comp.loc[comp["plan"] == "shop", "profit"].iloc[0])
     comp["gain"] = comp["profit"] - shop
-    comp["uplift"] = comp["gain"] / abs(shop) if shop != 0 else np.nan
+    from bundleopt.plan_parts.headline import percent_base
+
+    shop_rev = float(comp.loc[comp["plan"] == "shop", "revenue"].iloc[0])
+    comp["uplift"] = np.nan if percent_base(shop, shop_rev, what="the shop's") else comp["gain"] / shop
     by_segment = pd.DataFrame(by_seg).T
     by_segment.index.name = "plan"
     by_segment.columns.name = "segment"
@@ -598,6 +646,13 @@ def build_plan(
     time_limit: float | None = 60.0,
     threads: int | None = 1,
     progress: ProgressCallback | None = None,
+    keep_on_sale: Sequence[str] | None = None,
+    max_price_change: float | Mapping[str, float] | None = None,
+    price_points: str | float | None = None,
+    backtest_split: str | float | None = None,
+    n_draws: int | None = 200,
+    robust_draws: int | None = None,
+    min_segment_size: int = 50,
 ) -> Plan:
     """Run the whole pipeline on validated-or-raw tables and return a :class:`Plan`.
 
@@ -631,7 +686,24 @@ def build_plan(
     random_state : seed of segmentation and of the no-purchase draws.
     time_limit, threads : HiGHS options; ``threads`` also limits the threads of the
         segmentation's clustering (:class:`~bundleopt.segment.CustomerSegmenter`).
+        The re-solves of the checks (headline steps, rule costs, robust plan) get at most
+        ``min(time_limit, 20)`` seconds each; their status is in their notes.
     progress : ``progress(step, fraction_done)`` called as each step starts.
+    keep_on_sale : products that must stay on sale (on at least one menu, selling at
+        least 5 % of their status-quo sales: :mod:`bundleopt.plan_parts.controls`).
+    max_price_change : a product's price stays within this share of its list price
+        (``0.1``: +-10 %), or ``{product: share}``; ladder levels further away are removed.
+    price_points : ``".99"`` (prices end in .99) or a step (``0.1``: multiples of 0.10)
+        every price but the list price is rounded to; ``None`` no rounding.
+    backtest_split : fit the choice models again on the days before this day
+        (``"2001-01-15"``) or share of the days (``0.75``) and score the later days
+        (:func:`bundleopt.plan_parts.backtest.backtest`); ``None`` skips it.
+    min_segment_size : with personalised menus, a segment of fewer customers is merged
+        into the nearest one first (:func:`bundleopt.plan_parts.privacy.merge_small_segments`).
+    n_draws : draws of the fitted parameters for the intervals on profit and uplift
+        (:func:`bundleopt.plan_parts.intervals.parameter_intervals`); ``None`` skips them.
+    robust_draws : also solve for the plan with the best mean profit over this many
+        draws (:func:`bundleopt.plan_parts.intervals.robust_plan`; a larger MILP); ``None`` skips it.
 
     Raises ``ValueError`` (``DataValidationError``, ``InfeasibleScenarioError`` are
     ``ValueError`` too) with a message saying what to fix.
@@ -647,6 +719,19 @@ def build_plan(
     from bundleopt.optimize.solve import check_options
 
     check_options(time_limit, 1e-4, threads)  # solver options, before any work
+    from bundleopt.plan_parts import controls
+
+    price_points = controls.check_price_points(price_points)
+    if not _is_int(min_segment_size) or min_segment_size < 1:
+        raise ValueError(f"min_segment_size must be an integer >= 1 (customers), got {min_segment_size!r}")
+    for name, value in (("n_draws", n_draws), ("robust_draws", robust_draws)):
+        if value is not None and (not _is_int(value) or value < 2):
+            raise ValueError(f"{name} must be an integer >= 2 or None (skip), got {value!r}")
+    if isinstance(backtest_split, float | int) and not (0 < backtest_split < 1):
+        raise ValueError(f"backtest_split must be a share of the days in (0, 1) or a date, got {backtest_split!r}")
+    keep_on_sale = [keep_on_sale] if isinstance(keep_on_sale, str) else [str(p) for p in keep_on_sale or []]
+    if max_price_change is not None and not isinstance(max_price_change, Mapping):
+        controls.limit_price_change(np.ones((1, 1)), [0], [("x",)], max_price_change)  # checks the number
     settings = {
         "n_segments": n_segments, "k_range": list(k_range), "max_bundles": max_bundles,
         "max_offers": max_offers, "min_margin": min_margin, "personalised": personalised,
@@ -657,6 +742,9 @@ def build_plan(
         "allow_positive_price_coef": allow_positive_price_coef,
         "purchase_share": purchase_share, "sessions": sessions is not None,
         "random_state": random_state, "time_limit": time_limit, "threads": threads,
+        "keep_on_sale": keep_on_sale, "max_price_change": max_price_change,
+        "price_points": price_points, "backtest_split": backtest_split, "n_draws": n_draws,
+        "robust_draws": robust_draws, "min_segment_size": min_segment_size,
     }
     rules = _constraints(max_offers, max_bundles, min_margin, no_arbitrage, constraints)
     timings: dict[str, float] = {}
@@ -694,7 +782,15 @@ def build_plan(
         seg_model.set_params(n_segments=1)
     seg_model.fit(feats)
     assignments = seg_model.segments_.astype(int)
-    seg_ids = list(range(seg_model.n_segments_))
+    profiles = seg_model.profiles_
+    if personalised:  # privacy: no personalised price for a group under min_segment_size customers
+        from bundleopt.plan_parts.privacy import merge_small_segments
+
+        assignments, merged = merge_small_segments(assignments, feats, min_segment_size)
+        if merged:
+            notes += merged
+            profiles = feats.reindex(assignments.index).groupby(assignments.to_numpy()).mean()
+    seg_ids = sorted(int(s) for s in assignments.unique())
 
     # 3. candidates
     step(2)
@@ -761,7 +857,10 @@ def build_plan(
     list_price = np.array([float(cat_i.loc[list(c), "list_price"].sum()) for c in components])
     costs = np.array([float(cat_i.loc[list(c), "unit_cost"].sum()) for c in components])
     prices = np.outer(list_price, np.asarray(lad))
-    losing = [oid for oid, c, p in zip(offer_ids, costs, prices.max(axis=1), strict=True) if c >= p]
+    list_idx = np.full(len(offer_ids), lad.index(1.0))
+    prices = controls.round_to_price_points(prices, list_idx, price_points)  # then the limit holds
+    prices = controls.limit_price_change(prices, list_idx, components, max_price_change)
+    losing = [oid for oid, c, p in zip(offer_ids, costs, np.nanmax(prices, axis=1), strict=True) if c >= p]
     if losing:
         notes.append(f"{len(losing)} offer(s) cost more than every price on their ladder "
                      f"(e.g. {losing[:3]}): offering them loses money, so the plan drops them")
@@ -775,12 +874,15 @@ def build_plan(
             rules = replace(rules, stock=limits)
             notes.append(f"stock: {len(limits)} product(s) limited by the catalog's stock (units over "
                          "a period as long as the data's, divided by the mean units per purchase)")
+    rules = replace(rules, **controls.keep_on_sale_rules(
+        keep_on_sale, products, {"max_cannibalisation": rules.max_cannibalisation,
+                                 "protected_products": rules.protected_products}))
     if not len(cands) and rules.min_bundle_discount == 0.0 and "min_bundle_discount" not in (constraints or {}):
         rules = replace(rules, min_bundle_discount=None)  # no bundle, no arbitrage rule
     scenario = Scenario.from_arrays(
         v, np.ones(len(seg_ids)), prices, costs, weights, personalised=personalised,
         offer_ids=offer_ids, components=components, segment_ids=seg_ids, constraints=rules,
-        market_size=float(occ.sum()), list_level=np.full(len(offer_ids), lad.index(1.0)),
+        market_size=float(occ.sum()), list_level=list_idx,
     )
 
     # 7. solve
@@ -788,10 +890,27 @@ def build_plan(
     solution = solve(scenario, time_limit=time_limit, threads=threads)
     if solution.status != "optimal":
         notes.append(f"solver status {solution.status!r}, gap {solution.gap:.2%}")
+    notes += controls.kept_on_sale_report(scenario, solution.decision.levels, keep_on_sale)
+    notes += controls.ladder_edge_note(scenario, solution.decision.levels)
 
     # 8. compare with the shop and the baselines
     step(7)
     comparison, by_segment = _compare(scenario, solution)
+    from bundleopt.plan_parts.assess import assess_plan
+    from bundleopt.plan_parts.intervals import linear_weights
+
+    weights_of = linear_weights(  # the scenario's weights at other parameter values (draws)
+        scenario.v, scenario.prices, {s: _utility_design(models[s], offer_ids, components) for s in seg_ids},
+        {s: models[s].params_ for s in seg_ids})
+    check_limit = min(time_limit, 20.0) if time_limit is not None else 20.0  # each re-solve of the checks
+    extras = assess_plan(
+        scenario, solution, comparison, solve=lambda sub: solve(sub, time_limit=check_limit, threads=threads),
+        transactions=tx, catalog=cat, models=models, weights_of=weights_of, n_draws=n_draws,
+        robust_draws=robust_draws, random_state=random_state,
+        backtest_args=None if backtest_split is None else {
+            "segments": assignments, "split": backtest_split, "sessions": checked.sessions,
+            "purchase_share": purchase_share, "bundles": bundles_in_data, "offers": products,
+            "smoothing": smoothing, "random_state": random_state})
     timings[_STEPS[7][0]] = time.perf_counter() - clock[0]
     timings["total"] = sum(timings.values())
     if progress is not None:
@@ -807,7 +926,7 @@ def build_plan(
         "price_coef": beta["estimate"].reindex(seg_ids).to_numpy(),
         "price_se": beta["std_error"].reindex(seg_ids).to_numpy(),
     })
-    seg_table = seg_table.join(seg_model.profiles_.reset_index(drop=True))
+    seg_table = seg_table.join(profiles.reset_index(drop=True))
     observed = float(((tx["unit_price"] - tx["product_id"].map(cat_i["unit_cost"])) * tx["quantity"]).sum())
     summary = {
         "transaction_rows": int(len(tx)), "customers": int(tx["customer_id"].nunique()),
@@ -822,8 +941,8 @@ def build_plan(
         "machine": platform.platform(), "versions": _versions(),
     }
     return Plan(
-        solution=solution, scenario=scenario, table=_plan_table(scenario, solution),
+        solution=solution, scenario=scenario, table=_named(_plan_table(scenario, solution), cat, scenario),
         comparison=comparison, profit_by_segment=by_segment, cleaning=report, segments=seg_table,
         assignments=assignments, candidates=cands, params=params, importance=seg_model.importance_,
-        data_summary=summary, timings=timings, settings=settings, notes=tuple(notes),
+        data_summary=summary, timings=timings, settings=settings, notes=tuple(notes), **extras,
     )

@@ -58,6 +58,8 @@ def test_plan_on_csv_files_writes_the_report(files, tmp_path):
     assert doc["settings"]["n_segments"] == 2 and doc["settings"]["max_bundles"] == 2
     assert len(doc["segments"]) == 2
     assert "written to" in result.output
+    # the decomposed headline comes first in the terminal
+    assert result.output.index("Where the gain comes from") < result.output.index("Plan: offers")
     # a second run into the same folder is refused, then allowed with --overwrite
     again = runner.invoke(app, ["plan", "-t", str(files / "tx.csv"), "-c", str(files / "cat.csv"),
                                 "--purchase-share", "0.6", "--segments", "2", "--out", str(out)])
@@ -122,6 +124,9 @@ def test_bad_files_give_one_line_and_write_nothing(files, tmp_path, case):
         (["--no-such-option"], "no-such-option"),
         (["--time-limit", "0"], "time_limit"),
         (["--max-bundles", "-1"], "max_bundles"),
+        (["--price-points", "cheap"], "--price-points"),
+        (["--max-price-change", "-0.1"], "--max-price-change"),
+        (["--keep-on-sale", "no-such-product"], "keep_on_sale names products"),
     ],
 )
 def test_bad_options_give_one_line_and_write_nothing(files, tmp_path, args, text):

@@ -281,9 +281,11 @@ def test_ids_are_plain_text_in_plots_markdown_and_csv(plan, tmp_path):
     # Markdown: no raw HTML, every table row has the header's number of cells
     md = (out / "report.md").read_text()
     assert re.search(r"(?<!\\)<", md) is None and "<b>" not in md
-    rows = [line for line in md.splitlines() if line.startswith("|")]
-    cells = {len(re.findall(r"(?<!\\)\|", line)) for line in rows}
-    assert rows and len(cells) == 2  # one count per table (plan, comparison)
+    blocks = [[line for line in b if line.startswith("|")] for b in re.split(r"\n\s*\n", md)]
+    tables = [b for b in blocks if b]
+    assert len(tables) >= 3  # headline, plan, comparison (and the checks)
+    for rows in tables:  # every row of a table has its header's number of cells
+        assert len({len(re.findall(r"(?<!\\)\|", line)) for line in rows}) == 1, rows[0]
     assert r"\<b\>x\</b\>" in md and r"p\|q" in md
     # HTML: escaped
     html = (out / "report.html").read_text()

@@ -163,7 +163,8 @@ def test_bad_arguments_say_what_to_fix(market, kwargs, message):
 def test_a_segment_without_enough_purchases_asks_for_fewer_segments(market):
     tx = market.transactions[market.transactions["customer_id"] < "U00040"]
     with pytest.raises(ValueError, match="fewer segments"):
-        build_plan(tx, market.catalog, purchase_share=0.6, n_segments=8, min_occasions=30)
+        # min_segment_size=1: no privacy merge (by default these tiny segments merge into one)
+        build_plan(tx, market.catalog, purchase_share=0.6, n_segments=8, min_occasions=30, min_segment_size=1)
 
 
 @pytest.mark.realdata
@@ -181,3 +182,13 @@ def test_tafeng_slice_end_to_end():
     feasible = comp[comp["feasible"]]
     assert (plan.profit >= feasible["profit"] * (1 - 1e-6)).all()
     assert plan.profit > 0
+
+
+def test_headline_decomposes_the_gain_over_the_status_quo(plan):
+    head = plan.headline
+    steps = head.steps.set_index("step")
+    sq = evaluate(plan.scenario, plan.scenario.status_quo()).profit
+    assert math.isclose(head.base_profit, sq, rel_tol=1e-12)
+    assert math.isclose(head.profit, plan.profit, rel_tol=1e-9)
+    assert math.isclose(steps["part"].sum(), plan.profit - sq, rel_tol=1e-9)
+    assert math.isclose(plan.uplift, (plan.profit - sq) / sq) if sq > 0 else math.isnan(plan.uplift)

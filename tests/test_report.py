@@ -80,3 +80,39 @@ def test_a_failure_writes_nothing(plan, tmp_path, monkeypatch):
 def test_missing_parent_folder(plan, tmp_path):
     with pytest.raises(NotADirectoryError, match="does not exist"):
         report.write_report(plan, tmp_path / "no" / "such" / "rep")
+
+
+def test_the_decomposed_headline_comes_first_everywhere(plan, tmp_path):
+    out = report.write_report(plan, tmp_path / "rep")
+    doc = json.loads((out / "plan.json").read_text())
+    assert next(iter(doc)) == "headline"
+    head = doc["headline"]
+    assert math.isclose(sum(s["part"] for s in head["steps"]), head["gain"], rel_tol=1e-9, abs_tol=1e-9)
+    assert math.isclose(head["profit"], plan.profit, rel_tol=1e-9)
+    html = (out / "report.html").read_text()
+    assert html.index("Where the gain comes from") < html.index("<h2>Plan</h2>")
+    md = (out / "report.md").read_text()
+    assert md.index("Where the gain comes from") < md.index("## Plan")
+
+
+def test_intervals_are_in_the_report_and_match_the_json(plan, tmp_path):
+    out = report.write_report(plan, tmp_path / "rep")
+    doc = json.loads((out / "plan.json").read_text())
+    rows = {r["quantity"]: r for r in doc["intervals"]["table"]}
+    t = plan.intervals.table.set_index("quantity")
+    assert math.isclose(rows["plan_profit"]["low"], t.at["plan_profit", "low"])
+    assert rows["plan_profit"]["low"] <= plan.profit <= rows["plan_profit"]["high"]
+    assert len(pd.read_csv(out / "intervals.csv")) == doc["intervals"]["n_draws"] == len(plan.intervals.draws)
+    html = (out / "report.html").read_text()
+    assert "intervals from the estimates" in html and 'src="intervals.png"' in html
+
+
+def test_reasons_are_in_the_plan_and_the_report(plan, tmp_path):
+    why = plan.offer_reasons
+    assert len(why) == len(plan.table)  # one row per (segment, offer) of the plan
+    assert math.isclose(why["contribution"].sum(), plan.profit, rel_tol=1e-9)
+    assert set(plan.rule_costs["rule"]) == set(plan.scenario.constraints.active())
+    out = report.write_report(plan, tmp_path / "rep")
+    assert len(pd.read_csv(out / "reasons.csv")) == len(why)
+    html = (out / "report.html").read_text()
+    assert "Why each offer is in the plan" in html and "What each rule costs" in html

@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
@@ -125,8 +126,23 @@ def frame_table(frame: Any, title: str, floats: str = "{:,.2f}", max_rows: int |
 
 
 def print_plan(console: Console, plan: Any, max_rows: int = 40) -> None:
-    """The plan, its comparison with the shop's prices and the segments, as rich tables."""
+    """The headline (gain over the shop as it is, in parts) first, then the plan, its
+    comparison with the shop's prices and the segments, as rich tables."""
     summ = plan.data_summary
+    head = getattr(plan, "headline", None)
+    if head is not None:
+        steps = head.steps[["description", "profit", "part", "part_pct", "feasible"]]
+        steps = steps.assign(part_pct=steps["part_pct"].map(lambda v: "n/a" if v != v else f"{v:+.1%}"))
+        console.print(frame_table(steps, "Where the gain comes from (each step re-evaluated exactly; "
+                                  "parts add up to the total)"))
+        console.print(f"plan {head.profit:,.2f} vs the shop as it is {head.base_profit:,.2f}: "
+                      f"gain {head.gain:+,.2f}, uplift {head.uplift_text()}", markup=False)
+        iv = getattr(plan, "intervals", None)
+        if iv is not None:
+            t = iv.table.set_index("quantity")
+            console.print(f"{iv.level:.0%} interval over {len(iv.draws)} parameter draws: plan profit "
+                          f"{t.at['plan_profit', 'low']:,.2f} to {t.at['plan_profit', 'high']:,.2f}, gain "
+                          f"{t.at['gain', 'low']:+,.2f} to {t.at['gain', 'high']:+,.2f}", markup=False)
     console.print(
         f"[bold]{summ['transaction_rows']}[/] lines, [bold]{summ['customers']}[/] customers, "
         f"[bold]{summ['products']}[/] products, {summ['first_day']} to {summ['last_day']}; "
@@ -138,12 +154,13 @@ def print_plan(console: Console, plan: Any, max_rows: int = 40) -> None:
     console.print(frame_table(table, "Plan: offers and prices per segment (expected units and profit)",
                               max_rows=max_rows))
     comp = plan.comparison[["plan", "profit", "revenue", "units", "feasible", "gain", "uplift"]]
-    comp = comp.assign(uplift=comp["uplift"].map("{:+.1%}".format))
+    comp = comp.assign(uplift=comp["uplift"].map(lambda v: "n/a" if v != v else f"{v:+.1%}"))
     console.print(frame_table(comp, "Expected profit: optimised plan vs shop list prices and baselines"))
+    uplift = head.uplift_text() if head is not None else "n/a"
+    base = head.base_profit if head is not None else plan.shop_profit
     console.print(
-        f"optimised plan [bold green]{plan.profit:,.2f}[/] vs shop list prices "
-        f"[bold]{plan.shop_profit:,.2f}[/] (gain {plan.profit - plan.shop_profit:+,.2f}, "
-        f"{plan.uplift:+.1%} of |shop|); "
+        f"optimised plan [bold green]{plan.profit:,.2f}[/] vs the shop as it is (status quo) "
+        f"[bold]{base:,.2f}[/] (uplift {escape(uplift)}); "
         f"solver {plan.solution.method} ({plan.solution.status}), {plan.timings['total']:.1f} s")
     for note in plan.notes:
         console.print(f"note: {note}", markup=False)

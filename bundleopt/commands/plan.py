@@ -52,7 +52,26 @@ def plan(
         "--personalised/--uniform", help="One menu per segment, or one menu for everybody.")] = True,
     ladder: Annotated[str, typer.Option(
         "--ladder", help="Price levels as multiples of the list price, comma-separated; 1.0 is always "
-        "added.")] = "0.8,0.85,0.9,0.95,1.0",
+        "added. The default goes from 20 % below to 20 % above list.")] = "0.8,0.85,0.9,0.95,1.0,1.05,1.1,1.15,1.2",
+    keep_on_sale: Annotated[str | None, typer.Option(
+        "--keep-on-sale", help="Products that must stay on sale, comma-separated product ids.")] = None,
+    max_price_change: Annotated[float | None, typer.Option(
+        "--max-price-change", help="A product's price stays within this share of its list price "
+        "(0.1 = +-10 %).")] = None,
+    backtest: Annotated[str, typer.Option(
+        "--backtest", help="Check the model against what happened: refit on the days before this date "
+        "(YYYY-MM-DD) or share of the days (e.g. 0.75) and score the later days; 'none' skips it.")] = "0.75",
+    min_segment_size: Annotated[int, typer.Option(
+        "--min-segment-size", help="Privacy: with personalised menus, segments of fewer customers are "
+        "merged into the nearest one first.")] = 50,
+    draws: Annotated[int, typer.Option(
+        "--draws", help="Draws of the fitted parameters for intervals on profit and uplift (0: none).")] = 200,
+    robust_draws: Annotated[int, typer.Option(
+        "--robust-draws", help="Also find the plan with the best mean profit over this many draws "
+        "(0: no; a larger MILP).")] = 0,
+    price_points: Annotated[str | None, typer.Option(
+        "--price-points", help="Round prices (all but the list price) to .99 endings ('.99') or to "
+        "multiples of a step (e.g. 0.1).")] = None,
     bundle_utility: Annotated[str, typer.Option(
         "--bundle-utility", help="How bundles get a utility: copurchase (estimated from baskets) or "
         "additive (components plus log lift).")] = "copurchase",
@@ -95,6 +114,21 @@ def plan(
     if bundle_utility not in BUNDLE_UTILITIES:
         fail(f"--bundle-utility must be one of {', '.join(BUNDLE_UTILITIES)}, got {bundle_utility!r}", code=2)
     levels = _ladder(ladder)
+    from bundleopt.plan_parts.controls import check_price_points
+
+    try:
+        points = check_price_points(price_points)
+    except ValueError as exc:
+        fail(f"--price-points: {exc}", code=2)
+    if max_price_change is not None and not max_price_change >= 0:
+        fail(f"--max-price-change must be a share >= 0 of the list price (0.1 = 10 %), got {max_price_change}",
+             code=2)
+    split: str | float | None = None if backtest.strip().lower() in ("", "none", "off") else backtest
+    try:
+        split = float(split) if split is not None else None
+    except ValueError:
+        pass  # a date: checked by build_plan
+    keep = [p.strip() for p in keep_on_sale.split(",") if p.strip()] if keep_on_sale else None
     console = Console()
     with interrupt_guard() as guard, user_errors(guard):
         check_output_folder(out, overwrite=overwrite, overwrite_hint="--overwrite")
@@ -115,6 +149,9 @@ def plan(
                 max_products=max_products, errors="raise" if strict else "drop",
                 random_state=seed, time_limit=time_limit, progress=guard.progress(progress),
                 allow_positive_price_coef=allow_positive_price_coef,
+                keep_on_sale=keep, max_price_change=max_price_change, price_points=points, backtest_split=split,
+                n_draws=draws or None, robust_draws=robust_draws or None,
+                min_segment_size=min_segment_size,
             )
         guard.check()
         folder = write_report(result, out, overwrite=overwrite, before_commit=guard.check)

@@ -1,0 +1,254 @@
+"""Intervals on profit and uplift from the estimates' sampling distribution, and a plan that holds up.
+
+The choice models' estimates ``theta_s`` are approximately normal with the covariance
+the fit reports (``model.cov_``, the inverse Hessian of the log-likelihood). A draw
+``theta_s^(d) ~ N(theta_s, cov_s)`` per segment gives new preference weights
+``v^(d)`` (the pipeline's own ``weights_of``), and the plan and the status quo are
+re-evaluated exactly (:func:`bundleopt.optimize.evaluate`) under each draw. The
+interval of a quantity is the central ``level`` share of its draws (percentiles).
+Parameters whose covariance is not finite (unidentified, separated) are held at
+their estimates, which the note says.
+
+:func:`robust_plan` maximises the **mean** profit over draws: each draw of a segment
+becomes a segment of weight ``w_s / D`` of a latent-class scenario the existing MILP
+solves. With personalised menus each segment's draws must share its menu, so the
+problem is solved per segment (exact when no rule couples segments:
+:func:`bundleopt.optimize.decompose.coupling_rules`); with uniform prices it is one
+scenario with ``S x D`` segments.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bundleopt.scenario import Decision, Scenario
+
+__all__ = ["Intervals", "RobustPlan", "draw_models", "parameter_intervals", "robust_plan"]
+
+#: ``weights_of({segment: parameter Series}) -> v`` (S, O, K): the scenario's weights at those parameters
+WeightsOf = Callable[[Mapping[Any, pd.Series]], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Intervals:
+    """Profit and uplift under parameter draws (plain data).
+
+    ``draws``: one row per draw: ``plan_profit``, ``status_quo_profit``, ``gain``,
+    ``uplift`` (NaN where that draw's status quo is not a meaningful base).
+    ``table``: per quantity: ``point`` (at the estimates), ``low``, ``median``, ``high``.
+    ``level``: the interval's coverage (0.9: 5th to 95th percentile). ``note``: what
+    was held fixed, and why an uplift interval is "n/a" when it is.
+    """
+
+    draws: pd.DataFrame
+    table: pd.DataFrame
+    level: float
+    note: str
+
+
+def draw_models(models: Mapping[Any, Any], n_draws: int,
+                rng: np.random.Generator) -> tuple[list[dict[Any, pd.Series]], list[str]]:
+    """``n_draws`` parameter sets ``{segment: Series}`` drawn from ``N(estimate, cov_)`` per model.
+
+    Returns the draws and the names of parameters held at their estimate (covariance
+    not finite). The square root of the covariance is taken by eigen-decomposition
+    with negative eigenvalues (rounding) set to 0.
+    """
+    fixed: list[str] = []
+    roots = {}
+    for s, m in models.items():
+        est = m.params_.to_numpy(dtype=float)
+        cov = np.asarray(m.cov_, dtype=float)
+        ok = np.isfinite(np.diag(cov)) & np.isfinite(cov).all(axis=1)
+        fixed += [f"segment {s}: {n}" for n in np.asarray(m.params_.index)[~ok]]
+        sub = cov[np.ix_(ok, ok)]
+        vals, vecs = np.linalg.eigh((sub + sub.T) / 2) if ok.any() else (np.zeros(0), np.zeros((0, 0)))
+        roots[s] = (est, ok, vecs * np.sqrt(np.clip(vals, 0.0, None)), m.params_.index)
+    out = []
+    for _ in range(n_draws):
+        drawn = {}
+        for s, (est, ok, root, names) in roots.items():
+            theta = est.copy()
+            theta[ok] += root @ rng.standard_normal(int(ok.sum()))
+            drawn[s] = pd.Series(theta, index=names)
+        out.append(drawn)
+    return out, fixed
+
+
+def linear_weights(v: np.ndarray, prices: np.ndarray, design: Mapping[Any, np.ndarray],
+                   estimates: Mapping[Any, pd.Series], price: str = "price") -> WeightsOf:
+    """A fast ``weights_of`` for utilities linear in the parameters.
+
+    With ``u[s, o, k] = design_s[o] . theta_s + beta_s p[o, k]`` (``design_s`` (O, P):
+    which constants make up each offer's constant), the weights at ``theta'`` are
+    ``v * exp(design_s (theta' - theta) + (beta' - beta) p)``: exact, no model calls.
+    ``v`` (S, O, K) are the weights at the ``estimates``; segment ``s`` is the s-th key.
+    """
+    p = np.nan_to_num(np.asarray(prices, dtype=float))
+    keys = list(estimates)
+
+    def weights_of(params: Mapping[Any, pd.Series]) -> np.ndarray:
+        out = np.empty_like(v)
+        for i, s in enumerate(keys):
+            delta = (params[s] - estimates[s]).to_numpy(dtype=float)
+            d_beta = float(params[s][price] - estimates[s][price])
+            out[i] = v[i] * np.exp((design[s] @ delta)[:, None] + d_beta * p)
+        return out
+
+    return weights_of
+
+
+def _interval(values: np.ndarray, level: float) -> tuple[float, float, float]:
+    lo, hi = (1 - level) / 2, 1 - (1 - level) / 2
+    q = np.quantile(values, [lo, 0.5, hi])
+    return float(q[0]), float(q[1]), float(q[2])
+
+
+def parameter_intervals(
+    scenario: Scenario,
+    decision: Decision,
+    models: Mapping[Any, Any],
+    weights_of: WeightsOf,
+    *,
+    n_draws: int = 200,
+    level: float = 0.9,
+    random_state: int = 0,
+    min_base_margin: float = 0.01,
+) -> Intervals:
+    """Re-evaluate ``decision`` and the status quo under ``n_draws`` parameter draws (module docstring).
+
+    ``weights_of(models) -> v`` (S, O, K) builds the scenario's preference weights from
+    models, as the plan did. Draws whose weights the scenario rejects (overflow) are
+    left out and counted in the note.
+    """
+    from bundleopt.optimize import evaluate
+    from bundleopt.plan_parts.headline import percent_base
+
+    if not (isinstance(n_draws, int) and n_draws >= 2):
+        raise ValueError(f"n_draws must be an integer >= 2, got {n_draws!r}")
+    if not (0 < level < 1):
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    rng = np.random.default_rng(random_state)
+    drawn, fixed = draw_models(models, n_draws, rng)
+    sq = scenario.status_quo()
+    rows, rejected, bad_base = [], 0, 0
+    for d, ms in enumerate(drawn):
+        try:
+            sc = replace(scenario, v=weights_of(ms))
+        except ValueError:
+            rejected += 1
+            continue
+        p_ev, q_ev = evaluate(sc, decision), evaluate(sc, sq)
+        why = percent_base(q_ev.profit, q_ev.revenue, min_base_margin)
+        bad_base += bool(why)
+        gain = p_ev.profit - q_ev.profit
+        rows.append({"draw": d, "plan_profit": p_ev.profit, "status_quo_profit": q_ev.profit,
+                     "gain": gain, "uplift": gain / q_ev.profit if not why else np.nan})
+    draws = pd.DataFrame(rows, columns=["draw", "plan_profit", "status_quo_profit", "gain", "uplift"])
+    point_p, point_q = evaluate(scenario, decision), evaluate(scenario, sq)
+    point_why = percent_base(point_q.profit, point_q.revenue, min_base_margin)
+    points = {"plan_profit": point_p.profit, "status_quo_profit": point_q.profit,
+              "gain": point_p.profit - point_q.profit,
+              "uplift": (point_p.profit - point_q.profit) / point_q.profit if not point_why else np.nan}
+    table_rows = []
+    for name, point in points.items():
+        vals = draws[name].to_numpy(dtype=float)
+        if name == "uplift" and (bad_base or point_why or not len(vals)):
+            lo = med = hi = float("nan")
+        else:
+            lo, med, hi = _interval(vals, level) if len(vals) else (math.nan,) * 3
+        table_rows.append({"quantity": name, "point": point, "low": lo, "median": med, "high": hi})
+    notes = [f"{len(draws)} draws of the fitted parameters; {level:.0%} intervals (percentiles)"]
+    if fixed:
+        notes.append(f"held at their estimates (no finite standard error): {', '.join(fixed[:5])}"
+                     + (f" and {len(fixed) - 5} more" if len(fixed) > 5 else ""))
+    if rejected:
+        notes.append(f"{rejected} draw(s) left out (preference weights out of range)")
+    if bad_base or point_why:
+        notes.append(f"uplift interval n/a: the status quo's profit is negative or near zero in "
+                     f"{bad_base} of {len(draws)} draws" + (f" and at the estimates ({point_why})" if point_why else ""))
+    return Intervals(draws=draws, table=pd.DataFrame(table_rows), level=level, note="; ".join(notes))
+
+
+@dataclass(frozen=True)
+class RobustPlan:
+    """The decision maximising mean profit over parameter draws, against the point plan.
+
+    ``decision``; ``table``: rows ``point_plan`` and ``robust_plan`` with ``profit_at_estimates``
+    and ``mean_profit_over_draws`` (the draws it was chosen on); ``gives_up``: point
+    plan's profit at the estimates minus the robust plan's; ``exact``: the MILP is
+    exact for the stacked problem; ``note``.
+    """
+
+    decision: Decision
+    table: pd.DataFrame
+    gives_up: float
+    exact: bool
+    note: str
+
+
+def robust_plan(
+    scenario: Scenario,
+    point_decision: Decision,
+    models: Mapping[Any, Any],
+    weights_of: WeightsOf,
+    *,
+    n_draws: int = 20,
+    random_state: int = 1,
+    solve: Callable[[Scenario], Any] | None = None,
+) -> RobustPlan:
+    """Maximise the mean profit over ``n_draws`` draws of the parameters (module docstring)."""
+    from bundleopt.optimize import evaluate
+    from bundleopt.optimize import solve as default_solve
+    from bundleopt.optimize.decompose import coupling_rules
+
+    solve = solve or default_solve
+    rng = np.random.default_rng(random_state)
+    drawn, _ = draw_models(models, n_draws, rng)
+    vs = []
+    for ms in drawn:
+        try:
+            vs.append(np.asarray(replace(scenario, v=weights_of(ms)).v))
+        except ValueError:
+            continue
+    V = np.stack(vs)  # (D, S, O, K)
+    D, S = V.shape[0], scenario.n_segments
+    coupled = coupling_rules(scenario)
+    exact = not (scenario.personalised and coupled)
+
+    def stacked(v: np.ndarray, w: np.ndarray, personalised: bool, market: float) -> Scenario:
+        return replace(scenario, v=v, v0=np.ones(len(w)), weights=w, segment_ids=tuple(range(len(w))),
+                       personalised=personalised, market_size=market)
+
+    if scenario.personalised:
+        levels = np.empty((S, scenario.n_offers), dtype=int)
+        for s in range(S):
+            sub = stacked(V[:, s], np.full(D, 1.0 / D), False, scenario.market_size * scenario.weights[s])
+            if coupled:  # coupling rules are checked on the whole plan below, not here
+                sub = sub.with_constraints(**{r: None for r in coupled})
+            levels[s] = solve(sub).decision.levels[0]
+    else:
+        w = (np.repeat(scenario.weights[None, :], D, axis=0) / D).ravel()
+        sub = stacked(V.reshape(D * S, *V.shape[2:]), w / w.sum(), False, scenario.market_size)
+        levels = solve(sub).decision.levels[:1]
+    robust = Decision(levels)
+
+    def mean_profit(decision: Decision) -> float:
+        return float(np.mean([evaluate(replace(scenario, v=v), decision).profit for v in V]))
+
+    at_point = {"point_plan": evaluate(scenario, point_decision).profit, "robust_plan": evaluate(scenario, robust).profit}
+    table = pd.DataFrame({"plan": ["point_plan", "robust_plan"],
+                          "profit_at_estimates": [at_point["point_plan"], at_point["robust_plan"]],
+                          "mean_profit_over_draws": [mean_profit(point_decision), mean_profit(robust)],
+                          "feasible": [True, evaluate(scenario, robust).feasible]})
+    note = f"mean profit over {D} draws of the fitted parameters"
+    if not exact:
+        note += f"; rules coupling segments ({', '.join(coupled)}) were left out of the per-segment solves"
+    return RobustPlan(decision=robust, table=table, gives_up=at_point["point_plan"] - at_point["robust_plan"],
+                      exact=exact, note=note)

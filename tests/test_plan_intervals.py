@@ -1,0 +1,119 @@
+"""Intervals from parameter draws, and the plan that holds up under them."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_plan_headline import _scenario
+
+from bundleopt.optimize import evaluate, solve
+from bundleopt.plan_parts.intervals import parameter_intervals, robust_plan
+
+NAMES = ["ASC_a", "ASC_b", "ASC_c", "ASC_ab", "price"]
+
+
+def _models(sc, scale: float):
+    """Fake fitted models matching _scenario's weights, with covariance scale^2 * I."""
+    asc = np.log(sc.v[:, :, 2]) + 0.0  # level 2 is the list price
+    out = {}
+    for s in range(sc.n_segments):
+        beta = (np.log(sc.v[s, 0, 3]) - np.log(sc.v[s, 0, 2])) / (sc.prices[0, 3] - sc.prices[0, 2])
+        a = asc[s] - beta * sc.prices[:, 2]
+        out[s] = SimpleNamespace(params_=pd.Series([*a, beta], index=NAMES),
+                                 cov_=pd.DataFrame(np.eye(5) * scale**2, index=NAMES, columns=NAMES))
+    return out
+
+
+def _weights_of(sc):
+    def weights_of(ms):
+        return np.stack([np.exp(ms[s].to_numpy()[:4, None] + ms[s]["price"] * sc.prices)
+                         for s in range(sc.n_segments)])
+    return weights_of
+
+
+def test_no_uncertainty_gives_a_point_interval():
+    sc = _scenario()
+    dec = solve(sc).decision
+    iv = parameter_intervals(sc, dec, _models(sc, 0.0), _weights_of(sc), n_draws=20)
+    t = iv.table.set_index("quantity")
+    np.testing.assert_allclose(t["low"], t["point"], rtol=1e-9)
+    np.testing.assert_allclose(t["high"], t["point"], rtol=1e-9)
+
+
+def test_intervals_cover_the_point_and_each_draw_is_exact():
+    sc = _scenario()
+    dec = solve(sc).decision
+    models, weights_of = _models(sc, 0.05), _weights_of(sc)
+    iv = parameter_intervals(sc, dec, models, weights_of, n_draws=100, level=0.9)
+    t = iv.table.set_index("quantity")
+    assert (t["low"] < t["point"]).all() and (t["point"] < t["high"]).all()
+    assert len(iv.draws) == 100 and "90% intervals" in iv.note
+    np.testing.assert_allclose(iv.draws["gain"], iv.draws["plan_profit"] - iv.draws["status_quo_profit"])
+    # the first draw again, by hand: same seed, same draw
+    from bundleopt.plan_parts.intervals import draw_models
+
+    first = draw_models(models, 1, np.random.default_rng(0))[0][0]
+    again = evaluate(replace(sc, v=weights_of(first)), dec).profit
+    assert math.isclose(iv.draws.at[0, "plan_profit"], again, rel_tol=1e-12)
+
+
+def test_uplift_interval_is_na_on_a_negative_base():
+    sc = _scenario(costs=(4.0, 3.0, 60.0))
+    iv = parameter_intervals(sc, solve(sc).decision, _models(sc, 0.05), _weights_of(sc), n_draws=20)
+    t = iv.table.set_index("quantity")
+    assert t.loc["uplift", ["point", "low", "high"]].isna().all()
+    assert "uplift interval n/a" in iv.note and iv.draws["uplift"].isna().all()
+    assert t.at["gain", "low"] < t.at["gain", "high"]  # the gain still has an interval
+
+
+@pytest.mark.parametrize("personalised", [True, False])
+def test_robust_plan_is_best_on_its_draws_and_says_what_it_gives_up(personalised):
+    sc = _scenario(personalised=personalised)
+    point = solve(sc).decision
+    rb = robust_plan(sc, point, _models(sc, 0.3), _weights_of(sc), n_draws=8)
+    t = rb.table.set_index("plan")
+    assert rb.exact
+    assert t.at["robust_plan", "mean_profit_over_draws"] >= t.at["point_plan", "mean_profit_over_draws"] - 1e-6
+    assert rb.gives_up >= -1e-6  # the point plan is the optimum at the estimates
+    assert math.isclose(rb.gives_up, t.at["point_plan", "profit_at_estimates"] - t.at["robust_plan", "profit_at_estimates"])
+
+
+def test_bad_draw_counts_are_errors():
+    sc = _scenario()
+    with pytest.raises(ValueError, match="n_draws"):
+        parameter_intervals(sc, solve(sc).decision, _models(sc, 0.1), _weights_of(sc), n_draws=1)
+
+
+def test_linear_weights_match_the_pipeline_weights_at_other_parameters():
+    """The fast re-weighting equals _bundle_weights recomputed at the drawn parameters."""
+    import copy
+
+    from bundleopt.data.choice_data import build_menu_choices
+    from bundleopt.data.validate import validate
+    from bundleopt.datasets import make_market
+    from bundleopt.pipeline import _bundle_weights, _utility_design, fit_menu_models
+    from bundleopt.plan_parts.intervals import linear_weights
+
+    m = make_market(seed=3, n_products=6, n_customers=150, n_pairs=1)
+    checked = validate(m.transactions, m.catalog, sessions=m.sessions)
+    seg = pd.Series(0, index=checked.transactions["customer_id"].unique())
+    grouped = build_menu_choices(checked.transactions, checked.catalog, sessions=checked.sessions, segments=seg)
+    model = fit_menu_models({0: grouped.menus[0]})[0]
+    products = sorted(checked.transactions["product_id"].astype(str).unique())
+    ids, comps = [*products, "pair"], [*[(p,) for p in products], (products[0], products[1])]
+    cat = checked.catalog.set_index("product_id")
+    list_p = np.array([cat.loc[list(c), "list_price"].sum() for c in comps])
+    prices = np.outer(list_p, [0.8, 1.0, 1.2])
+    prices[1, 2] = np.nan  # a missing level stays missing
+    v = _bundle_weights(model, ids, comps, prices, {"pair": 1.3}, "additive")
+    theta = model.params_ + np.random.default_rng(0).normal(0, 0.1, len(model.params_))
+    moved = copy.copy(model)
+    moved.params_ = theta
+    expected = _bundle_weights(moved, ids, comps, prices, {"pair": 1.3}, "additive")
+    fast = linear_weights(v[None], prices, {0: _utility_design(model, ids, comps)}, {0: model.params_})
+    np.testing.assert_allclose(fast({0: theta})[0], expected, rtol=1e-10)
