@@ -98,6 +98,7 @@ KNOWN = {
     1418: "cut_off mixed/cannibalisation_protected: rule tolerance of the MILP stricter than the evaluator's",
     2226: "cut_off huge_v0/cannibalisation gamma=0: optimum 0.835, bound 0.204 (exact rule row)",
     1000215: "cut_off mixed_at_equality: L' = 1/(v0 + total - v_o) lost the other offers to cancellation",
+    8572: "solver_error tiny_v0/mixed: one solve infeasible, the other's decision broke a rule",
 }
 
 

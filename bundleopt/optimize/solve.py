@@ -592,7 +592,7 @@ def _checked(scenario: Scenario, cands: list[Candidate], method: str, timings: d
         notes.append(f"second opinion ({how}): {reason}")
     notes.extend(verdict.notes)
     if verdict.decision is None:
-        if statuses <= {"infeasible"}:
+        if "infeasible" in statuses:  # and no other solve found a feasible decision
             diagnose.raise_infeasible(scenario, threads=threads)
         raise SolverError(f"HiGHS stopped ({', '.join(sorted(statuses))}) without a feasible "
                           "decision; raise time_limit or relax the rules")
