@@ -35,7 +35,8 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 
-from bundleopt.optimize.highs_backend import INF, compile_model, new_highs
+from bundleopt.optimize.conditioning import LinearProgram
+from bundleopt.optimize.highs_backend import INF, compile_model, new_highs, to_highs
 from bundleopt.optimize.menu_oracle import best_menu, simple_rules
 from bundleopt.optimize.model import active_families, build_model
 from bundleopt.scenario import NOT_OFFERED, Decision, Scenario
@@ -359,19 +360,10 @@ def _master_lp(pools: list[dict[bytes, Column]], rows: CouplingRows, norm: np.nd
     """Restricted master LP: ``max sum profit u - penalty sum slack`` s.t. one convex
     combination per segment and ``sum act u + slack >= b`` (rows normalised).
     Returns its value and the coupling rows' duals (>= 0, profit per normalised unit)."""
-    cols = [(s, c) for s, p in enumerate(pools) for c in p.values()]
+    cols, entries_r, entries_c, vals = _column_entries(pools, norm)
     S, R = len(pools), len(rows.b)
     n = len(cols) + R
     cost = np.concatenate([[-c.profit for _, c in cols], np.full(R, penalty)])
-    entries_r, entries_c, vals = [], [], []
-    for j, (s, c) in enumerate(cols):
-        entries_r.append(s)
-        entries_c.append(j)
-        vals.append(1.0)
-        for r in np.flatnonzero(c.act):
-            entries_r.append(S + r)
-            entries_c.append(j)
-            vals.append(c.act[r] / norm[r])
     for r in range(R):
         entries_r.append(S + r)
         entries_c.append(len(cols) + r)
@@ -387,36 +379,13 @@ def _master_lp(pools: list[dict[bytes, Column]], rows: CouplingRows, norm: np.nd
     return value, duals
 
 
-def _lp(cost: np.ndarray, lo: np.ndarray, hi: np.ndarray, er: list[int], ec: list[int],
-        vals: list[float], r_lo: np.ndarray, r_hi: np.ndarray, threads: int | None,
-        integer: np.ndarray | None = None) -> highspy.Highs:
-    import scipy.sparse as sp
-
-    A = sp.csc_array((vals, (er, ec)), shape=(len(r_lo), len(cost)))
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = len(cost), len(r_lo)
-    lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, lo, hi
-    lp.row_lower_, lp.row_upper_ = r_lo, r_hi
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = A.indices.astype(np.int32)
-    lp.a_matrix_.value_ = A.data.astype(float)
-    if integer is not None:
-        lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
-                           for i in integer]
-    h = new_highs(threads)
-    h.passModel(lp)
-    return h
-
-
-def _repair(sc: Scenario, pools: list[dict[bytes, Column]], rows: CouplingRows, norm: np.ndarray,
-            time_limit: float | None, mip_gap: float, threads: int | None
-            ) -> tuple[np.ndarray, float] | None:
-    """One menu per segment from the pools: the best profit whose coupling rows hold
-    exactly (recomputed in floating point; a plan HiGHS returns within its
-    tolerances but not exactly is refused, and the rows tightened by that excess)."""
+def _column_entries(pools: list[dict[bytes, Column]], norm: np.ndarray
+                    ) -> tuple[list[tuple[int, Column]], list[int], list[int], list[float]]:
+    """The pools' menus as columns of the master LP and the repair MILP, and their
+    matrix entries: 1 in the convexity row of their segment, ``act / norm`` in the
+    coupling rows (row ``S + r``)."""
     cols = [(s, c) for s, p in enumerate(pools) for c in p.values()]
-    S, R = len(pools), len(rows.b)
+    S = len(pools)
     er, ec, vals = [], [], []
     for j, (s, c) in enumerate(cols):
         er.append(s)
@@ -426,6 +395,30 @@ def _repair(sc: Scenario, pools: list[dict[bytes, Column]], rows: CouplingRows, 
             er.append(S + r)
             ec.append(j)
             vals.append(c.act[r] / norm[r])
+    return cols, er, ec, vals
+
+
+def _lp(cost: np.ndarray, lo: np.ndarray, hi: np.ndarray, er: list[int], ec: list[int],
+        vals: list[float], r_lo: np.ndarray, r_hi: np.ndarray, threads: int | None,
+        integer: np.ndarray | None = None) -> highspy.Highs:
+    import scipy.sparse as sp
+
+    A = sp.csc_array((vals, (er, ec)), shape=(len(r_lo), len(cost)))
+    prog = LinearProgram(c=np.asarray(cost, dtype=float), offset=0.0, A=A, row_lo=r_lo,
+                         row_hi=r_hi, col_lo=lo, col_hi=hi)
+    h = new_highs(threads)
+    h.passModel(to_highs(prog, [] if integer is None else list(integer)))
+    return h
+
+
+def _repair(sc: Scenario, pools: list[dict[bytes, Column]], rows: CouplingRows, norm: np.ndarray,
+            time_limit: float | None, mip_gap: float, threads: int | None
+            ) -> tuple[np.ndarray, float] | None:
+    """One menu per segment from the pools: the best profit whose coupling rows hold
+    exactly (recomputed in floating point; a plan HiGHS returns within its
+    tolerances but not exactly is refused, and the rows tightened by that excess)."""
+    cols, er, ec, vals = _column_entries(pools, norm)
+    S, R = len(pools), len(rows.b)
     n = len(cols)
     shift = np.full(R, 1e-9)
     for _ in range(4):
