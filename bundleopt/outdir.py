@@ -15,7 +15,11 @@ Every folder bundleopt writes (a plan report, a simulation) carries a manifest,
 their first heavy stage) and :func:`staged_folder` writes the new folder next to the
 target and swaps it into place at the end, with SIGINT/SIGTERM deferred during the
 swap, so that an interrupted or failed run leaves the previous folder as it was and
-no temporary folder behind.
+no temporary folder behind. A run killed outright (SIGKILL, power loss) during the
+swap cannot clean up; the next write to the same folder repairs it first
+(:func:`recover_interrupted_swap`): a previous folder left hidden is put back, and
+left-over copies that hold only bundleopt's files are removed (anything else is
+reported, never deleted).
 """
 
 from __future__ import annotations
@@ -27,12 +31,14 @@ import signal
 import stat
 import tempfile
 import threading
+import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MANIFEST", "check_output_folder", "read_manifest", "staged_folder"]
+__all__ = ["MANIFEST", "check_output_folder", "read_manifest", "recover_interrupted_swap", "staged_folder"]
 
 #: name of the manifest file in every folder bundleopt writes
 MANIFEST = ".bundleopt-manifest.json"
@@ -107,8 +113,59 @@ def _probe_writable(parent: Path) -> None:
     os.rmdir(probe)
 
 
+def _only_ours(folder: Path) -> bool:
+    """``folder`` is a real folder holding nothing but what its valid manifest names."""
+    return (not os.path.islink(folder) and folder.is_dir()
+            and _foreign_entries(folder) == [])
+
+
+def recover_interrupted_swap(out: str | Path, *, stale_s: float = 3600.0) -> list[str]:
+    """Repair what a run killed during :func:`staged_folder`'s swap left next to ``out``.
+
+    A swap renames ``out`` to ``.<name>.old-*/previous`` and then the new folder (written
+    as ``.<name>.tmp-*``) to ``out``; a run killed between the two leaves ``out`` missing
+    and the previous folder hidden, and any killed run leaves its temporary folder.
+    Here: when ``out`` is missing, the newest hidden previous folder that bundleopt
+    wrote is put back as ``out``; then left-over backups and temporary folders that
+    hold only files their manifest names are removed, and so are empty temporary
+    folders older than ``stale_s`` seconds (a younger one may belong to a run still
+    going on). Anything else
+    found is left alone and named in a warning. Returns what was done, one line each.
+    """
+    out = Path(out)
+    parent = out.parent
+    if not parent.is_dir():
+        return []
+    done: list[str] = []
+    backups = sorted((p for p in parent.glob(f".{out.name}.old-*") if p.is_dir() and not p.is_symlink()),
+                     key=lambda p: p.stat().st_mtime)
+    if not os.path.lexists(out):
+        for b in reversed(backups):
+            if _only_ours(b / "previous"):
+                os.replace(b / "previous", out)
+                done.append(f"restored {out} from an interrupted run ({b.name})")
+                break
+    leftovers = backups + [p for p in parent.glob(f".{out.name}.tmp-*") if p.is_dir() and not p.is_symlink()]
+    kept = []
+    for left in leftovers:
+        inner = [left / n for n in os.listdir(left)]
+        if left.name.startswith(f".{out.name}.old-"):
+            removable = all(_only_ours(p) for p in inner)
+        else:  # a complete folder never swapped in, or one a killed run had just begun
+            removable = _only_ours(left) or (not inner and time.time() - left.stat().st_mtime > stale_s)
+        if removable:
+            shutil.rmtree(left, ignore_errors=True)
+            done.append(f"removed {left.name}, left by an interrupted run")
+        else:
+            kept.append(left.name)
+    if kept:
+        warnings.warn(f"left alone next to {out}: {', '.join(kept)} (left by an interrupted bundleopt "
+                      "run, but holding files bundleopt did not write); remove them yourself", stacklevel=2)
+    return done
+
+
 def check_output_folder(out: str | Path, *, overwrite: bool = False,
-                        overwrite_hint: str = "overwrite=True") -> Path:
+                        overwrite_hint: str = "overwrite=True", recover: bool = True) -> Path:
     """Raise unless a bundleopt folder can be written to ``out``; return ``out`` as a Path.
 
     Checks (see the module docstring): the parent folder exists and is writable,
@@ -116,7 +173,9 @@ def check_output_folder(out: str | Path, *, overwrite: bool = False,
     ``overwrite``) a folder bundleopt wrote that holds nothing else. ``overwrite_hint``
     names the switch in the messages (``--overwrite`` on the command line). Errors:
     ``NotADirectoryError`` (no parent folder), ``FileExistsError`` (``out`` exists and
-    may not be replaced), ``PermissionError`` (nothing can be written there).
+    may not be replaced), ``PermissionError`` (nothing can be written there). With
+    ``recover`` (the default), what a killed run left next to ``out`` is repaired first
+    (:func:`recover_interrupted_swap`; each action is reported as a warning).
     """
     out = Path(out)
     if str(out).strip() == "":
@@ -125,6 +184,8 @@ def check_output_folder(out: str | Path, *, overwrite: bool = False,
     why = _protected(out)
     if why is not None:
         raise FileExistsError(f"cannot write into {out}: {why}; give a new folder such as {out / 'plan'}")
+    for line in recover_interrupted_swap(out) if recover else ():
+        warnings.warn(line, stacklevel=2)
     if not parent.is_dir():
         raise NotADirectoryError(f"cannot write to {out}: folder {parent} does not exist; create it first "
                                  "or choose another output folder")
@@ -258,7 +319,7 @@ def staged_folder(out: str | Path, *, kind: str, overwrite: bool = False,
             os.chmod(tmp, 0o755)
         except OSError as exc:
             raise OSError(f"cannot write {out}: {exc.strerror or exc}") from exc
-        check_output_folder(out, overwrite=overwrite, overwrite_hint=overwrite_hint)
+        check_output_folder(out, overwrite=overwrite, overwrite_hint=overwrite_hint, recover=False)
         _swap_into_place(tmp, out, before_commit)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

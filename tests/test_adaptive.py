@@ -229,3 +229,19 @@ def test_simulate_command_writes_curves(tmp_path):
     assert json.loads((tmp_path / "uniform" / "summary.json").read_text())["settings"]["personalised"] is False
     bad = CliRunner().invoke(app, ["simulate", "--periods", "0", "--out", str(out)])
     assert bad.exit_code != 0
+
+
+def test_simulation_save_never_empties_a_users_folder(tmp_path):
+    m = benchmark_market(seed=2, personalised=False, observed_segments=False)
+    res = run_simulation(m, ThompsonPolicy(seed=0), n_periods=2, customers_per_period=50, seed=0)
+    users = tmp_path / "mine"
+    users.mkdir()
+    (users / "periods.csv").write_text("my own file\n")
+    with pytest.raises(FileExistsError):
+        res.save(users, overwrite=True)
+    assert (users / "periods.csv").read_text() == "my own file\n"
+    paths = res.save(tmp_path / "sim")
+    assert (tmp_path / "sim" / ".bundleopt-manifest.json").exists()
+    with pytest.raises(FileExistsError):
+        res.save(tmp_path / "sim")  # its own folder: replaced only when asked
+    assert res.save(tmp_path / "sim", overwrite=True) == paths

@@ -572,3 +572,56 @@ def test_an_interrupt_swallowed_by_a_finalizer_is_raised_again(monkeypatch):
             time.sleep(2)
         assert guard.signum == signal.SIGTERM
     assert printed == []
+
+
+def _written_folder(path):
+    from bundleopt.outdir import staged_folder
+
+    with staged_folder(path, kind="plan") as tmp:
+        (tmp / "plan.json").write_text("{}")
+    return path
+
+
+def test_a_swap_killed_midway_is_repaired_on_the_next_write(tmp_path):
+    # the state SIGKILL leaves between the two renames: out gone, the previous folder hidden
+    out = _written_folder(tmp_path / "plan")
+    hidden = tmp_path / ".plan.old-abc123"
+    hidden.mkdir()
+    os.replace(out, hidden / "previous")
+    new = tmp_path / ".plan.tmp-def456"
+    _written_folder(tmp_path / "other")
+    os.replace(tmp_path / "other", new)  # a complete folder that was never swapped in
+    with pytest.warns(UserWarning, match="restored"):
+        with pytest.raises(FileExistsError, match="already exists"):
+            check_output_folder(out)
+    assert (out / "plan.json").read_text() == "{}" and read_manifest(out) is not None
+    assert not hidden.exists() and not new.exists()
+
+
+def test_leftovers_holding_user_files_are_left_alone(tmp_path):
+    from bundleopt.outdir import recover_interrupted_swap
+
+    hidden = tmp_path / ".plan.old-xyz"
+    (hidden / "previous").mkdir(parents=True)
+    (hidden / "previous" / "notes.txt").write_text("mine")
+    young = tmp_path / ".plan.tmp-young"
+    young.mkdir()
+    with pytest.warns(UserWarning, match="left alone"):
+        done = recover_interrupted_swap(tmp_path / "plan")
+    assert done == [] and (hidden / "previous" / "notes.txt").read_text() == "mine"
+    assert young.exists()  # may belong to a run still going on
+    os.utime(young, (0, 0))
+    with pytest.warns(UserWarning):
+        assert recover_interrupted_swap(tmp_path / "plan") == ["removed .plan.tmp-young, left by an interrupted run"]
+
+
+def test_a_normal_write_leaves_nothing_to_recover(tmp_path):
+    import warnings
+
+    from bundleopt.outdir import recover_interrupted_swap
+
+    _written_folder(tmp_path / "plan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert recover_interrupted_swap(tmp_path / "plan") == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plan"]

@@ -75,11 +75,24 @@ class SimulationResult:
             "seconds": float(p["plan_s"].sum() + p["update_s"].sum() + p["oracle_s"].sum()),
         }
 
-    def save(self, out_dir: str | Path) -> dict[str, Path]:
+    def save(self, out_dir: str | Path, *, overwrite: bool = False) -> dict[str, Path]:
+        """Write the result into the folder ``out_dir`` (see :meth:`write_files`); returns the paths.
+
+        The folder is written like every bundleopt output (:func:`bundleopt.outdir.staged_folder`):
+        it must be new or empty, or, with ``overwrite=True``, a folder bundleopt wrote and
+        nothing else; a folder holding other files is refused, never emptied.
+        """
+        from bundleopt.outdir import staged_folder
+
+        with staged_folder(out_dir, kind="simulation", overwrite=overwrite) as tmp:
+            written = self.write_files(tmp)
+        return {name: Path(out_dir) / path.name for name, path in written.items()}
+
+    def write_files(self, folder: str | Path) -> dict[str, Path]:
         """Write ``periods.csv``, ``summary.json`` (with settings), ``posterior.csv`` and
-        ``curves.png`` into ``out_dir``; returns the paths."""
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
+        ``curves.png`` into the existing folder ``folder`` (files of these names are
+        replaced); returns the paths. :meth:`save` is the safe way to write a folder."""
+        out = Path(folder)
         paths = {"periods": out / "periods.csv", "summary": out / "summary.json",
                  "posterior": out / "posterior.csv", "plot": out / "curves.png"}
         self.periods.to_csv(paths["periods"], index=False)

@@ -50,7 +50,7 @@ def simulate(
         guard.check()
         with staged_folder(out, kind="simulation", overwrite=overwrite, before_commit=guard.check,
                            overwrite_hint="--overwrite") as tmp:
-            paths = {name: out / path.name for name, path in result.save(tmp).items()}
+            paths = {name: out / path.name for name, path in result.write_files(tmp).items()}
         guard.written()
         check_interrupted(guard)
     s = result.summary()
