@@ -264,3 +264,15 @@ def test_validation_only_ever_raises_value_errors(tx, drop_col, errors):
     assert (clean["unit_price"] > 0).all() and (clean["quantity"] > 0).all()
     assert clean["product_id"].isin(["a", "b", "c"]).all()
     assert not clean.duplicated().any()
+
+
+def test_no_rows_left_says_why():
+    import pytest
+
+    from bundleopt.data.validate import DataValidationError
+    from bundleopt.datasets.market import make_market
+
+    m = make_market(seed=1, n_products=6, n_customers=60)
+    tx = m.transactions.assign(unit_price=m.transactions["unit_price"] * 1000)
+    with pytest.raises(DataValidationError, match=r"no valid rows left.*list_price_outlier.*median price paid"):
+        validate(tx, m.catalog, errors="drop")

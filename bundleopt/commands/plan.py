@@ -98,6 +98,12 @@ def plan(
     dayfirst: Annotated[bool | None, typer.Option(
         "--dayfirst/--monthfirst", help="Order of day and month in dates like 03/04/2024 "
         "(default: detected over the whole column).")] = None,
+    decimal: Annotated[str | None, typer.Option(
+        "--decimal", help="Decimal mark of the files' numbers, . or , (default: read from the values; "
+        "refused when they do not tell it, as in 1,234).")] = None,
+    encoding: Annotated[str | None, typer.Option(
+        "--encoding", help="Text encoding of the CSV files (default: UTF-8, else Windows-1252 "
+        "as Excel writes on Windows).")] = None,
     allow_positive_price_coef: Annotated[bool, typer.Option(
         "--allow-positive-price-coef", help="Keep a segment whose fitted price coefficient is "
         "positive (demand rising with price) instead of stopping.")] = False,
@@ -135,10 +141,17 @@ def plan(
         if sessions is None and purchase_share is None:
             raise ValueError("no-purchase is not observed: give --sessions FILE (visits) or "
                              "--purchase-share S (share of visits that end in a purchase)")
+        if decimal not in (None, ".", ","):
+            raise ValueError(f"--decimal must be . or , (got {decimal!r})")
         dates = {"date_format": date_format, "dayfirst": dayfirst}
-        tx = load_transactions(transactions, **dates)
-        cat = load_catalog(catalog)
-        ses = load_sessions(sessions, **dates) if sessions is not None else None
+        fmt = {"decimal": decimal, "encoding": encoding}
+        tx = load_transactions(transactions, **dates, **fmt)
+        cat = load_catalog(catalog, **fmt)
+        ses = load_sessions(sessions, **dates, **fmt) if sessions is not None else None
+        if not quiet:
+            for frame in (tx, cat, ses):
+                for note in frame.attrs.get("read_notes", []) if frame is not None else ():
+                    console.print(f"read: {note}", markup=False, soft_wrap=True)
         guard.check()
         with progress_bar(console, enabled=not quiet) as progress:
             result = build_plan(

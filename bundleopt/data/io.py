@@ -11,7 +11,14 @@ Loading only reads and renames (and, when told how, reads dates); checking is
   ``unit_price.1``) are an error naming the column, also after renaming;
 * ``date_format=`` / ``dayfirst=`` say how to read the ``timestamp`` column
   (:func:`bundleopt.data.dates.parse_dates`); without them validation detects
-  the format and refuses a column it cannot read without a guess.
+  the format and refuses a column it cannot read without a guess;
+* a CSV file's field separator (``,`` ``;`` tab ``|``) is detected from its header,
+  and number columns written as a shop's export writes them (``7,35``,
+  ``"€1,234.50"``, ``1.234,50``) are read as meant, or refused when the decimal mark
+  is uncertain (``decimal=``); a file that is not UTF-8 is read as Windows-1252, the
+  encoding of Excel's "CSV" on Windows (``encoding=`` to say otherwise)
+  (:mod:`bundleopt.data.number_format`). What was read so is listed in the frame's
+  ``attrs["read_notes"]`` (the command line prints it).
 """
 
 from __future__ import annotations
@@ -23,6 +30,11 @@ import pandas as pd
 from pandas._libs.parsers import STR_NA_VALUES  # the words read_csv takes as missing
 
 from bundleopt.data.dates import parse_dates
+from bundleopt.data.number_format import (
+    AmbiguousNumberFormat,
+    detect_separator,
+    parse_number_column,
+)
 from bundleopt.data.schemas import CATALOG, SESSIONS, TRANSACTIONS, Schema
 from bundleopt.data.validate import DataValidationError
 
@@ -35,14 +47,20 @@ def read_table(
     schema: Schema | None = None,
     *,
     columns: Mapping[str, str] | None = None,
+    decimal: str | None = None,
+    encoding: str | None = None,
 ) -> pd.DataFrame:
     """Read a CSV (optionally compressed, ``.tsv`` tab-separated) or Parquet file.
 
     Parameters
     ----------
     path : file path; the format follows the extension.
-    schema : when given, its id columns are read as text (module docstring).
+    schema : when given, its id columns are read as text and its number columns as
+        a shop's export writes numbers (module docstring).
     columns : renaming ``{name in the file: schema name}`` applied after reading.
+    decimal : ``"."`` or ``","``, the decimal mark of the number columns (default:
+        read from the values; refused when they do not tell it).
+    encoding : the CSV file's text encoding (default: UTF-8, else Windows-1252).
 
     Raises ``FileNotFoundError`` for a missing file and ``ValueError`` for an
     unknown extension or a file that cannot be parsed.
@@ -59,26 +77,62 @@ def read_table(
         if name.endswith(_PARQUET):
             frame = pd.read_parquet(p)
             _no_duplicates(list(map(str, frame.columns)), p.name)
+            notes = []
         elif name.endswith(_CSV):
-            sep = "\t" if name.endswith(".tsv") else ","
-            header = pd.read_csv(p, sep=sep, header=None, nrows=1, dtype=str,
-                                 keep_default_na=False).iloc[0].tolist()
-            _no_duplicates(header, p.name)
-            frame = pd.read_csv(
-                p, sep=sep, dtype={c: str for c in header if c in ids}, keep_default_na=False,
-                na_values={c: sorted(STR_NA_VALUES) for c in header if c not in ids},
-            )
+            frame, notes = _read_csv(p, name, schema, rename, ids, encoding)
         else:
             raise ValueError(
                 f"{p.name}: unknown file type; use one of {', '.join(_CSV + _PARQUET)}"
             )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, LookupError, OSError) as exc:
         raise ValueError(f"{p.name}: cannot be read as a table: {exc}") from exc
     except ImportError as exc:  # no Parquet engine
         raise ValueError(f"{p.name}: cannot be read as a table: {exc}") from exc
     frame = frame.rename(columns=rename)
     _no_duplicates(list(map(str, frame.columns)), f"{p.name} after renaming")
+    if schema is not None:
+        for col in schema.of_kind("float"):
+            if col in frame.columns:
+                try:
+                    values, note = parse_number_column(frame[col], decimal=decimal, table=p.name, column=col)
+                except AmbiguousNumberFormat as exc:
+                    raise DataValidationError(str(exc), table=schema.name, column=col) from exc
+                if note is not None:
+                    frame[col] = values
+                    notes.append(note)
+    frame.attrs["read_notes"] = notes
     return frame
+
+
+def _read_csv(p: Path, name: str, schema: Schema | None, rename: dict[str, str], ids: set[str],
+              encoding: str | None) -> tuple[pd.DataFrame, list[str]]:
+    """Read a CSV file: separator from the header, UTF-8 else Windows-1252 (module docstring)."""
+    notes: list[str] = []
+    tried = [encoding] if encoding else ["utf-8", "cp1252"]
+    for i, enc in enumerate(tried):
+        try:
+            first = pd.read_csv(p, sep="\x1f", header=None, nrows=1, dtype=str, keep_default_na=False,
+                                quoting=3, encoding=enc).iloc[0, 0]
+            known = set(schema.names if schema is not None else ()) | set(rename)
+            sep = "\t" if name.endswith(".tsv") else detect_separator(str(first), known)
+            header = pd.read_csv(p, sep=sep, header=None, nrows=1, dtype=str,
+                                 keep_default_na=False, encoding=enc).iloc[0].tolist()
+            _no_duplicates(header, p.name)
+            frame = pd.read_csv(
+                p, sep=sep, dtype={c: str for c in header if c in ids}, keep_default_na=False,
+                na_values={c: sorted(STR_NA_VALUES) for c in header if c not in ids}, encoding=enc,
+            )
+        except UnicodeDecodeError:
+            if i + 1 < len(tried):
+                continue
+            raise
+        if enc == "cp1252" and encoding is None:
+            notes.append(f"{p.name}: not UTF-8; read as Windows-1252 (Excel's CSV on Windows); "
+                         "give the encoding if that is wrong")
+        if sep != ",":
+            notes.append(f"{p.name}: fields separated by {'tab' if sep == chr(9) else repr(sep)}")
+        return frame, notes
+    raise AssertionError("unreachable")
 
 
 def _no_duplicates(names: list[str], where: str) -> None:
@@ -108,19 +162,27 @@ def load_transactions(
     columns: Mapping[str, str] | None = None,
     date_format: str | None = None,
     dayfirst: bool | None = None,
+    decimal: str | None = None,
+    encoding: str | None = None,
 ) -> pd.DataFrame:
     """Read a transactions file (unvalidated); see :data:`bundleopt.data.schemas.TRANSACTIONS`.
 
     ``date_format`` (a strptime format such as ``"%d/%m/%Y"``, ``"ISO8601"``, or an
     epoch unit ``"s"``, ``"ms"``, ``"us"``, ``"ns"``) and ``dayfirst`` say how to read
     ``timestamp``; by default validation detects it (:mod:`bundleopt.data.dates`).
+    ``decimal`` and ``encoding`` as in :func:`read_table`.
     """
-    return _read_dates(read_table(path, TRANSACTIONS, columns=columns), date_format, dayfirst)
+    return _read_dates(read_table(path, TRANSACTIONS, columns=columns, decimal=decimal, encoding=encoding),
+                       date_format, dayfirst)
 
 
-def load_catalog(path: str | Path, *, columns: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """Read a catalog file (unvalidated); see :data:`bundleopt.data.schemas.CATALOG`."""
-    return read_table(path, CATALOG, columns=columns)
+def load_catalog(path: str | Path, *, columns: Mapping[str, str] | None = None,
+                 decimal: str | None = None, encoding: str | None = None) -> pd.DataFrame:
+    """Read a catalog file (unvalidated); see :data:`bundleopt.data.schemas.CATALOG`.
+
+    ``decimal`` and ``encoding`` as in :func:`read_table`.
+    """
+    return read_table(path, CATALOG, columns=columns, decimal=decimal, encoding=encoding)
 
 
 def load_sessions(
@@ -129,9 +191,12 @@ def load_sessions(
     columns: Mapping[str, str] | None = None,
     date_format: str | None = None,
     dayfirst: bool | None = None,
+    decimal: str | None = None,
+    encoding: str | None = None,
 ) -> pd.DataFrame:
     """Read a sessions (visits) file (unvalidated); see :data:`bundleopt.data.schemas.SESSIONS`.
 
-    ``date_format`` and ``dayfirst`` as in :func:`load_transactions`.
+    ``date_format``, ``dayfirst``, ``decimal`` and ``encoding`` as in :func:`load_transactions`.
     """
-    return _read_dates(read_table(path, SESSIONS, columns=columns), date_format, dayfirst)
+    return _read_dates(read_table(path, SESSIONS, columns=columns, decimal=decimal, encoding=encoding),
+                       date_format, dayfirst)

@@ -346,7 +346,7 @@ def _reject_nonpositive(frame: pd.DataFrame, column: str, reason: str, what: str
 
 def _finish(frame: pd.DataFrame, table: str, report: CleaningReport) -> pd.DataFrame:
     """Fail on an empty result, reset the index and record the rows kept."""
-    _nonempty(frame, table)
+    _nonempty(frame, table, report)
     frame = frame.reset_index(drop=True)
     report.n_rows_out[table] = len(frame)
     return frame
@@ -366,9 +366,19 @@ def _check_errors_arg(errors: str) -> None:
         raise ValueError(f"errors must be 'raise' or 'drop', got {errors!r}")
 
 
-def _nonempty(frame: pd.DataFrame, table: str) -> None:
-    if len(frame) == 0:
+def _nonempty(frame: pd.DataFrame, table: str, report: CleaningReport | None = None) -> None:
+    """Raise when ``frame`` is empty, saying why its rows were removed (``report``'s entries)."""
+    if len(frame) > 0:
+        return
+    why = [e for e in (report.entries if report is not None else []) if e.table == table
+           and e.action == "dropped"]
+    if not why:
         raise DataValidationError(f"{table}: no valid rows left after validation", table=table)
+    why.sort(key=lambda e: -e.n_rows)
+    said = "; ".join(f"{e.n_rows} row(s) {e.reason} (column {e.column!r}"
+                     + (f": {e.detail}" if e.detail else "") + ")" for e in why[:3])
+    raise DataValidationError(f"{table}: no valid rows left after validation; removed: {said}",
+                              table=table, column=why[0].column)
 
 
 # ----------------------------------------------------------------------------- tables
@@ -632,8 +642,8 @@ def validate(
         report.add("transactions", "cost_above_prices", "product_id", tx[line_mask])
         cat = cat[~mask].reset_index(drop=True)
         tx = tx[~line_mask].reset_index(drop=True)
-        _nonempty(cat, "catalog")
-        _nonempty(tx, "transactions")
+        _nonempty(cat, "catalog", report)
+        _nonempty(tx, "transactions", report)
         report.n_rows_out.update(catalog=len(cat), transactions=len(tx))
     unsold = ~cat["product_id"].isin(set(tx["product_id"]))
     if unsold.any():
@@ -690,7 +700,7 @@ def _drop_list_price_outliers(
     bad = set(mask.index[mask.to_numpy()])
     cat = cat[~cat["product_id"].isin(bad)].reset_index(drop=True)
     tx = tx[~tx["product_id"].isin(bad)].reset_index(drop=True)
-    _nonempty(cat, "catalog")
-    _nonempty(tx, "transactions")
+    _nonempty(cat, "catalog", report)
+    _nonempty(tx, "transactions", report)
     report.n_rows_out.update(catalog=len(cat), transactions=len(tx))
     return cat, tx
