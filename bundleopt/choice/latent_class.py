@@ -29,6 +29,7 @@ import pandas as pd
 import scipy.optimize
 
 from bundleopt.choice.compile_cache import enable_compilation_cache
+from bundleopt.choice.fitting import backtrack, single_blas_thread
 from bundleopt.choice.identification import (
     Assessment,
     choice_differences,
@@ -50,7 +51,6 @@ from bundleopt.choice.likelihood import (
 )
 from bundleopt.choice.long_format import check_columns, pack_long
 from bundleopt.choice.mnl import _alt_ids, _pack_for_predict
-from bundleopt.choice.optimize import backtrack, single_blas_thread
 from bundleopt.choice.spec import Specification
 
 

@@ -39,9 +39,9 @@ from sklearn.exceptions import NotFittedError
 
 from bundleopt.choice.compile_cache import enable_compilation_cache
 from bundleopt.choice.draws import DISTRIBUTIONS, METHODS, standard_draws
+from bundleopt.choice.fitting import _newton_step, covariance, single_blas_thread
 from bundleopt.choice.long_format import ChoiceArrays, check_columns, pack_long
 from bundleopt.choice.mnl import MNL, _alt_ids, _pack_for_predict
-from bundleopt.choice.optimize import _newton_step, covariance, single_blas_thread
 from bundleopt.choice.spec import Specification
 
 

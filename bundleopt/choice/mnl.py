@@ -1,7 +1,7 @@
 """Multinomial logit estimated by exact maximum likelihood (JAX float64).
 
 ``P(j | n) = exp(V[n, j]) / sum_{l available} exp(V[n, l])`` with the linear utility of
-:class:`~bundleopt.choice.spec.Specification`. Fitting: :func:`~bundleopt.choice.optimize.
+:class:`~bundleopt.choice.spec.Specification`. Fitting: :func:`~bundleopt.choice.fitting.
 maximize_loglik` (L-BFGS, then Newton with the exact Hessian); standard errors from
 ``(-H)^{-1}`` (and the sandwich ``H^{-1} (sum_n g_n g_n^T) H^{-1}`` when ``robust=True``).
 """
@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from bundleopt.choice.compile_cache import enable_compilation_cache
+from bundleopt.choice.fitting import FitResult, maximize_loglik
 from bundleopt.choice.grouped import MenuChoices
 from bundleopt.choice.identification import assess, choice_differences, subspace_covariance
 from bundleopt.choice.likelihood import (
@@ -27,7 +28,6 @@ from bundleopt.choice.likelihood import (
     score_outer,
 )
 from bundleopt.choice.long_format import ChoiceArrays, check_columns, pack_long
-from bundleopt.choice.optimize import FitResult, maximize_loglik
 from bundleopt.choice.spec import Specification
 
 
@@ -115,8 +115,8 @@ class MNL:
         (occasion, alternative). Only generic features (``features`` must be
         ``menus.features``); fitted by Newton with the closed-form Hessian.
         """
+        from bundleopt.choice.fitting import maximize_menu_loglik
         from bundleopt.choice.grouped import _core, make_menu_data
-        from bundleopt.choice.optimize import maximize_menu_loglik
 
         enable_compilation_cache()
         spec = self._spec()

@@ -46,6 +46,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from rich.progress import Progress
 
+from bundleopt.choice.fitting import FitResult, _newton_step, covariance
 from bundleopt.choice.likelihood import (
     MNLData,
     block_size,
@@ -54,7 +55,6 @@ from bundleopt.choice.likelihood import (
 )
 from bundleopt.choice.long_format import ChoiceArrays, DesignColumn, pack_long
 from bundleopt.choice.mnl import MNL
-from bundleopt.choice.optimize import FitResult, _newton_step, covariance
 
 #: chunks are padded (with zero-weight observations) to a multiple of this many observations
 PAD_QUANTUM = 1024
