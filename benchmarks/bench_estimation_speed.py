@@ -38,7 +38,6 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-import bundleopt.choice  # noqa: F401  (float64)
 from bundleopt.bench.common import wall_times
 from bundleopt.choice.fitting import maximize_loglik
 from bundleopt.choice.likelihood import (
@@ -50,6 +49,8 @@ from bundleopt.choice.likelihood import (
     n_blocks,
 )
 from bundleopt.choice.simulate import simulate_mnl_arrays
+
+jax.config.update("jax_enable_x64", True)  # this script calls the kernels directly, as the fits do in float64
 
 
 def numpy_loglik_and_grad(theta: np.ndarray, X: np.ndarray, y: np.ndarray, A: np.ndarray):

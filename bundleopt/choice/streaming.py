@@ -55,6 +55,7 @@ from bundleopt.choice.likelihood import (
 )
 from bundleopt.choice.long_format import ChoiceArrays, DesignColumn, pack_long
 from bundleopt.choice.mnl import MNL
+from bundleopt.choice.precision import in_float64
 
 #: chunks are padded (with zero-weight observations) to a multiple of this many observations
 PAD_QUANTUM = 1024
@@ -292,13 +293,14 @@ class ParquetChoiceSource:
     def chunks(self) -> Iterator[Chunk]:
         """Packed chunks, reading and packing the next one in a thread while this one is used."""
         frames = self._tables()
+        pack = in_float64(self._pack)  # JAX's float64 switch is per thread
         with ThreadPoolExecutor(1) as pool:
             nxt = next(frames, None)
-            fut = pool.submit(self._pack, nxt) if nxt is not None else None
+            fut = pool.submit(pack, nxt) if nxt is not None else None
             while fut is not None:
                 chunk = fut.result()
                 nxt = next(frames, None)
-                fut = pool.submit(self._pack, nxt) if nxt is not None else None
+                fut = pool.submit(pack, nxt) if nxt is not None else None
                 yield chunk
 
 
@@ -406,6 +408,7 @@ class StreamingMNL(MNL):
             batch_rows=int(self.batch_rows),
         )
 
+    @in_float64
     def fit(  # type: ignore[override]
         self,
         path: str | os.PathLike,
