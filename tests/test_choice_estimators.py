@@ -14,6 +14,7 @@ from sklearn.exceptions import NotFittedError
 
 from bundleopt.choice import MNL, ChoiceModel, LatentClassMNL, MixedLogit, TasteNet
 from bundleopt.choice.simulate import simulate_mnl
+from bundleopt.choice.streaming import StreamingMNL
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,6 +30,8 @@ NON_DEFAULT = {
                      block_elements=1024),
     TasteNet: dict(features=["p", "q"], customer_features=["inc"], price="p", hidden=(3, 2), asc=False, reference=2,
                    learning_rate=0.5, max_epochs=7, patience=2, validation=0.3, seed=4),
+    StreamingMNL: dict(features=["x0"], asc=False, reference=2, features_by_alt={1: ["x1"]}, batch_rows=500,
+                       epochs=3, learning_rate=0.1, decay_steps=9.0, tol=1e-9, max_newton=4, progress=True),
 }
 CLASSES = list(NON_DEFAULT)
 
@@ -128,6 +131,7 @@ import jax, jax.numpy as jnp
 import bundleopt.choice
 from bundleopt.choice import MNL
 from bundleopt.choice.simulate import simulate_mnl
+from bundleopt.choice.streaming import StreamingMNL
 print(jnp.ones(2).dtype)
 df, _ = simulate_mnl(n_obs=800, n_alts=3, n_features=2, seed=4)
 m = MNL(features=["x0", "x1"]).fit(df)
