@@ -164,3 +164,37 @@ def test_fit_inside_a_user_thread_is_float64_too(market: pd.DataFrame) -> None:
         m = pool.submit(lambda: MNL(features=["x0", "x1"]).fit(market)).result()
     ref = MNL(features=["x0", "x1"]).fit(market)
     assert float(np.max(np.abs(m.params_ - ref.params_))) < 1e-10
+
+
+class _TwoSegments:
+    """A model from elsewhere: only the ChoiceModel members, no bundleopt base class."""
+
+    def __init__(self, spec, alternatives) -> None:
+        self.spec_ = spec
+        self.alternatives_ = alternatives
+
+    def segment_coefficients(self) -> pd.DataFrame:
+        return pd.DataFrame({"ASC_1": [0.5, -0.5], "ASC_2": [0.0, 1.0], "x0": [-1.0, -2.0], "x1": [0.0, 0.0]})
+
+    def segment_weights(self) -> np.ndarray:
+        return np.array([0.25, 0.75])
+
+
+def test_any_choice_model_feeds_from_models(fitted) -> None:
+    """The protocol is the whole contract: a class with just its members builds a scenario."""
+    from bundleopt.choice import DrawSegments, preference_weights, segment_weights
+    from bundleopt.scenario import Scenario
+
+    mnl = fitted["MNL"]
+    other = _TwoSegments(mnl.spec_, mnl.alternatives_)
+    assert isinstance(other, ChoiceModel) and isinstance(fitted["MixedLogit"].as_segments(), DrawSegments)
+    assert isinstance(fitted["MixedLogit"].as_segments(), ChoiceModel)
+    prices = np.array([[1.0, 2.0]])
+    sc = Scenario.from_models(other, [1], prices, np.zeros(1), price_feature="x0", features={"x1": np.zeros(1)})
+    np.testing.assert_allclose(sc.weights, [0.25, 0.75])
+    np.testing.assert_allclose(sc.v[:, 0, :], np.exp([[0.5 - 1.0, 0.5 - 2.0], [-0.5 - 2.0, -0.5 - 4.0]]))
+    np.testing.assert_allclose(segment_weights(other), [0.25, 0.75])
+    v, v0 = preference_weights(other, [1, 2], np.array([[1.0], [1.0]]), price_feature="x0",
+                               features={"x1": np.zeros(2)})
+    np.testing.assert_allclose(v[:, 1, 0], np.exp([0.0 - 1.0, 1.0 - 2.0]))
+    np.testing.assert_allclose(v0, [1.0, 1.0])

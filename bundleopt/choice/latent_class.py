@@ -456,9 +456,6 @@ class LatentClassMNL(ChoiceEstimator):
         self._check_fitted()
         return self.class_params_.T.reset_index(drop=True)
 
-    def _coef_matrix(self) -> pd.DataFrame:  # what choice.weights reads
-        return self.segment_coefficients()
-
 
 def _direct_mle(x0: np.ndarray, data: PanelData, static: dict, max_iter: int, basis: np.ndarray):
     """Maximise ``panel_loglik`` from the EM point: Newton with step halving, with an

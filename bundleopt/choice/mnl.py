@@ -257,9 +257,6 @@ class MNL(ChoiceEstimator):
         self._check_fitted()
         return np.ones(1)
 
-    def _coef_matrix(self) -> pd.DataFrame:  # what choice.weights reads
-        return self.segment_coefficients()
-
 
 def _alt_ids(df: pd.DataFrame, alt: str) -> pd.Index:
     """Sorted alternative ids of ``df``."""

@@ -13,7 +13,11 @@ constants belong to (``alternatives_``), the coefficients of every segment
 (:meth:`ChoiceModel.segment_coefficients`) and the segments' weights
 (:meth:`ChoiceModel.segment_weights`). :class:`~bundleopt.choice.MNL` is one segment,
 :class:`~bundleopt.choice.LatentClassMNL` one per class, and
-:class:`~bundleopt.choice.MixedLogit` one per coefficient draw of its ``as_segments()``.
+:class:`~bundleopt.choice.MixedLogit` one per coefficient draw of its ``as_segments()``
+(a :class:`~bundleopt.choice.DrawSegments`, itself a ChoiceModel). A model from elsewhere
+with these four members is taken as it is
+(:func:`~bundleopt.choice.weights.preference_weights` and
+:func:`~bundleopt.choice.weights.segment_weights` read nothing else).
 
 The protocol is ``runtime_checkable``: ``isinstance(model, ChoiceModel)`` is true for a
 fitted model of these classes (an unfitted one has no ``spec_``). The check looks at the
