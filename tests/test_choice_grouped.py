@@ -11,6 +11,14 @@ import pytest
 from bundleopt.choice import MNL
 from bundleopt.choice.grouped import MenuChoices, derivatives, group_records, make_menu_data
 from bundleopt.choice.likelihood import loglik_grad_hess, make_data
+from bundleopt.choice.precision import float64
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _float64():
+    """These tests call the JAX kernels directly: in float64, as the models' methods do."""
+    with float64():
+        yield
 
 
 def _random_menus(seed: int, M=7, J=5, K=2, R=40, dominant=False) -> MenuChoices:

@@ -7,7 +7,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-import bundleopt.choice  # noqa: F401  (enables float64)
 from bundleopt.choice.likelihood import (
     block_size,
     loglik,
@@ -18,6 +17,14 @@ from bundleopt.choice.likelihood import (
     n_blocks,
     score_outer,
 )
+from bundleopt.choice.precision import float64
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _float64():
+    """These tests call the JAX kernels directly: in float64, as the models' methods do."""
+    with float64():
+        yield
 
 
 def _data(n=60, J=4, K=3, seed=0):

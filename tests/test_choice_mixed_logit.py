@@ -19,7 +19,15 @@ from bundleopt.choice.mixed_logit import (
     group_panel,
     sim_loglik_and_grad,
 )
+from bundleopt.choice.precision import float64
 from bundleopt.choice.spec import Specification
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _float64():
+    """These tests call the JAX kernels directly: in float64, as the models' methods do."""
+    with float64():
+        yield
 
 
 def simulate_panel(n_cust: int, n_choices: int, mean: float = -1.0, sd: float = 1.0, beta_x1: float = 0.5,

@@ -109,8 +109,8 @@ def test_unfitted_model_raises():
 
 def test_large_data_path_finds_the_same_maximum():
     """Prefix L-BFGS + approximate-Hessian steps + one exact check = plain L-BFGS + Newton."""
+    from bundleopt.choice.fitting import maximize_loglik
     from bundleopt.choice.likelihood import make_data
-    from bundleopt.choice.optimize import maximize_loglik
     from bundleopt.choice.simulate import simulate_mnl_arrays
 
     X, y, avail, _ = simulate_mnl_arrays(8000, 5, 3, seed=6)

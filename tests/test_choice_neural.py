@@ -10,6 +10,14 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from bundleopt.choice.neural import TasteNet, init_params, tastes
+from bundleopt.choice.precision import float64
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _float64():
+    """Some tests call the JAX kernels directly: in float64, as the models' methods do."""
+    with float64():
+        yield
 
 
 def simulate(n: int = 3000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:

@@ -21,7 +21,7 @@ def test_cache_dir_from_environment(tmp_path):
 def test_single_blas_thread_is_scoped():
     from threadpoolctl import threadpool_info
 
-    from bundleopt.choice.optimize import single_blas_thread
+    from bundleopt.choice.fitting import single_blas_thread
 
     before = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
     with single_blas_thread():

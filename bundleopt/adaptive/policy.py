@@ -43,9 +43,9 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-import bundleopt.choice  # noqa: F401  (float64 for JAX)
 from bundleopt.adaptive.market import NO_PURCHASE, Catalog
 from bundleopt.choice.likelihood import MNLData, loglik_grad_hess
+from bundleopt.choice.precision import in_float64
 from bundleopt.choice.streaming import full_pass
 from bundleopt.optimize import solve
 from bundleopt.scenario import NOT_OFFERED, Decision, Scenario
@@ -252,6 +252,7 @@ def aggregate_sales(
     return out
 
 
+@in_float64
 def menu_data(menus: np.ndarray, counts: np.ndarray, reference_prices: np.ndarray) -> MNLData:
     """:class:`MNLData` with one row per (menu, chosen alternative) weighted by its count.
 
@@ -277,6 +278,7 @@ def menu_data(menus: np.ndarray, counts: np.ndarray, reference_prices: np.ndarra
                    weight=jnp.asarray(w), A=jnp.asarray(A))
 
 
+@in_float64
 def map_newton(
     data: MNLData, theta0: np.ndarray, prior_mean: np.ndarray, prior_prec: np.ndarray, max_iter: int = 25,
     tol: float = 1e-10,

@@ -1,4 +1,4 @@
-"""Choice models in JAX (float64): multinomial logit, latent-class MNL and mixed logit.
+"""Choice models in JAX: multinomial logit, latent-class MNL, mixed logit and TasteNet.
 
 Data come in long format (one row per observation x alternative, see
 :mod:`bundleopt.choice.long_format`). :class:`MNL` and :class:`LatentClassMNL` estimate by
@@ -6,26 +6,27 @@ exact maximum likelihood, :class:`MixedLogit` by simulated maximum likelihood (i
 coefficient draws become equally weighted segments: :class:`DrawSegments`);
 :func:`preference_weights` turns a fitted model into the
 ``v[s, o, k]`` weights of the assortment/pricing optimizer. The maths is in
-``formulations/choice_models.md``.
+``formulations/choice_models.md``. The models are scikit-learn estimators; fitted, they
+satisfy :class:`ChoiceModel`, what ``Scenario.from_models`` needs. They compute in float64
+inside their own methods only (:mod:`bundleopt.choice.precision`): importing this package
+does not switch the process to float64.
 """
 
-import jax
-
-jax.config.update("jax_enable_x64", True)
-
-from bundleopt.choice.draw_segments import DrawSegments, mixed_logit_weights, sample_average_gap  # noqa: E402
-from bundleopt.choice.latent_class import LatentClassMNL  # noqa: E402
-from bundleopt.choice.mixed_logit import MixedLogit  # noqa: E402
-from bundleopt.choice.mnl import MNL  # noqa: E402
-from bundleopt.choice.neural import TasteNet  # noqa: E402
-from bundleopt.choice.simulate import simulate_latent_class, simulate_mnl  # noqa: E402
-from bundleopt.choice.weights import preference_weights, segment_weights  # noqa: E402
+from bundleopt.choice.draw_segments import DrawSegments, mixed_logit_weights, sample_average_gap
+from bundleopt.choice.latent_class import LatentClassMNL
+from bundleopt.choice.mixed_logit import MixedLogit
+from bundleopt.choice.mnl import MNL
+from bundleopt.choice.neural import TasteNet
+from bundleopt.choice.protocol import ChoiceModel
+from bundleopt.choice.simulate import simulate_latent_class, simulate_mnl
+from bundleopt.choice.weights import preference_weights, segment_weights
 
 __all__ = [
     "MNL",
     "LatentClassMNL",
     "MixedLogit",
     "TasteNet",
+    "ChoiceModel",
     "DrawSegments",
     "mixed_logit_weights",
     "sample_average_gap",

@@ -12,8 +12,8 @@ the mixed logit): its optimum is optimistic for the true model on average (the p
 fitted to these draws), and the optimism shrinks as R grows. :func:`sample_average_gap`
 measures it: each plan optimised on R draws is scored on a large set of fresh draws.
 
-:class:`DrawSegments` quacks like a fitted :class:`~bundleopt.choice.LatentClassMNL`
-(``spec_``, ``alternatives_``, ``shares_``, one coefficient row per segment), so
+:class:`DrawSegments` is a :class:`~bundleopt.choice.ChoiceModel` like a fitted
+:class:`~bundleopt.choice.LatentClassMNL` (one coefficient row and weight per draw), so
 :func:`~bundleopt.choice.preference_weights` and ``Scenario.from_models`` take it as is.
 Sobol draws by default (scrambled, a power-of-two count balances them best).
 """
@@ -63,8 +63,11 @@ class DrawSegments:
     def n_segments(self) -> int:
         return len(self.table)
 
-    def _coef_matrix(self) -> pd.DataFrame:
+    def segment_coefficients(self) -> pd.DataFrame:  # ChoiceModel
         return self.table
+
+    def segment_weights(self) -> np.ndarray:  # ChoiceModel
+        return self.shares_
 
 
 def mixed_logit_weights(

@@ -30,8 +30,6 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-jax.config.update("jax_enable_x64", True)
-
 
 @dataclass(frozen=True)
 class MenuChoices:

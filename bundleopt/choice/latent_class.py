@@ -29,6 +29,8 @@ import pandas as pd
 import scipy.optimize
 
 from bundleopt.choice.compile_cache import enable_compilation_cache
+from bundleopt.choice.estimator import ChoiceEstimator
+from bundleopt.choice.fitting import backtrack, single_blas_thread
 from bundleopt.choice.identification import (
     Assessment,
     choice_differences,
@@ -50,7 +52,7 @@ from bundleopt.choice.likelihood import (
 )
 from bundleopt.choice.long_format import check_columns, pack_long
 from bundleopt.choice.mnl import _alt_ids, _pack_for_predict
-from bundleopt.choice.optimize import backtrack, single_blas_thread
+from bundleopt.choice.precision import in_float64
 from bundleopt.choice.spec import Specification
 
 
@@ -142,7 +144,7 @@ def em_step(theta: jax.Array, gamma: jax.Array, data: PanelData) -> tuple[jax.Ar
     return theta, gamma, ll
 
 
-class LatentClassMNL:
+class LatentClassMNL(ChoiceEstimator):
     """Latent-class MNL with optional class-membership model (panel data).
 
     Args:
@@ -164,7 +166,11 @@ class LatentClassMNL:
     ``membership_std_errors_``, ``posterior_`` (DataFrame customers x classes),
     ``loglik_``, ``start_logliks_``, ``n_obs_``, ``n_customers_``, ``converged_``,
     ``n_iter_`` (EM iterations of the best start).
+    A scikit-learn estimator (``clone``, ``get_params``; ``NotFittedError`` before ``fit``)
+    and, once fitted, a :class:`~bundleopt.choice.protocol.ChoiceModel` (a segment per class).
     """
+
+    _fitted_attribute = "class_params_"
 
     def __init__(
         self,
@@ -270,6 +276,7 @@ class LatentClassMNL:
                              f"at most {dof} choice probabilities: use fewer classes or features")
 
     # ------------------------------------------------------------------ fitting
+    @in_float64
     def fit(
         self,
         df: pd.DataFrame,
@@ -302,13 +309,13 @@ class LatentClassMNL:
         rng = np.random.default_rng(self.random_state)
         scale = np.maximum(np.abs(pooled), 0.5)
         best = None
-        self.start_logliks_ = []
+        start_logliks = []
         for start in range(max(1, int(self.n_starts))):
             noise = 0.1 if start == 0 else 1.0
             theta0 = pooled[None, :] + noise * scale[None, :] * rng.standard_normal((C, P))
             gamma0 = np.zeros((C, nz))
             theta, gamma, ll, n_it = self._em(jnp.asarray(theta0), jnp.asarray(gamma0), data)
-            self.start_logliks_.append(ll)
+            start_logliks.append(ll)
             if best is None or ll > best[2]:
                 best = (theta, gamma, ll, n_it)
         theta, gamma, _, n_em = best
@@ -357,6 +364,7 @@ class LatentClassMNL:
         prior = np.exp(np.asarray(_log_prior(jnp.asarray(gamma), data.Z)))
         self.shares_ = prior.mean(axis=0)
         self.loglik_ = float(ll)
+        self.start_logliks_ = start_logliks
         self.n_obs_ = arrays.n_obs
         self.n_customers_ = len(cust_ids)
         self.n_iter_ = n_em
@@ -404,10 +412,7 @@ class LatentClassMNL:
         return theta, gamma, float(ll_arr), it
 
     # ------------------------------------------------------------------ prediction
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "class_params_"):
-            raise ValueError("this LatentClassMNL is not fitted yet: call fit(df, ...) first")
-
+    @in_float64
     def predict_proba(
         self,
         df: pd.DataFrame,
@@ -446,7 +451,8 @@ class LatentClassMNL:
 
         return preference_weights(self, alts, prices, **kwargs)
 
-    def _coef_matrix(self) -> pd.DataFrame:
+    def segment_coefficients(self) -> pd.DataFrame:
+        """One row of coefficients per class (columns: the parameter names)."""
         self._check_fitted()
         return self.class_params_.T.reset_index(drop=True)
 

@@ -1,4 +1,4 @@
-"""Mixed logit (random coefficients) by simulated maximum likelihood, in JAX float64.
+"""Mixed logit (random coefficients) by simulated maximum likelihood, in JAX (float64 while fitting).
 
 Customer i (a panel unit, or each observation in a cross-section) has coefficients
 ``beta_i``; some are fixed (``beta_k``), the random ones follow a mixing distribution
@@ -34,14 +34,14 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 import scipy.optimize
-from sklearn.base import BaseEstimator
-from sklearn.exceptions import NotFittedError
 
 from bundleopt.choice.compile_cache import enable_compilation_cache
 from bundleopt.choice.draws import DISTRIBUTIONS, METHODS, standard_draws
+from bundleopt.choice.estimator import ChoiceEstimator
+from bundleopt.choice.fitting import _newton_step, covariance, single_blas_thread
 from bundleopt.choice.long_format import ChoiceArrays, check_columns, pack_long
 from bundleopt.choice.mnl import MNL, _alt_ids, _pack_for_predict
-from bundleopt.choice.optimize import _newton_step, covariance, single_blas_thread
+from bundleopt.choice.precision import in_float64
 from bundleopt.choice.spec import Specification
 
 
@@ -224,7 +224,7 @@ def group_panel(arrays: ChoiceArrays, customer: np.ndarray | None, Z_of: Any, A:
     return data, size, n_cust
 
 
-class MixedLogit(BaseEstimator):
+class MixedLogit(ChoiceEstimator):
     """Mixed logit: MNL utilities with random coefficients, panel or cross-section.
 
     Args:
@@ -258,6 +258,9 @@ class MixedLogit(BaseEstimator):
     ``timings_`` (seconds by phase).
     Standard deviations are reported non-negative (the likelihood depends on ``|s|`` up to
     simulation noise; a negative estimate is flipped and re-polished).
+    A scikit-learn estimator (``clone``, ``get_params``; ``NotFittedError`` before ``fit``)
+    and, once fitted, a :class:`~bundleopt.choice.protocol.ChoiceModel` whose segments are
+    :meth:`as_segments` with its defaults (as ``Scenario.from_models`` uses it).
     """
 
     def __init__(
@@ -313,6 +316,7 @@ class MixedLogit(BaseEstimator):
         return Layout(len(spec.asc_alts(alt_ids)), len(cols), tuple(cols.index(k) for k in order),
                       tuple(random[k] for k in order))
 
+    @in_float64
     def fit(
         self,
         df: pd.DataFrame,
@@ -421,10 +425,7 @@ class MixedLogit(BaseEstimator):
         return starts
 
     # ------------------------------------------------------------------ prediction
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "params_"):
-            raise NotFittedError("this MixedLogit is not fitted yet: call fit(df, ...) first")
-
+    @in_float64
     def coefficient_draws(self, n_draws: int | None = None, seed: int | None = None,
                           method: str | None = None) -> pd.DataFrame:
         """R draws of the population's coefficients: one row per draw, columns
@@ -441,6 +442,7 @@ class MixedLogit(BaseEstimator):
         table = np.concatenate([np.broadcast_to(np.asarray(asc), (R, asc.shape[0])), np.asarray(beta)], axis=1)
         return pd.DataFrame(table, columns=names)
 
+    @in_float64
     def predict_proba(self, df: pd.DataFrame, obs: str | None = None, alt: str | None = None,
                       avail: str | None = None, n_draws: int | None = None, seed: int | None = None,
                       block: int = 20_000) -> pd.Series:
@@ -471,6 +473,17 @@ class MixedLogit(BaseEstimator):
         from bundleopt.choice.draw_segments import DEFAULT_SEGMENT_DRAWS, DrawSegments
 
         return DrawSegments.from_model(self, n_draws=n_draws or DEFAULT_SEGMENT_DRAWS, seed=seed, method=method)
+
+    # ------------------------------------------------------------------ ChoiceModel
+    def segment_coefficients(self) -> pd.DataFrame:
+        """One row of coefficients per segment of :meth:`as_segments` (its defaults)."""
+        self._check_fitted()
+        return self.as_segments().table
+
+    def segment_weights(self) -> np.ndarray:
+        """The equal weights ``1/R`` of :meth:`as_segments`' R segments."""
+        self._check_fitted()
+        return np.asarray(self.as_segments().shares_)
 
 
 def _lbfgs(theta0: np.ndarray, data: PanelArrays, layout: Layout, size: int, n_total: float,

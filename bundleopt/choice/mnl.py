@@ -1,7 +1,7 @@
-"""Multinomial logit estimated by exact maximum likelihood (JAX float64).
+"""Multinomial logit estimated by exact maximum likelihood (JAX, float64 while fitting).
 
 ``P(j | n) = exp(V[n, j]) / sum_{l available} exp(V[n, l])`` with the linear utility of
-:class:`~bundleopt.choice.spec.Specification`. Fitting: :func:`~bundleopt.choice.optimize.
+:class:`~bundleopt.choice.spec.Specification`. Fitting: :func:`~bundleopt.choice.fitting.
 maximize_loglik` (L-BFGS, then Newton with the exact Hessian); standard errors from
 ``(-H)^{-1}`` (and the sandwich ``H^{-1} (sum_n g_n g_n^T) H^{-1}`` when ``robust=True``).
 """
@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 
 from bundleopt.choice.compile_cache import enable_compilation_cache
+from bundleopt.choice.estimator import ChoiceEstimator
+from bundleopt.choice.fitting import FitResult, maximize_loglik
 from bundleopt.choice.grouped import MenuChoices
 from bundleopt.choice.identification import assess, choice_differences, subspace_covariance
 from bundleopt.choice.likelihood import (
@@ -27,11 +29,11 @@ from bundleopt.choice.likelihood import (
     score_outer,
 )
 from bundleopt.choice.long_format import ChoiceArrays, check_columns, pack_long
-from bundleopt.choice.optimize import FitResult, maximize_loglik
+from bundleopt.choice.precision import in_float64
 from bundleopt.choice.spec import Specification
 
 
-class MNL:
+class MNL(ChoiceEstimator):
     """Multinomial logit with alternative constants, generic and alternative-specific terms.
 
     Args:
@@ -50,6 +52,8 @@ class MNL:
     ``n_iter_``, ``alternatives_``, ``fit_result_`` (optimizer details), ``unidentified_``
     and ``separated_`` (parameter names; an
     :class:`~bundleopt.choice.identification.IdentificationWarning` names them too).
+    A scikit-learn estimator (``clone``, ``get_params``; ``NotFittedError`` before ``fit``)
+    and, once fitted, a :class:`~bundleopt.choice.protocol.ChoiceModel` of one segment.
     Unidentified parameters stay at 0 and separated ones at the last iterate; both get NaN
     standard errors, the others' are computed on the identified subspace, and
     ``converged_`` is False under separation.
@@ -84,6 +88,7 @@ class MNL:
     def _spec(self) -> Specification:
         return Specification.create(self.features, self.asc, self.reference, self.features_by_alt)
 
+    @in_float64
     def fit(
         self,
         df: pd.DataFrame,
@@ -109,14 +114,15 @@ class MNL:
         self._columns = {"obs": obs, "alt": alt, "choice": choice, "avail": avail}
         return self._fit_arrays(arrays, spec, weights)
 
+    @in_float64
     def fit_menus(self, menus: MenuChoices, max_rows_check: int = 2_000_000) -> MNL:
         """Estimate from menu-grouped data (:class:`~bundleopt.choice.grouped.MenuChoices`):
         the same estimates as :meth:`fit` on the occasions they group, without one row per
         (occasion, alternative). Only generic features (``features`` must be
         ``menus.features``); fitted by Newton with the closed-form Hessian.
         """
+        from bundleopt.choice.fitting import maximize_menu_loglik
         from bundleopt.choice.grouped import _core, make_menu_data
-        from bundleopt.choice.optimize import maximize_menu_loglik
 
         enable_compilation_cache()
         spec = self._spec()
@@ -204,10 +210,7 @@ class MNL:
         self.fit_result_ = res
 
     # ------------------------------------------------------------------ prediction
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "params_"):
-            raise ValueError("this MNL is not fitted yet: call fit(df, ...) first")
-
+    @in_float64
     def predict_proba(
         self,
         df: pd.DataFrame,
@@ -243,10 +246,16 @@ class MNL:
             {"estimate": self.params_, "std_error": self.std_errors_, "t": self.params_ / self.std_errors_}
         )
 
-    # coefficient tables shared with LatentClassMNL: one row per class (here one)
-    def _coef_matrix(self) -> pd.DataFrame:
+    # ------------------------------------------------------------------ ChoiceModel
+    def segment_coefficients(self) -> pd.DataFrame:
+        """The coefficients as one segment: a one-row frame, columns ``params_.index``."""
         self._check_fitted()
         return self.params_.to_frame().T.reset_index(drop=True)
+
+    def segment_weights(self) -> np.ndarray:
+        """``[1.0]``: the whole market is one segment."""
+        self._check_fitted()
+        return np.ones(1)
 
 
 def _alt_ids(df: pd.DataFrame, alt: str) -> pd.Index:

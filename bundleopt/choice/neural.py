@@ -25,11 +25,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
-from sklearn.exceptions import NotFittedError
 
+from bundleopt.choice.estimator import ChoiceEstimator
 from bundleopt.choice.long_format import check_columns, pack_long
 from bundleopt.choice.mnl import _alt_ids
+from bundleopt.choice.precision import in_float64
 from bundleopt.choice.spec import Specification
 
 
@@ -65,7 +65,7 @@ def mean_nll(params: dict, Z, X, y, avail, A, price_index: int) -> jax.Array:
     return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(V, axis=1), y[:, None], axis=1))
 
 
-class TasteNet(BaseEstimator):
+class TasteNet(ChoiceEstimator):
     """Neural taste coefficients from customer features (see the module docstring).
 
     Args:
@@ -121,6 +121,7 @@ class TasteNet(BaseEstimator):
             raise ValueError(f"customer_features {cust} have missing or non-numeric values")
         return spec, alt_ids, arrays, Z
 
+    @in_float64
     def fit(self, df: pd.DataFrame, obs: str = "obs", alt: str = "alt", choice: str = "chosen",
             avail: str | None = None) -> TasteNet:
         """Train with early stopping; returns ``self``."""
@@ -175,10 +176,7 @@ class TasteNet(BaseEstimator):
         self._columns = {"obs": obs, "alt": alt, "avail": avail}
         return self
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "params_"):
-            raise NotFittedError("this TasteNet is not fitted yet: call fit(df, ...) first")
-
+    @in_float64
     def taste_coefficients(self, df: pd.DataFrame, obs: str | None = None, alt: str | None = None) -> pd.DataFrame:
         """The coefficients ``beta[n, k]`` of each observation of ``df`` (rows: observation ids)."""
         self._check_fitted()
@@ -187,6 +185,7 @@ class TasteNet(BaseEstimator):
         beta = tastes(self.params_, jnp.asarray((Z - self.z_mean_) / self.z_std_), self.price_index_)
         return pd.DataFrame(np.asarray(beta), index=arrays.obs_ids, columns=list(self.spec_.features))
 
+    @in_float64
     def predict_proba(self, df: pd.DataFrame, obs: str | None = None, alt: str | None = None,
                       avail: str | None = None) -> pd.Series:
         """``P(alt | obs)`` for every row of ``df`` (0 for unavailable rows), aligned with ``df``."""

@@ -46,6 +46,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from rich.progress import Progress
 
+from bundleopt.choice.fitting import FitResult, _newton_step, covariance
 from bundleopt.choice.likelihood import (
     MNLData,
     block_size,
@@ -54,7 +55,7 @@ from bundleopt.choice.likelihood import (
 )
 from bundleopt.choice.long_format import ChoiceArrays, DesignColumn, pack_long
 from bundleopt.choice.mnl import MNL
-from bundleopt.choice.optimize import FitResult, _newton_step, covariance
+from bundleopt.choice.precision import in_float64
 
 #: chunks are padded (with zero-weight observations) to a multiple of this many observations
 PAD_QUANTUM = 1024
@@ -292,13 +293,14 @@ class ParquetChoiceSource:
     def chunks(self) -> Iterator[Chunk]:
         """Packed chunks, reading and packing the next one in a thread while this one is used."""
         frames = self._tables()
+        pack = in_float64(self._pack)  # JAX's float64 switch is per thread
         with ThreadPoolExecutor(1) as pool:
             nxt = next(frames, None)
-            fut = pool.submit(self._pack, nxt) if nxt is not None else None
+            fut = pool.submit(pack, nxt) if nxt is not None else None
             while fut is not None:
                 chunk = fut.result()
                 nxt = next(frames, None)
-                fut = pool.submit(self._pack, nxt) if nxt is not None else None
+                fut = pool.submit(pack, nxt) if nxt is not None else None
                 yield chunk
 
 
@@ -406,6 +408,7 @@ class StreamingMNL(MNL):
             batch_rows=int(self.batch_rows),
         )
 
+    @in_float64
     def fit(  # type: ignore[override]
         self,
         path: str | os.PathLike,

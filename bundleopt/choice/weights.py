@@ -22,20 +22,24 @@ import numpy as np
 import pandas as pd
 
 
+def _check_model(model: Any) -> None:
+    if not (hasattr(model, "segment_coefficients") and hasattr(model, "segment_weights")):
+        raise ValueError(f"expected a fitted MNL, LatentClassMNL or other bundleopt.choice.ChoiceModel, "
+                         f"got {type(model).__name__}")
+
+
 def _coef_table(model: Any) -> pd.DataFrame:
-    """Fitted coefficients, one row per segment (S x parameters)."""
-    if not hasattr(model, "_coef_matrix"):
-        raise ValueError(f"expected a fitted MNL or LatentClassMNL, got {type(model).__name__}")
-    return model._coef_matrix()
+    """Fitted coefficients, one row per segment (S x parameters):
+    :meth:`~bundleopt.choice.protocol.ChoiceModel.segment_coefficients`."""
+    _check_model(model)
+    return model.segment_coefficients()
 
 
 def segment_weights(model: Any) -> np.ndarray:
-    """Segment shares ``w_s`` matching :func:`preference_weights`' first axis (MNL: ``[1.0]``)."""
-    shares = getattr(model, "shares_", None)
-    if shares is None:
-        _coef_table(model)
-        return np.ones(1)
-    return np.asarray(shares, dtype=float)
+    """Segment shares ``w_s`` matching :func:`preference_weights`' first axis (MNL: ``[1.0]``):
+    :meth:`~bundleopt.choice.protocol.ChoiceModel.segment_weights`."""
+    _check_model(model)
+    return np.asarray(model.segment_weights(), dtype=float)
 
 
 def preference_weights(
@@ -49,8 +53,9 @@ def preference_weights(
     """``(v, v0)``: preference weights (S, O, K) and no-purchase weights (S,).
 
     Args:
-        model: a fitted :class:`~bundleopt.choice.MNL` (S = 1) or
-            :class:`~bundleopt.choice.LatentClassMNL` (S = n_classes).
+        model: a fitted :class:`~bundleopt.choice.ChoiceModel`: an
+            :class:`~bundleopt.choice.MNL` (S = 1), a
+            :class:`~bundleopt.choice.LatentClassMNL` (S = n_classes), ...
         alts: the O offers, as alternative ids of the model (their constants are used).
         prices: (O, K) price ladder; NaN = level not offered (weight 0).
         price_feature: the model's price column (generic or alternative-specific).
