@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bundleopt.optimize.evaluate import Evaluation, evaluate, evaluate_many, segment_outcomes
-from bundleopt.optimize.rules import coupling_families, family, segment_scenario
+from bundleopt.optimize.rules import coupling_settings, segment_scenario
 from bundleopt.scenario import NOT_OFFERED, Decision, Scenario
 
 _CHUNK = 50_000
@@ -59,12 +59,10 @@ def brute_force(
 
 
 def cross_segment_rules(scenario: Scenario) -> list[str]:
-    """Active rules that couple the segments' menus (empty for uniform prices too): the
-    first setting of each coupling family of the registry
-    (:func:`bundleopt.optimize.rules.coupling_families`)."""
-    if scenario.n_menus == 1:
-        return []
-    return [family(name).settings[0] for name in coupling_families(scenario)]
+    """Active rules that couple the segments' menus (empty for uniform prices too), as
+    the Constraints fields that switch them on
+    (:func:`bundleopt.optimize.rules.coupling_settings`)."""
+    return [] if scenario.n_menus == 1 else coupling_settings(scenario)
 
 
 def _options(scenario: Scenario) -> list[np.ndarray]:

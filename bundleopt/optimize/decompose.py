@@ -32,7 +32,7 @@ from bundleopt.optimize.highs_backend import TriviallyInfeasible, compile_model,
 from bundleopt.optimize.levels import level_mask
 from bundleopt.optimize.menu_oracle import best_menu, simple_rules
 from bundleopt.optimize.model import build_model
-from bundleopt.optimize.rules import active_families, coupling_families, segment_scenario
+from bundleopt.optimize.rules import active_families, coupling_settings, segment_scenario
 from bundleopt.scenario import NOT_OFFERED, Decision, Scenario
 from bundleopt.solution import Solution, make_solution
 
@@ -40,11 +40,12 @@ INTEGRALITY_TOL = 1e-6
 
 
 def coupling_rules(scenario: Scenario) -> list[str]:
-    """Active rule families that tie segments together (empty with one segment), from
-    the registry (:func:`bundleopt.optimize.rules.coupling_families`); the margin rate,
-    which couples only with ``margin_rate_scope="overall"``, reads "margin_rate (overall)"."""
-    return sorted("margin_rate (overall)" if name == "margin_rate" else name
-                  for name in coupling_families(scenario))
+    """Active rules that tie segments together (empty with one segment), as the
+    Constraints fields that switch them on (``max_cannibalisation``, ``stock``,
+    ``max_price_spread``, ``min_margin_rate`` with the overall scope), from the registry
+    (:func:`bundleopt.optimize.rules.coupling_settings`); switching them off leaves
+    the per-segment problems."""
+    return coupling_settings(scenario)
 
 
 def decomposes(scenario: Scenario) -> bool:
@@ -97,7 +98,6 @@ def _fallback_segment(sub: Scenario) -> tuple[Decision, float]:
     """A segment not solved in time: the relaxation's best menu (every rule but the
     level mask and offer cap relaxed) when it keeps the segment's rules, else nothing
     offered; and a valid upper bound on the segment's profit (the relaxation's)."""
-    from bundleopt.optimize.evaluate import evaluate
     on = set(active_families(sub))
     cap = sub.constraints.max_offers if "cardinality" in on else None
     margin = sub.market_size * np.nan_to_num(sub.prices - sub.costs[:, None])

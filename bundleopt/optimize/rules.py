@@ -185,6 +185,13 @@ def coupling_families(scenario: Scenario) -> list[str]:
     return [r.name for r in REGISTRY if r.is_on(scenario) and r.couples(scenario)]
 
 
+def coupling_settings(scenario: Scenario) -> list[str]:
+    """The Constraints field that switches on each active coupling family (e.g.
+    ``max_cannibalisation``): ``scenario.with_constraints(**{f: None for f in ...})``
+    leaves only the rules that act on each menu alone."""
+    return [family(name).settings[0] for name in coupling_families(scenario)]
+
+
 def dominance_safe(families: set[str] | frozenset[str]) -> bool:
     """Is leaving out dominated ladder levels safe under every family in ``families``?"""
     return all(family(name).dominance_safe for name in families)
@@ -214,5 +221,5 @@ def segment_scenario(scenario: Scenario, s: int) -> Scenario:
     )
 
 
-__all__ = ["BY_NAME", "REGISTRY", "RuleFamily", "active_families", "coupling_families", "dominance_safe",
-           "family", "segment_scenario"]
+__all__ = ["BY_NAME", "REGISTRY", "RuleFamily", "active_families", "coupling_families", "coupling_settings",
+           "dominance_safe", "family", "segment_scenario"]
