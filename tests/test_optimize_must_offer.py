@@ -40,6 +40,15 @@ def test_must_offer_equals_brute_force(seed: int, personalised: bool, card: int 
     assert sol.profit == pytest.approx(ev.profit, rel=1e-7, abs=1e-9)
 
 
+@pytest.mark.parametrize("coupling", [{"max_cannibalisation": 0.3}, {"max_price_spread": 0.1},
+                                      {"stock": {"p0": 0.2}}, {"min_margin_rate": 0.4}],
+                         ids=["cannibalisation", "fairness", "stock", "margin_rate"])
+def test_must_offer_with_a_coupling_rule_equals_brute_force(coupling: dict) -> None:
+    """The coupled decomposition's local LPs and the MILP carry the rule too."""
+    sc = small(1, personalised=True, n_offers=3, n_levels=2).with_constraints(must_offer=("p1",), **coupling)
+    assert_matches_brute_force(sc)
+
+
 def test_a_money_losing_product_is_kept_on_every_menu() -> None:
     """The rule binds: without it the optimum drops the product, with it the product is
     on every segment's menu (personalised: the per-segment LPs; uniform: the MILP)."""

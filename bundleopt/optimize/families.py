@@ -15,7 +15,7 @@ is switched on, is the rule registry's (:mod:`bundleopt.optimize.rules`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import pyomo.environ as pyo
@@ -26,14 +26,31 @@ from bundleopt.optimize.levels import level_mask as level_mask  # used by menu_o
 from bundleopt.optimize.rule_checks import RULE_TOL
 from bundleopt.scenario import Scenario
 
-if TYPE_CHECKING:  # pragma: no cover
-    from bundleopt.optimize.model import BuildInfo
+
+class BuildData(Protocol):
+    """What the builders read from ``model.info`` (provided by
+    :class:`bundleopt.optimize.model.BuildInfo`; a protocol here so that this module does
+    not import the model builder that imports it)."""
+
+    mask: np.ndarray
+    pairs: tuple[tuple[int, int], ...]
+    seg_menu: tuple[int, ...]
+    lower: np.ndarray
+    upper: np.ndarray
+    lower_on: np.ndarray
+    lower_off: np.ndarray
+    families: frozenset[str]
+    projected: bool
+    strengthen: bool
+
+    def segments_of(self, g: int) -> list[int]: ...
+
 
 Terms = Sequence[tuple[tuple[int, int], float]]  # ((o, k), coefficient)
 
 
 # ----------------------------------------------------------------- helpers
-def _info(m: pyo.ConcreteModel) -> BuildInfo:
+def _info(m: pyo.ConcreteModel) -> BuildData:
     return m.info
 
 
@@ -86,7 +103,7 @@ def add_menu_rows(
             zcons.add(lhs <= 0 if sense == "<=" else lhs >= 0)
 
 
-def _levels(info: BuildInfo, o: int) -> list[int]:
+def _levels(info: BuildData, o: int) -> list[int]:
     return [int(k) for k in np.flatnonzero(info.mask[o])]
 
 
