@@ -1,7 +1,7 @@
 """Per-segment decomposition: one exact LP per segment instead of one MILP.
 
 When every segment has its own menu (personalised prices, or a single segment) and
-no rule ties segments together (overall margin rate with two or more segments,
+no rule ties segments together (the registry's coupling families, :mod:`bundleopt.optimize.rules`: overall margin rate with two or more segments,
 cannibalisation, stock, fairness), the problem is a sum of independent
 single-segment problems. Each is solved in the projected (x, z) space, where
 ``z[o, k] / x`` plays the role of ``y[o, k]`` and every menu rule ``a . y <= b`` reads
