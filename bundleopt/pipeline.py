@@ -689,8 +689,8 @@ def build_plan(
         The re-solves of the checks (headline steps, rule costs, robust plan) get at most
         ``min(time_limit, 20)`` seconds each; their status is in their notes.
     progress : ``progress(step, fraction_done)`` called as each step starts.
-    keep_on_sale : products that must stay on sale (on at least one menu, selling at
-        least 5 % of their status-quo sales: :mod:`bundleopt.plan_parts.controls`).
+    keep_on_sale : products that must stay on sale: on every menu, at some allowed price
+        (the ``must_offer`` rule, :mod:`bundleopt.plan_parts.controls`).
     max_price_change : a product's price stays within this share of its list price
         (``0.1``: +-10 %), or ``{product: share}``; ladder levels further away are removed.
     price_points : ``".99"`` (prices end in .99) or a step (``0.1``: multiples of 0.10)
@@ -874,9 +874,8 @@ def build_plan(
             rules = replace(rules, stock=limits)
             notes.append(f"stock: {len(limits)} product(s) limited by the catalog's stock (units over "
                          "a period as long as the data's, divided by the mean units per purchase)")
-    rules = replace(rules, **controls.keep_on_sale_rules(
-        keep_on_sale, products, {"max_cannibalisation": rules.max_cannibalisation,
-                                 "protected_products": rules.protected_products}))
+    rules = replace(rules, **controls.keep_on_sale_rules(keep_on_sale, products,
+                                                         {"must_offer": rules.must_offer}))
     if not len(cands) and rules.min_bundle_discount == 0.0 and "min_bundle_discount" not in (constraints or {}):
         rules = replace(rules, min_bundle_discount=None)  # no bundle, no arbitrage rule
     scenario = Scenario.from_arrays(
@@ -890,7 +889,6 @@ def build_plan(
     solution = solve(scenario, time_limit=time_limit, threads=threads)
     if solution.status != "optimal":
         notes.append(f"solver status {solution.status!r}, gap {solution.gap:.2%}")
-    notes += controls.kept_on_sale_report(scenario, solution.decision.levels, keep_on_sale)
     notes += controls.ladder_edge_note(scenario, solution.decision.levels)
 
     # 8. compare with the shop and the baselines

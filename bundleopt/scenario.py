@@ -64,6 +64,8 @@ class Constraints:
         that are both offered it satisfy ``p_s <= (1 + delta) p_s'``.
     stock : product id -> units available; expected units of the product (through
         singles and bundles) times ``Scenario.market_size`` stay at most its stock.
+    must_offer : products that must stay on sale: each one's single offer is on every
+        menu (every segment's, when prices are personalised), at some allowed level.
     """
 
     max_offers: int | None = None
@@ -78,6 +80,7 @@ class Constraints:
     protected_products: tuple[Any, ...] | None = None
     max_price_spread: float | None = None
     stock: Mapping[Any, float] | None = None
+    must_offer: tuple[Any, ...] | None = None
 
     def __post_init__(self) -> None:
         for name in ("max_offers", "max_bundles", "max_bundles_per_product"):
@@ -122,6 +125,17 @@ class Constraints:
                     f"{self.protected_products!r} (for one product write ({self.protected_products!r},))"
                 )
             object.__setattr__(self, "protected_products", tuple(self.protected_products))
+        if self.must_offer is not None:
+            if isinstance(self.must_offer, (str, bytes)) or not isinstance(self.must_offer, Iterable):
+                raise ValueError(
+                    "Constraints.must_offer must be a collection of product ids, got "
+                    f"{self.must_offer!r} (for one product write ({self.must_offer!r},))"
+                )
+            try:
+                kept = tuple(dict.fromkeys(self.must_offer))  # each product once, in order
+            except TypeError:
+                raise ValueError(f"Constraints.must_offer must hold product ids, got {self.must_offer!r}") from None
+            object.__setattr__(self, "must_offer", kept or None)  # () keeps nothing: off
 
     def active(self) -> list[str]:
         """Names of the rules that are switched on."""
@@ -334,6 +348,12 @@ class Scenario:
             if unknown:
                 raise ValueError(
                     f"Constraints.protected_products names products without a single offer: {sorted(map(str, unknown))[:10]}"
+                )
+        if c.must_offer is not None:
+            unknown = set(c.must_offer) - singles
+            if unknown:
+                raise ValueError(
+                    f"Constraints.must_offer names products without a single offer: {sorted(map(str, unknown))[:10]}"
                 )
         for name, value in (("v", v), ("v0", v0), ("prices", prices), ("costs", costs),
                             ("weights", weights), ("list_level", list_level)):

@@ -20,8 +20,10 @@ def test_detects_decomposition() -> None:
     assert decomposes(random_instance(6, 1, 3, max_offers=2, seed=1))  # one segment
     for rule in ({"max_cannibalisation": 0.5}, {"stock": {"p0": 1.0}},
                  {"max_price_spread": 0.1}, {"min_margin_rate": 0.3}):
-        assert not decomposes(sc.with_constraints(**rule)), rule
-        assert coupling_rules(sc.with_constraints(**rule))
+        coupled = sc.with_constraints(**rule)
+        assert not decomposes(coupled), rule
+        assert coupling_rules(coupled) == list(rule)  # the fields that switch them on
+        assert decomposes(coupled.with_constraints(**{f: None for f in coupling_rules(coupled)}))
     assert decomposes(sc.with_constraints(min_margin_rate=0.3, margin_rate_scope="segment"))
 
 
@@ -60,3 +62,17 @@ def test_lp_bound_never_below_integer_optimum() -> None:
             milp = solve_milp(sub, threads=1, mip_gap=1e-9).result.objective
             assert lp_obj >= milp - 1e-6 * max(1, abs(milp))  # both within HiGHS tolerances (1e-7)
             assert np.isfinite(lp_obj)
+
+
+def test_robust_plan_switches_the_coupling_rules_off_by_their_fields() -> None:
+    """coupling_rules names Constraints fields: the robust plan switched them off with
+    ``with_constraints(**{name: None})`` and raised TypeError on "cannibalisation"."""
+    from test_plan_intervals import _models, _scenario, _weights_of
+
+    from bundleopt.plan_parts.intervals import robust_plan
+
+    for rule in ({"max_cannibalisation": 0.5}, {"max_price_spread": 0.5}, {"min_margin_rate": 0.1}):
+        sc = _scenario(personalised=True).with_constraints(**rule)
+        rb = robust_plan(sc, solve(sc, threads=1).decision, _models(sc, 0.3), _weights_of(sc), n_draws=3)
+        assert not rb.exact, rule  # the coupling rules are checked on the whole plan
+

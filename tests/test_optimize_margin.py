@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 from test_optimize_core import FAST, assert_matches_brute_force, small
 
 from bundleopt.optimize import solve
-from bundleopt.optimize.families import level_mask
 from bundleopt.optimize.instances import random_instance
+from bundleopt.optimize.levels import level_mask
 
 
 @FAST

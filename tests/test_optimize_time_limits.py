@@ -90,8 +90,8 @@ def test_per_segment_lps_stop_between_segments_with_a_valid_bound() -> None:
     sc = random_instance(40, 6, 4, personalised=True, seed=4,
                          constraints=Constraints(min_margin_rate=0.5, margin_rate_scope="segment",
                                                  max_bundles=0))
-    exact = solve_decomposed(sc, threads=1)
-    cut = solve_decomposed(sc, threads=1, time_limit=1e-6)
+    exact = solve_decomposed(sc, milp=solve_milp, threads=1)
+    cut = solve_decomposed(sc, milp=solve_milp, threads=1, time_limit=1e-6)
     assert cut.status == "time_limit"
     assert any("not solved" in note for note in cut.notes)
     assert cut.best_bound >= exact.profit * (1 - 1e-9)

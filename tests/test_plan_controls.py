@@ -47,13 +47,12 @@ def test_max_price_change_removes_far_levels_of_singles_only():
         limit_price_change(prices, [2, 2, 2], comps, -0.2)
 
 
-def test_keep_on_sale_rules_use_the_cannibalisation_cap():
+def test_keep_on_sale_rules_use_the_must_offer_rule():
     assert keep_on_sale_rules(None, ["a"], {}) == {}
-    assert keep_on_sale_rules(["a"], ["a", "b"], {}) == {"max_cannibalisation": 0.95,
-                                                          "protected_products": ("a",)}
-    assert keep_on_sale_rules(["a"], ["a"], {"max_cannibalisation": 0.2}) == {}  # all protected already
-    assert keep_on_sale_rules(["a"], ["a", "b"], {"max_cannibalisation": 0.2, "protected_products": ("b",)}) \
-        == {"protected_products": ("b", "a")}
+    assert keep_on_sale_rules(["a"], ["a", "b"], {}) == {"must_offer": ("a",)}
+    assert keep_on_sale_rules("a", ["a", "b"], {"must_offer": None}) == {"must_offer": ("a",)}
+    # products the user already listed stay; each product once
+    assert keep_on_sale_rules(["a", "b"], ["a", "b"], {"must_offer": ("b",)}) == {"must_offer": ("b", "a")}
     with pytest.raises(ValueError, match="keep_on_sale names products not in"):
         keep_on_sale_rules(["zz"], ["a"], {})
 

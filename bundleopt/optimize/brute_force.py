@@ -9,10 +9,12 @@ evaluated exactly and checked against every rule by
 feasible one is returned (the first in enumeration order among equals).
 
 * Uniform prices: one menu, ``prod_o (1 + #allowed levels of o)`` decisions.
-* Personalised prices without cross-segment rules (``max_price_spread``,
+* Personalised prices without cross-segment rules (the registry's coupling families,
+  :func:`bundleopt.optimize.rules.coupling_families`: ``max_price_spread``,
   ``min_margin_rate`` with ``margin_rate_scope="overall"``, ``max_cannibalisation``,
   ``stock``): the objective ``sum_s w_s profit_s(menu_s)`` and every remaining rule are
-  separable by segment, so each segment's menu is enumerated on its own.
+  separable by segment, so each segment's menu is enumerated on its own
+  (:func:`bundleopt.optimize.rules.segment_scenario`).
 * Personalised prices with cross-segment rules: each segment's menus are enumerated
   and filtered by the per-menu rules, then every combination of the surviving menus
   is enumerated jointly and checked against all rules; when there are more than
@@ -23,14 +25,14 @@ feasible one is returned (the first in enumeration order among equals).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
 from bundleopt.optimize.evaluate import Evaluation, evaluate, evaluate_many, segment_outcomes
+from bundleopt.optimize.rules import coupling_settings, segment_scenario
 from bundleopt.scenario import NOT_OFFERED, Decision, Scenario
 
-_CROSS_SEGMENT = ("max_price_spread", "max_cannibalisation", "stock")
 _CHUNK = 50_000
 
 
@@ -57,14 +59,10 @@ def brute_force(
 
 
 def cross_segment_rules(scenario: Scenario) -> list[str]:
-    """Active rules that couple the segments' menus (empty for uniform prices too)."""
-    c = scenario.constraints
-    names = [name for name in _CROSS_SEGMENT if getattr(c, name) is not None]
-    if c.min_margin_rate is not None and c.margin_rate_scope == "overall" and scenario.n_segments > 1:
-        names.append("min_margin_rate")
-    if scenario.n_menus == 1:
-        return []
-    return names
+    """Active rules that couple the segments' menus (empty for uniform prices too), as
+    the Constraints fields that switch them on
+    (:func:`bundleopt.optimize.rules.coupling_settings`)."""
+    return [] if scenario.n_menus == 1 else coupling_settings(scenario)
 
 
 def _options(scenario: Scenario) -> list[np.ndarray]:
@@ -122,33 +120,6 @@ def _best_single_menu(scenario: Scenario, max_decisions: int, tol: float) -> np.
     if best is None:
         raise _infeasible(scenario, total)
     return best
-
-
-def segment_scenario(scenario: Scenario, s: int) -> Scenario:
-    """Segment s alone (weight 1, one menu) with the per-menu rules only.
-
-    The per-menu rules are every rule but those in :func:`cross_segment_rules`
-    (``min_margin_rate`` is kept when its scope is "segment" or there is one segment).
-    """
-    c = scenario.constraints
-    overall_rate = c.margin_rate_scope == "overall" and scenario.n_segments > 1
-    c = replace(
-        c,
-        max_price_spread=None,
-        max_cannibalisation=None,
-        protected_products=None,
-        stock=None,
-        min_margin_rate=None if overall_rate else c.min_margin_rate,
-    )
-    return replace(
-        scenario,
-        v=scenario.v[s : s + 1],
-        v0=scenario.v0[s : s + 1],
-        weights=np.ones(1),
-        segment_ids=(scenario.segment_ids[s],),
-        personalised=False,
-        constraints=c,
-    )
 
 
 def _feasible_menus(scenario: Scenario, max_decisions: int, tol: float) -> tuple[np.ndarray, np.ndarray]:

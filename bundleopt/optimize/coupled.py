@@ -38,7 +38,8 @@ import numpy as np
 from bundleopt.optimize.conditioning import LinearProgram
 from bundleopt.optimize.highs_backend import INF, compile_model, new_highs, to_highs
 from bundleopt.optimize.menu_oracle import best_menu, simple_rules
-from bundleopt.optimize.model import active_families, build_model
+from bundleopt.optimize.model import build_model
+from bundleopt.optimize.rules import active_families, coupling_families
 from bundleopt.scenario import NOT_OFFERED, Decision, Scenario
 
 # Families whose rows join segments and that this module dualises.
@@ -59,23 +60,19 @@ class CouplingRows:
 
 
 def local_families(scenario: Scenario) -> set[str]:
-    """Active rule families that act on each menu alone (the coupling ones left out)."""
-    on = set(active_families(scenario)) - {"cannibalisation", "stock", "fairness"}
-    if scenario.constraints.margin_rate_scope == "overall":
-        on.discard("margin_rate")
-    return on
+    """Active rule families that act on each menu alone (the registry's coupling ones
+    left out, :func:`bundleopt.optimize.rules.coupling_families`)."""
+    return set(active_families(scenario)) - set(coupling_families(scenario))
 
 
 def applies(scenario: Scenario) -> bool:
     """True when this decomposition solves ``scenario``: one menu per segment, two or
     more segments, at least one coupling rule and all of them dualisable (no
     fairness)."""
-    from bundleopt.optimize.decompose import coupling_rules
-
     if not scenario.personalised or scenario.n_segments < 2:
         return False
-    rules = coupling_rules(scenario)
-    return bool(rules) and "fairness" not in rules
+    rules = coupling_families(scenario)
+    return bool(rules) and set(rules) <= DUALISED
 
 
 def local_scenario(scenario: Scenario, s: int) -> Scenario:

@@ -1,7 +1,7 @@
 """Per-segment decomposition: one exact LP per segment instead of one MILP.
 
 When every segment has its own menu (personalised prices, or a single segment) and
-no rule ties segments together (overall margin rate with two or more segments,
+no rule ties segments together (the registry's coupling families, :mod:`bundleopt.optimize.rules`: overall margin rate with two or more segments,
 cannibalisation, stock, fairness), the problem is a sum of independent
 single-segment problems. Each is solved in the projected (x, z) space, where
 ``z[o, k] / x`` plays the role of ``y[o, k]`` and every menu rule ``a . y <= b`` reads
@@ -20,13 +20,19 @@ Solution's ``method`` and ``notes`` say.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-from bundleopt.optimize.families import COUPLING
+from bundleopt.optimize import diagnose
+from bundleopt.optimize.errors import SolverError
+from bundleopt.optimize.evaluate import evaluate
 from bundleopt.optimize.highs_backend import TriviallyInfeasible, compile_model, solve_compiled
+from bundleopt.optimize.levels import level_mask
 from bundleopt.optimize.menu_oracle import best_menu, simple_rules
-from bundleopt.optimize.model import active_families, build_model
+from bundleopt.optimize.model import build_model
+from bundleopt.optimize.rules import active_families, coupling_settings, segment_scenario
 from bundleopt.scenario import NOT_OFFERED, Decision, Scenario
 from bundleopt.solution import Solution, make_solution
 
@@ -34,29 +40,17 @@ INTEGRALITY_TOL = 1e-6
 
 
 def coupling_rules(scenario: Scenario) -> list[str]:
-    """Active rule families that tie segments together (empty with one segment)."""
-    if scenario.n_segments == 1:
-        return []
-    on = set(active_families(scenario)) & COUPLING
-    if scenario.constraints.min_margin_rate is not None and scenario.constraints.margin_rate_scope == "overall":
-        on.add("margin_rate (overall)")
-    return sorted(on)
+    """Active rules that tie segments together (empty with one segment), as the
+    Constraints fields that switch them on (``max_cannibalisation``, ``stock``,
+    ``max_price_spread``, ``min_margin_rate`` with the overall scope), from the registry
+    (:func:`bundleopt.optimize.rules.coupling_settings`); switching them off leaves
+    the per-segment problems."""
+    return coupling_settings(scenario)
 
 
 def decomposes(scenario: Scenario) -> bool:
     """True when each segment can be solved on its own (see module docstring)."""
     return scenario.n_menus == scenario.n_segments and not coupling_rules(scenario)
-
-
-def segment_scenario(scenario: Scenario, s: int) -> Scenario:
-    """The single-segment scenario of segment ``s`` (weight 1, its own menu)."""
-    return Scenario(
-        offer_ids=scenario.offer_ids, components=scenario.components, costs=scenario.costs,
-        prices=scenario.prices, v=scenario.v[s:s + 1], v0=scenario.v0[s:s + 1],
-        weights=np.ones(1), segment_ids=(scenario.segment_ids[s],), personalised=False,
-        constraints=scenario.constraints, market_size=scenario.market_size,
-        list_level=scenario.list_level,
-    )
 
 
 def solve_segment_lp(sub: Scenario, *, threads: int | None = None,
@@ -93,8 +87,6 @@ def solve_segment_oracle(sub: Scenario) -> tuple[Decision, float, float]:
     """Best menu of a single-segment scenario whose rules are a level mask and an
     offer cap (:func:`bundleopt.optimize.menu_oracle.best_menu`, no LP):
     ``(decision, its profit, upper bound)``."""
-    from bundleopt.optimize.families import level_mask
-
     on = set(active_families(sub))
     cap = sub.constraints.max_offers if "cardinality" in on else None
     margin = sub.market_size * np.nan_to_num(sub.prices - sub.costs[:, None])
@@ -106,9 +98,6 @@ def _fallback_segment(sub: Scenario) -> tuple[Decision, float]:
     """A segment not solved in time: the relaxation's best menu (every rule but the
     level mask and offer cap relaxed) when it keeps the segment's rules, else nothing
     offered; and a valid upper bound on the segment's profit (the relaxation's)."""
-    from bundleopt.optimize.evaluate import evaluate
-    from bundleopt.optimize.families import level_mask
-
     on = set(active_families(sub))
     cap = sub.constraints.max_offers if "cardinality" in on else None
     margin = sub.market_size * np.nan_to_num(sub.prices - sub.costs[:, None])
@@ -122,6 +111,7 @@ def _fallback_segment(sub: Scenario) -> tuple[Decision, float]:
 def solve_decomposed(
     scenario: Scenario,
     *,
+    milp: Callable[..., Any],
     time_limit: float | None = None,
     mip_gap: float = 1e-4,
     threads: int | None = None,
@@ -131,13 +121,14 @@ def solve_decomposed(
     """Solve each segment exactly and combine: by the best-menu oracle where the rules
     are a level mask and an offer cap, else by its LP (MILP where the LP is fractional).
 
+    ``milp(sub, time_limit=, mip_gap=, threads=, warm_start=, verbose=)`` solves a
+    segment whose LP is fractional and returns a run with ``status``, ``decision``,
+    ``incumbent``, ``bound`` and ``timings`` (``bundleopt.optimize.solve.solve_milp``;
+    passed in so that this module does not import the solver that dispatches to it).
     ``time_limit`` covers them all: each LP or MILP gets the time left, and when it
     runs out the segments not solved yet get :func:`_fallback_segment`'s decision and
     bound (status ``time_limit``, the bound still valid).
     """
-    from bundleopt.optimize import diagnose
-    from bundleopt.optimize.solve import SolverError, solve_milp
-
     t_start = time.perf_counter()
     S = scenario.n_segments
     levels = np.full((S, scenario.n_offers), NOT_OFFERED, dtype=int)
@@ -178,9 +169,8 @@ def solve_decomposed(
         elif decision is None:
             fallbacks.append(str(scenario.segment_ids[s]))
             left = None if time_limit is None else time_limit - (time.perf_counter() - t_start)
-            run = solve_milp(sub, time_limit=None if left is None else max(left, 0.05),
-                             mip_gap=mip_gap, threads=threads, warm_start=warm_start,
-                             verbose=verbose)
+            run = milp(sub, time_limit=None if left is None else max(left, 0.05),
+                       mip_gap=mip_gap, threads=threads, warm_start=warm_start, verbose=verbose)
             for key in timings:
                 timings[key] += run.timings[key]
             if run.status == "infeasible":
@@ -218,6 +208,4 @@ def solve_decomposed(
 
 
 def _profit(sub: Scenario, decision: Decision) -> float:
-    from bundleopt.optimize.evaluate import evaluate
-
     return evaluate(sub, decision).profit

@@ -1,5 +1,9 @@
 """Explain an infeasible scenario by the rule families that conflict.
 
+The families, their settings and how each is left out come from the rule registry
+(:mod:`bundleopt.optimize.rules`): a family is relaxed by leaving its rows out of the
+build (``build_model(families=...)``).
+
 Deletion filter over families (Chinneck's IIS idea at the level of rule
 families): start from every active family; drop one at a time and keep it dropped
 when the rest stays infeasible. What remains is a minimal set of families that
@@ -11,37 +15,30 @@ from __future__ import annotations
 
 from typing import NoReturn
 
-from bundleopt.optimize.model import active_families
+import pyomo.environ as pyo
+
+from bundleopt.optimize.errors import InfeasibleScenarioError
+from bundleopt.optimize.highs_backend import TriviallyInfeasible, compile_model, solve_compiled
+from bundleopt.optimize.model import build_model
+from bundleopt.optimize.rules import active_families, family
 from bundleopt.scenario import Scenario
-
-FAMILY_SETTINGS = {
-    "margin_floor": ("min_margin",),
-    "margin_rate": ("min_margin_rate", "margin_rate_scope"),
-    "cardinality": ("max_offers", "max_bundles"),
-    "bundles_per_product": ("max_bundles_per_product",),
-    "no_arbitrage": ("min_bundle_discount", "max_bundle_discount"),
-    "cannibalisation": ("max_cannibalisation", "protected_products"),
-    "fairness": ("max_price_spread",),
-    "stock": ("stock",),
-}
-
-
-class InfeasibleScenarioError(ValueError):
-    """No decision satisfies the scenario's rules; ``families`` names a conflicting set."""
-
-    def __init__(self, message: str, families: tuple[str, ...]) -> None:
-        super().__init__(message)
-        self.families = families
 
 
 def is_feasible(scenario: Scenario, families: list[str], *, threads: int | None = None,
                 time_limit: float = 30.0) -> bool:
-    """Does some decision satisfy the core rows plus ``families``? (Unknown counts as yes.)"""
-    from bundleopt.optimize.solve import solve_milp
+    """Does some decision satisfy the core rows plus ``families``? (Unknown counts as yes.)
 
-    run = solve_milp(scenario, families=families, threads=threads, time_limit=time_limit,
-                     warm_start=False, feasibility_only=True)
-    return run.status != "infeasible"
+    A feasibility MILP: the model with only these families' rows and a zero objective,
+    solved by HiGHS without a warm start or bound tightening (nothing to tighten against).
+    """
+    model = build_model(scenario, families=families)
+    model.profit.deactivate()
+    model.zero = pyo.Objective(expr=0.0 * model.x[0])
+    try:
+        cm = compile_model(model)
+    except TriviallyInfeasible:
+        return False
+    return solve_compiled(cm, time_limit=time_limit, threads=threads).status != "infeasible"
 
 
 def conflicting_families(scenario: Scenario, *, threads: int | None = None) -> list[str]:
@@ -61,12 +58,7 @@ def conflicting_families(scenario: Scenario, *, threads: int | None = None) -> l
 
 def describe(scenario: Scenario, families: list[str]) -> str:
     """One line per family with its settings."""
-    c = scenario.constraints
-    parts = []
-    for f in families:
-        settings = ", ".join(f"{a}={getattr(c, a)!r}" for a in FAMILY_SETTINGS[f])
-        parts.append(f"{f} ({settings})")
-    return "; ".join(parts)
+    return "; ".join(family(f).describe(scenario.constraints) for f in families)
 
 
 def raise_infeasible(scenario: Scenario, *, threads: int | None = None) -> NoReturn:
@@ -79,3 +71,6 @@ def raise_infeasible(scenario: Scenario, *, threads: int | None = None) -> NoRet
         msg = ("the solver reported the scenario infeasible, but every family check passed "
                "(numerical trouble?); active families: " + ", ".join(active_families(scenario)))
     raise InfeasibleScenarioError(msg, tuple(found))
+
+
+__all__ = ["InfeasibleScenarioError", "conflicting_families", "describe", "is_feasible", "raise_infeasible"]

@@ -12,7 +12,9 @@ else 0). With ``vv[s, o] = v[s, o, k(g(s), o)]`` for offered o and 0 otherwise:
 
 with ``M = Scenario.market_size`` and ``n[o, j]`` the number of times product j is
 a component of offer o. This module is independent of the MILP: it is the ground
-truth the MILP's objective is checked against.
+truth the MILP's objective is checked against. Which rules are checked, and how, is the
+rule registry's (:mod:`bundleopt.optimize.rules`; the checks are in
+:mod:`bundleopt.optimize.rule_checks`).
 
 Rule semantics (Constraints docstring; see formulations/evaluation_and_baselines.md).
 Every rule is checked literally on the decision, per menu where the rule is per menu:
@@ -31,7 +33,8 @@ Every rule is checked literally on the decision, per menu where the rule is per 
   for each protected product j (``ref = Scenario.reference_sales()``);
 * ``max_price_spread``: personalised only; for each offer and each ordered pair of
   segments both offered it, ``p_s <= (1 + delta) * p_s'``;
-* ``stock``: ``units_j <= stock[j]``.
+* ``stock``: ``units_j <= stock[j]``;
+* ``must_offer``: the single offer of each listed product is on every menu.
 
 A rule instance is violated when its normalised excess exceeds ``tol`` (relative to
 the price sum for discounts, to the lower price for the spread, to ``max(1, revenue
@@ -48,18 +51,15 @@ that fails the per-offer margin floor can be evaluated, so it is reported as a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from bundleopt.optimize.rule_checks import RULE_TOL, Quantities, RuleCheck, multiplicity
+from bundleopt.optimize.rules import REGISTRY
 from bundleopt.scenario import NOT_OFFERED, Decision, Scenario
-
-#: Tolerance of every rule check (the normalised excess a rule may have, module docstring).
-#: The MILP's rule rows are loosened by exactly this much in the same normalisation
-#: (:mod:`bundleopt.optimize.families`), so solver and evaluator agree on what is feasible.
-RULE_TOL = 1e-9
 
 # Rule checks are vectorised over a batch of decisions; this caps the number of
 # (decision, segment, offer) entries held at once.
@@ -106,26 +106,6 @@ class BatchEvaluation:
     feasible: np.ndarray
 
 
-@dataclass(frozen=True)
-class _RuleCheck:
-    """One rule family on a batch: excess (N, *instance shape), > tol = violated."""
-
-    rule: str
-    excess: np.ndarray
-    describe: Callable[[tuple[int, ...]], str]
-
-
-@dataclass(frozen=True)
-class _Quantities:
-    """Per-batch arrays shared by the objective and the rule checks."""
-
-    levels: np.ndarray  # (N, G, O) int
-    on: np.ndarray  # (N, G, O) bool
-    price: np.ndarray  # (N, G, O), 0 where not offered
-    probs: np.ndarray  # (N, S, O)
-    seg_profit: np.ndarray  # (N, S) per customer
-    seg_revenue: np.ndarray  # (N, S) per customer
-
 
 # --------------------------------------------------------------------------- API
 def evaluate(scenario: Scenario, decision: Decision | np.ndarray, tol: float = RULE_TOL) -> Evaluation:
@@ -145,7 +125,7 @@ def evaluate(scenario: Scenario, decision: Decision | np.ndarray, tol: float = R
     violations = _messages(scenario, q, tol)
     w, m = scenario.weights, scenario.market_size
     probs = q.probs[0]
-    mult = _multiplicity(scenario)
+    mult = multiplicity(scenario)
     seg_units = probs @ mult.sum(axis=1)
     product_units = m * (w @ probs) @ mult
     by_segment = pd.DataFrame(
@@ -276,7 +256,7 @@ def _evaluate_chunk(
     return m * q.seg_profit @ w, m * q.seg_revenue @ w, count, excess, count == 0
 
 
-def _messages(scenario: Scenario, q: _Quantities, tol: float) -> list[str]:
+def _messages(scenario: Scenario, q: Quantities, tol: float) -> list[str]:
     """Messages for the violated rule instances of the first decision in ``q``."""
     return [
         f"{c.rule}: {c.describe((0, *(int(i) for i in idx)))}"
@@ -292,7 +272,7 @@ def _segment_menu(scenario: Scenario) -> np.ndarray:
     return np.zeros(scenario.n_segments, dtype=int)
 
 
-def _quantities(scenario: Scenario, levels: np.ndarray) -> _Quantities:
+def _quantities(scenario: Scenario, levels: np.ndarray) -> Quantities:
     """MNL purchase probabilities and per-customer profit/revenue for (N, G, O) levels."""
     o_idx = np.arange(scenario.n_offers)
     on = levels >= 0
@@ -304,7 +284,7 @@ def _quantities(scenario: Scenario, levels: np.ndarray) -> _Quantities:
     vv = np.where(on_s, scenario.v[s_idx, o_idx[None, None, :], k_s], 0.0)
     probs = vv / (scenario.v0[None, :, None] + vv.sum(axis=2, keepdims=True))
     margin = np.where(on_s, price_s - scenario.costs, 0.0)
-    return _Quantities(
+    return Quantities(
         levels=levels,
         on=on,
         price=price,
@@ -314,225 +294,6 @@ def _quantities(scenario: Scenario, levels: np.ndarray) -> _Quantities:
     )
 
 
-def _multiplicity(scenario: Scenario) -> np.ndarray:
-    """(O, J) times product j is a component of offer o (J = ``scenario.products``)."""
-    index = {p: j for j, p in enumerate(scenario.products)}
-    mult = np.zeros((scenario.n_offers, len(index)))
-    for o, comp in enumerate(scenario.components):
-        for p in comp:
-            mult[o, index[p]] += 1
-    return mult
-
-
-def _menu_name(scenario: Scenario, g: int) -> str:
-    return f"the menu of segment {scenario.segment_ids[g]!r}" if scenario.n_menus > 1 else "the menu"
-
-
-def _rule_checks(scenario: Scenario, q: _Quantities) -> list[_RuleCheck]:
-    """Every active rule family, each as one :class:`_RuleCheck` (module docstring)."""
-    c = scenario.constraints
-    checks: list[_RuleCheck] = []
-    if c.min_margin is not None:
-        checks.append(_check_min_margin(scenario, q))
-    if c.max_offers is not None:
-        checks.append(_check_max_offers(scenario, q))
-    if c.max_bundles is not None:
-        checks.append(_check_max_bundles(scenario, q))
-    if c.max_bundles_per_product is not None:
-        checks.append(_check_bundles_per_product(scenario, q))
-    if c.min_bundle_discount is not None:
-        checks.append(_check_bundle_discount(scenario, q, "min_bundle_discount"))
-    if c.max_bundle_discount is not None:
-        checks.append(_check_bundle_discount(scenario, q, "max_bundle_discount"))
-    if c.min_margin_rate is not None:
-        checks.append(_check_margin_rate(scenario, q))
-    if c.max_cannibalisation is not None:
-        checks.append(_check_cannibalisation(scenario, q))
-    if c.max_price_spread is not None and scenario.n_menus > 1:
-        checks.append(_check_price_spread(scenario, q))
-    if c.stock is not None:
-        checks.append(_check_stock(scenario, q))
-    return checks
-
-
-def _check_min_margin(sc: Scenario, q: _Quantities) -> _RuleCheck:
-    """Offered levels must pass the per-offer margin floor (``Scenario.allowed``)."""
-    ok = sc.allowed()[np.arange(sc.n_offers), np.where(q.on, q.levels, 0)]
-    excess = (q.on & ~ok).astype(float)
-
-    def describe(idx: tuple[int, ...]) -> str:
-        g, o = idx[1:]
-        k = int(q.levels[0, g, o])
-        p = sc.prices[o, k]
-        return (
-            f"offer {sc.offer_ids[o]!r} on {_menu_name(sc, g)} at level {k} (price {p:.6g}) has "
-            f"margin rate {(p - sc.costs[o]) / p:.4g} < {sc.constraints.min_margin}"
-        )
-
-    return _RuleCheck("min_margin", excess, describe)
-
-
-def _check_max_offers(sc: Scenario, q: _Quantities) -> _RuleCheck:
-    """Number of offers on each menu <= C."""
-    count = q.on.sum(axis=2)
-    cap = sc.constraints.max_offers
-
-    def describe(idx: tuple[int, ...]) -> str:
-        return f"{_menu_name(sc, idx[1])} has {count[idx]} offers > {cap}"
-
-    return _RuleCheck("max_offers", (count - cap).astype(float), describe)
-
-
-def _check_max_bundles(sc: Scenario, q: _Quantities) -> _RuleCheck:
-    """Number of bundles on each menu <= C_b."""
-    count = (q.on & sc.is_bundle).sum(axis=2)
-    cap = sc.constraints.max_bundles
-
-    def describe(idx: tuple[int, ...]) -> str:
-        return f"{_menu_name(sc, idx[1])} has {count[idx]} bundles > {cap}"
-
-    return _RuleCheck("max_bundles", (count - cap).astype(float), describe)
-
-
-def _check_bundles_per_product(sc: Scenario, q: _Quantities) -> _RuleCheck:
-    """Offered bundles containing each product, per menu, <= r."""
-    member = (_multiplicity(sc) > 0) & sc.is_bundle[:, None]  # (O, J)
-    count = np.einsum("ngo,oj->ngj", q.on.astype(float), member.astype(float))
-    cap = sc.constraints.max_bundles_per_product
-
-    def describe(idx: tuple[int, ...]) -> str:
-        g, j = idx[1:]
-        names = [sc.offer_ids[o] for o in np.flatnonzero(q.on[0, g] & member[:, j])]
-        return (
-            f"product {sc.products[j]!r} is in {int(count[idx])} bundles on {_menu_name(sc, g)} "
-            f"> {cap}: {names}"
-        )
-
-    return _RuleCheck("max_bundles_per_product", count - cap, describe)
-
-
-def _component_price_sum(sc: Scenario, q: _Quantities) -> np.ndarray:
-    """(N, G, O) for bundles: sum of component prices (chosen on the menu, else list)."""
-    single = sc.single_offer()
-    singles = np.array([single[p] for p in sc.products])  # (J,)
-    list_price = sc.list_prices()[singles]
-    comp_price = np.where(q.on[:, :, singles], q.price[:, :, singles], list_price)  # (N, G, J)
-    mult = _multiplicity(sc) * sc.is_bundle[:, None]
-    return np.einsum("ngj,oj->ngo", comp_price, mult)
-
-
-def _check_bundle_discount(sc: Scenario, q: _Quantities, rule: str) -> _RuleCheck:
-    """No-arbitrage / discount band: (1 - d_max) S_b <= p_b <= (1 - d_min) S_b."""
-    total = _component_price_sum(sc, q)
-    d = getattr(sc.constraints, rule)
-    bound = (1.0 - d) * total
-    active = q.on & sc.is_bundle
-    scale = np.where(total > 0, total, 1.0)
-    if rule == "min_bundle_discount":
-        excess = np.where(active, (q.price - bound) / scale, 0.0)
-        relation, word = ">", "at most"
-    else:
-        excess = np.where(active, (bound - q.price) / scale, 0.0)
-        relation, word = "<", "at least"
-    single = sc.single_offer()
-
-    def describe(idx: tuple[int, ...]) -> str:
-        g, o = idx[1:]
-        parts = []
-        for p in sc.components[o]:
-            so = single[p]
-            src = "chosen" if q.on[0, g, so] else "list"
-            price = q.price[0, g, so] if q.on[0, g, so] else sc.list_prices()[so]
-            parts.append(f"{p!r} {price:.6g} ({src})")
-        return (
-            f"bundle {sc.offer_ids[o]!r} on {_menu_name(sc, g)} costs {q.price[0, g, o]:.6g} {relation} "
-            f"{bound[0, g, o]:.6g} = (1 - {d}) x {total[0, g, o]:.6g}, must be {word} that; "
-            f"components: {', '.join(parts)}"
-        )
-
-    return _RuleCheck(rule, excess, describe)
-
-
-def _check_margin_rate(sc: Scenario, q: _Quantities) -> _RuleCheck:
-    """Aggregate expected margin rate: margin >= m * revenue, overall or per segment."""
-    m = sc.constraints.min_margin_rate
-    if sc.constraints.margin_rate_scope == "overall":
-        margin = q.seg_profit @ sc.weights
-        revenue = q.seg_revenue @ sc.weights
-    else:
-        margin, revenue = q.seg_profit, q.seg_revenue
-    excess = (m * revenue - margin) / np.maximum(1.0, revenue)
-
-    def describe(idx: tuple[int, ...]) -> str:
-        where = "overall" if len(idx) == 1 else f"segment {sc.segment_ids[idx[1]]!r}"
-        rate = margin[idx] / revenue[idx] if revenue[idx] > 0 else float("nan")
-        return (
-            f"{where}: expected margin rate {rate:.6g} < {m} "
-            f"(margin {margin[idx]:.6g}, revenue {revenue[idx]:.6g} per customer)"
-        )
-
-    return _RuleCheck("min_margin_rate", excess, describe)
-
-
-def _protected(sc: Scenario) -> list[tuple[object, int]]:
-    """(product, single offer index) pairs the cannibalisation cap protects."""
-    single = sc.single_offer()
-    names = sc.constraints.protected_products
-    names = [p for p in sc.products if p in single] if names is None else list(names)
-    return [(p, single[p]) for p in names]
-
-
-def _check_cannibalisation(sc: Scenario, q: _Quantities) -> _RuleCheck:
-    """Standalone sales share of each protected product >= (1 - gamma) * reference."""
-    gamma = sc.constraints.max_cannibalisation
-    protected = _protected(sc)
-    offers = np.array([o for _, o in protected], dtype=int)
-    ref = sc.reference_sales()[offers]
-    sales = np.einsum("s,nso->no", sc.weights, q.probs[:, :, offers])
-    excess = (1.0 - gamma) * ref - sales
-
-    def describe(idx: tuple[int, ...]) -> str:
-        j = idx[1]
-        return (
-            f"product {protected[j][0]!r} standalone sales share {sales[idx]:.6g} < "
-            f"(1 - {gamma}) x reference {ref[j]:.6g} = {(1.0 - gamma) * ref[j]:.6g}"
-        )
-
-    return _RuleCheck("max_cannibalisation", excess, describe)
-
-
-def _check_price_spread(sc: Scenario, q: _Quantities) -> _RuleCheck:
-    """Personalised fairness: p_s <= (1 + delta) p_s' for segments both offered o."""
-    delta = sc.constraints.max_price_spread
-    hi = q.price[:, :, None, :]  # (N, S, 1, O): segment s
-    lo = q.price[:, None, :, :]  # (N, 1, S, O): segment s'
-    both = q.on[:, :, None, :] & q.on[:, None, :, :]
-    cap = (1.0 + delta) * lo
-    excess = np.where(both, (hi - cap) / np.where(both, cap, 1.0), 0.0)
-
-    def describe(idx: tuple[int, ...]) -> str:
-        s, t, o = idx[1:]
-        return (
-            f"offer {sc.offer_ids[o]!r} costs {hi[0, s, 0, o]:.6g} for segment {sc.segment_ids[s]!r} "
-            f"> (1 + {delta}) x {lo[0, 0, t, o]:.6g} for segment {sc.segment_ids[t]!r}"
-        )
-
-    return _RuleCheck("max_price_spread", excess, describe)
-
-
-def _check_stock(sc: Scenario, q: _Quantities) -> _RuleCheck:
-    """Market size x expected units of each stocked product <= its stock."""
-    stock = dict(sc.constraints.stock or {})
-    index = {p: j for j, p in enumerate(sc.products)}
-    names = list(stock)
-    cols = np.array([index[p] for p in names], dtype=int)
-    limit = np.array([stock[p] for p in names], dtype=float)
-    mult = _multiplicity(sc)[:, cols]  # (O, J')
-    units = sc.market_size * np.einsum("s,nso,oj->nj", sc.weights, q.probs, mult)
-    excess = (units - limit) / np.maximum(1.0, limit)
-
-    def describe(idx: tuple[int, ...]) -> str:
-        j = idx[1]
-        return f"product {names[j]!r} expected units {units[idx]:.6g} > stock {limit[j]:.6g}"
-
-    return _RuleCheck("stock", excess, describe)
+def _rule_checks(scenario: Scenario, q: Quantities) -> list[RuleCheck]:
+    """The checks of every active rule family, in registry order (:mod:`bundleopt.optimize.rules`)."""
+    return [check for rule in REGISTRY if rule.is_on(scenario) for check in rule.check(scenario, q)]

@@ -7,34 +7,50 @@ is also written in its RLT / homogenised form ``sum a[o,k] z[s,o,k] (<=, >=) b x
 for every segment on that menu (valid because ``z = x y`` and ``x > 0``). In a
 projected build (one segment, no ``y``) only the homogenised form exists.
 
-Each family has a section in ``formulations/`` and a test file
-``tests/test_optimize_<family>.py``.
+Each family has a section in ``formulations/rules.md`` and a test file
+``tests/test_optimize_<family>.py``. Which builder belongs to which family, and when it
+is switched on, is the rule registry's (:mod:`bundleopt.optimize.rules`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Sequence
+from typing import Protocol
 
 import numpy as np
 import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression
 
-from bundleopt.optimize.evaluate import RULE_TOL
+from bundleopt.optimize.levels import PRICE_RTOL, component_price_range
+from bundleopt.optimize.levels import level_mask as level_mask  # used by menu_oracle and coupled
+from bundleopt.optimize.rule_checks import RULE_TOL
 from bundleopt.scenario import Scenario
 
-if TYPE_CHECKING:  # pragma: no cover
-    from bundleopt.optimize.model import BuildInfo
+
+class BuildData(Protocol):
+    """What the builders read from ``model.info`` (provided by
+    :class:`bundleopt.optimize.model.BuildInfo`; a protocol here so that this module does
+    not import the model builder that imports it)."""
+
+    mask: np.ndarray
+    pairs: tuple[tuple[int, int], ...]
+    seg_menu: tuple[int, ...]
+    lower: np.ndarray
+    upper: np.ndarray
+    lower_on: np.ndarray
+    lower_off: np.ndarray
+    families: frozenset[str]
+    projected: bool
+    strengthen: bool
+
+    def segments_of(self, g: int) -> list[int]: ...
+
 
 Terms = Sequence[tuple[tuple[int, int], float]]  # ((o, k), coefficient)
 
-# Relative slack on price comparisons (no-arbitrage, discount band, fairness), so
-# that a rule holding with equality in exact arithmetic is not lost to rounding.
-PRICE_RTOL = 1e-9
-
 
 # ----------------------------------------------------------------- helpers
-def _info(m: pyo.ConcreteModel) -> BuildInfo:
+def _info(m: pyo.ConcreteModel) -> BuildData:
     return m.info
 
 
@@ -87,106 +103,8 @@ def add_menu_rows(
             zcons.add(lhs <= 0 if sense == "<=" else lhs >= 0)
 
 
-def _levels(info: BuildInfo, o: int) -> list[int]:
+def _levels(info: BuildData, o: int) -> list[int]:
     return [int(k) for k in np.flatnonzero(info.mask[o])]
-
-
-# ------------------------------------------------------------ level mask
-def level_mask(scenario: Scenario, families: Iterable[str]) -> np.ndarray:
-    """(O, K) ladder pairs that get variables.
-
-    Existing levels (price not NaN); with ``margin_floor`` on, only levels with
-    ``(p - c) / p >= min_margin`` (:meth:`Scenario.allowed`); with ``no_arbitrage``
-    on, bundle levels that no choice of component prices can make legal are
-    dropped too (see :func:`component_price_range`).
-    """
-    families = set(families)
-    mask = scenario.allowed() if "margin_floor" in families else np.isfinite(scenario.prices)
-    if "no_arbitrage" in families:
-        lo, hi = component_price_range(scenario, mask)
-        c = scenario.constraints
-        for b in np.flatnonzero(scenario.is_bundle):
-            for k in np.flatnonzero(mask[b]):
-                p = scenario.prices[b, k]
-                if c.min_bundle_discount is not None and p / (1 - c.min_bundle_discount) > hi[b] * (1 + PRICE_RTOL):
-                    mask[b, k] = False
-                if c.max_bundle_discount is not None and p / (1 - c.max_bundle_discount) < lo[b] * (1 - PRICE_RTOL):
-                    mask[b, k] = False
-    return mask
-
-
-# Families under which moving an offer to a dominating ladder level never hurts: they
-# only count offers, so the same menu at other prices satisfies them too.
-DOMINANCE_SAFE = frozenset({"margin_floor", "cardinality", "bundles_per_product"})
-
-
-def dominated_levels(scenario: Scenario, mask: np.ndarray, cardinality: int | None) -> dict[tuple[int, int], int]:
-    """Allowed levels ``(o, k)`` that a higher allowed level ``k'`` of o dominates: ``{(o, k): k'}``.
-
-    Segment s's profit with o at level k and the other offers fixed
-    (attraction ``B = v0_s + sum_other v``, margin-weighted attraction ``A >= 0``) is
-    ``(A + a_k) / (B + v_k)`` with ``a_k = (p_ok - c_o) v_sok``. Moving o to ``k'`` never
-    lowers it when ``v_sok >= v_sok'`` and
-    ``A (v_k - v_k') + B (a_k' - a_k) + a_k' v_k - a_k v_k' >= 0``; linear in B, so it is
-    checked at ``B = v0_s`` and at the largest B a menu of at most C offers reaches.
-    When that holds for every segment, every menu using ``(o, k)`` is matched by one
-    using ``(o, k')`` with at least the same profit, so ``(o, k)`` can be left out
-    (``k'`` is followed to a level that is not itself dropped). Needs every allowed
-    margin ``>= 0`` (``A >= 0``); otherwise nothing is dropped.
-    """
-    sc = scenario
-    margin = np.nan_to_num(sc.prices - sc.costs[:, None])
-    if np.any(margin[mask] < 0):
-        return {}
-    from bundleopt.optimize.model import top_of_others
-
-    a = margin[None] * sc.v  # (S, O, K)
-    vmax = np.where(mask[None], sc.v, 0.0).max(axis=2)
-    c = sc.n_offers if cardinality is None else min(int(cardinality), sc.n_offers)
-    # the largest B with o on: v0 + the C - 1 most attractive other offers (no cancellation)
-    b_on = sc.v0[:, None] + top_of_others(vmax, c - 1)
-    to: dict[tuple[int, int], int] = {}
-    for o in range(sc.n_offers):
-        ks = np.flatnonzero(mask[o])
-        for k in ks:
-            vk = sc.v[:, o, k]
-            bmax = np.where(vk > 0, b_on[:, o], sc.v0)
-            for k2 in ks:
-                vk2 = sc.v[:, o, k2]
-                if sc.prices[o, k2] <= sc.prices[o, k] or np.any(vk < vk2):
-                    continue
-                slope = a[:, o, k2] - a[:, o, k]
-                const = a[:, o, k2] * vk - a[:, o, k] * vk2
-                if np.all((slope * sc.v0 + const >= 0) & (slope * bmax + const >= 0)):
-                    to[(int(o), int(k))] = int(k2)
-                    break
-
-    def final(o: int, k: int) -> int:
-        while (o, k) in to:
-            k = to[(o, k)]
-        return k
-
-    return {key: final(*key) for key in to}
-
-
-def component_price_range(scenario: Scenario, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(O,) smallest and largest possible sum of a bundle's component prices.
-
-    A component's price is its chosen (allowed) level or, not offered, its list
-    price: ``S_min[b] = sum_j min(list_j, min_k p[j,k])``, ``S_max`` likewise with max.
-    Zero for single offers.
-    """
-    single = scenario.single_offer()
-    lists = scenario.list_prices()
-    lo = np.zeros(scenario.n_offers)
-    hi = np.zeros(scenario.n_offers)
-    for b in np.flatnonzero(scenario.is_bundle):
-        for j in scenario.components[b]:
-            o = single[j]
-            choices = np.append(scenario.prices[o][mask[o]], lists[o])
-            lo[b] += choices.min()
-            hi[b] += choices.max()
-    return lo, hi
 
 
 # ---------------------------------------------------------------- core
@@ -484,8 +402,9 @@ def define_cannibalisation_constraints(m: pyo.ConcreteModel, scenario: Scenario)
 
 
 def _infeasible(m: pyo.ConcreteModel, product: object) -> None:
-    """A protected product that can never sell (no allowed level with v > 0): add a
-    row no point satisfies, so the solver reports the scenario infeasible."""
+    """A product a rule needs on sale that can never be (cannibalisation: no allowed
+    level with v > 0; must_offer: no allowed level): add a row no point satisfies, so
+    the solver reports the scenario infeasible."""
     if not hasattr(m, "unsellable"):
         m.unsellable = pyo.ConstraintList()
     # 0 >= 1 cannot be written as a Pyomo row; x_0 <= L_0 - 1 is impossible instead.
@@ -534,25 +453,20 @@ def define_stock_constraints(m: pyo.ConcreteModel, scenario: Scenario) -> None:
             m.stock.add(sum(terms) <= float(units) + RULE_TOL * max(1.0, float(units)))
 
 
-# ------------------------------------------------------------ registry
-def _on(attr: str) -> Callable[[Scenario], bool]:
-    return lambda sc: getattr(sc.constraints, attr) is not None
-
-
-FAMILIES: dict[str, tuple[Callable[[Scenario], bool], Callable[[pyo.ConcreteModel, Scenario], None]]] = {
-    "margin_floor": (_on("min_margin"), define_margin_floor_constraints),
-    "margin_rate": (_on("min_margin_rate"), define_margin_rate_constraints),
-    "cardinality": (lambda sc: sc.constraints.max_offers is not None
-                    or sc.constraints.max_bundles is not None, define_cardinality_constraints),
-    "bundles_per_product": (_on("max_bundles_per_product"), define_bundles_per_product_constraints),
-    "no_arbitrage": (lambda sc: sc.constraints.min_bundle_discount is not None
-                     or sc.constraints.max_bundle_discount is not None, define_no_arbitrage_constraints),
-    "cannibalisation": (_on("max_cannibalisation"), define_cannibalisation_constraints),
-    "fairness": (lambda sc: sc.constraints.max_price_spread is not None and sc.personalised,
-                 define_fairness_constraints),
-    "stock": (_on("stock"), define_stock_constraints),
-}
-"""Family name -> (is it switched on for a scenario?, builder). Build order."""
-
-# Families whose rows tie segments together (no per-segment decomposition).
-COUPLING = frozenset({"cannibalisation", "stock", "fairness"})
+# ----------------------------------------------------------- must offer
+def define_must_offer_constraints(m: pyo.ConcreteModel, scenario: Scenario) -> None:
+    """Each product j kept on sale has its single offer o_j on every menu g, at some
+    allowed level: ``sum_k y_g,o_j,k >= 1`` (RLT: ``sum_k z_s,o_j,k >= x_s``; with the
+    one-price row this is ``= 1``). A kept product with no allowed level (every level
+    below the margin floor) can never be on a menu: the build is made infeasible."""
+    info = _info(m)
+    single = scenario.single_offer()
+    rows = []
+    for j in scenario.constraints.must_offer or ():
+        o = single[j]
+        terms = [((o, k), 1.0) for k in _levels(info, o)]
+        if not terms:
+            _infeasible(m, j)
+            continue
+        rows.extend((g, terms, ">=", 1.0) for g in range(scenario.n_menus))
+    add_menu_rows(m, "must_offer", rows)

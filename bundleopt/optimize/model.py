@@ -27,6 +27,8 @@ import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
 
 from bundleopt.optimize import families as fam
+from bundleopt.optimize.levels import dominated_levels, level_mask, top_of_others
+from bundleopt.optimize.rules import REGISTRY, active_families, dominance_safe, family
 from bundleopt.scenario import Scenario
 
 
@@ -40,7 +42,7 @@ class BuildInfo:
     ``lower_off[s, o]``: when o is off (:func:`conditional_lower_bounds`).
     ``families``: names of the rule families switched on in this build.
     ``lift[(o, k)] = k'``: dominated levels left out and the level replacing them
-    (:func:`bundleopt.optimize.families.dominated_levels`).
+    (:func:`bundleopt.optimize.levels.dominated_levels`).
     """
 
     scenario: Scenario
@@ -62,11 +64,6 @@ class BuildInfo:
         return [s for s, gg in enumerate(self.seg_menu) if gg == g]
 
 
-def active_families(scenario: Scenario) -> list[str]:
-    """Names of the rule families a scenario switches on, in build order."""
-    return [name for name, (is_on, _) in fam.FAMILIES.items() if is_on(scenario)]
-
-
 def no_purchase_lower_bound(scenario: Scenario, mask: np.ndarray, cardinality: int | None) -> np.ndarray:
     """``L_s = 1 / (v0[s] + sum of the C largest max_k v[s, o, k])`` over allowed levels.
 
@@ -77,34 +74,6 @@ def no_purchase_lower_bound(scenario: Scenario, mask: np.ndarray, cardinality: i
     if cardinality is not None:
         top = top[:, : int(cardinality)]
     return 1.0 / (scenario.v0 + top.sum(axis=1))
-
-
-def top_of_others(vmax: np.ndarray, m: int) -> np.ndarray:
-    """(S, O) sum of the ``m`` largest ``vmax[s, o']`` over the offers ``o' != o``.
-
-    Computed without cancellation: for an offer inside the top ``m + 1`` it is the sum of
-    the larger offers (ranks before it) plus that of the smaller ones up to rank ``m``,
-    taken from sums accumulated from the small end; never ``total - vmax[o]``, which loses
-    the other offers' attraction entirely when ``vmax[o]`` dwarfs it (an offer 1e13 times
-    more attractive than the rest left ``L'`` 0.2% above the true no-purchase share and
-    cut the optimum off).
-    """
-    n_s, n_o = vmax.shape
-    if m <= 0:
-        return np.zeros_like(vmax)
-    order = np.argsort(-vmax, axis=1, kind="stable")
-    ranked = np.take_along_axis(vmax, order, axis=1)
-    prefix = np.concatenate([np.zeros((n_s, 1)), np.cumsum(ranked, axis=1)], axis=1)  # ranks < i
-    suffix = np.concatenate([np.cumsum(ranked[:, ::-1], axis=1)[:, ::-1], np.zeros((n_s, 1))],
-                            axis=1)  # ranks >= i, summed from the smallest
-    rank = np.empty_like(order)
-    np.put_along_axis(rank, order, np.arange(n_o)[None].repeat(n_s, 0), axis=1)
-    top = min(m, n_o)
-    stop = min(m + 1, n_o)  # an offer inside the top m + 1 is replaced by rank m
-    inside = rank < stop
-    before = np.take_along_axis(prefix, rank, axis=1)
-    after = np.take_along_axis(suffix, np.minimum(rank + 1, n_o), axis=1) - suffix[:, stop][:, None]
-    return np.where(inside, before + np.maximum(after, 0.0), prefix[:, top][:, None])
 
 
 def conditional_lower_bounds(
@@ -128,9 +97,8 @@ def conditional_lower_bounds(
 def families_on(scenario: Scenario, families: Collection[str] | None) -> set[str]:
     """The rule families a build switches on (default: every active one), checked."""
     on = set(active_families(scenario) if families is None else families)
-    unknown = on - set(fam.FAMILIES)
-    if unknown:
-        raise ValueError(f"unknown rule families {sorted(unknown)}; known: {list(fam.FAMILIES)}")
+    for name in sorted(on):
+        family(name)  # a one-line ValueError naming the known families
     return on
 
 
@@ -139,12 +107,12 @@ def ladder_pairs(
 ) -> tuple[np.ndarray, dict[tuple[int, int], int]]:
     """``mask[o, k]`` of the ladder pairs that get variables, and ``lift``: the
     dominated levels left out (when ``drop_dominated`` and the families allow it,
-    :func:`bundleopt.optimize.families.dominated_levels`) mapped to their replacements."""
-    mask = fam.level_mask(scenario, on)
+    :func:`bundleopt.optimize.levels.dominated_levels`) mapped to their replacements."""
+    mask = level_mask(scenario, on)
     lift: dict[tuple[int, int], int] = {}
-    if drop_dominated and set(on) <= fam.DOMINANCE_SAFE:
+    if drop_dominated and dominance_safe(set(on)):
         card = scenario.constraints.max_offers if "cardinality" in on else None
-        lift = fam.dominated_levels(scenario, mask, card)
+        lift = dominated_levels(scenario, mask, card)
         for o, k in lift:
             mask[o, k] = False
     return mask, lift
@@ -213,9 +181,9 @@ def build_model(
         if info.strengthen:
             fam.define_rlt_bounds(m, scenario)
             fam.define_attraction_cuts(m, scenario)
-        for name, (_, define) in fam.FAMILIES.items():
-            if name in on:
-                define(m, scenario)
+        for rule in REGISTRY:  # each family's builder, in registry order
+            if rule.name in on:
+                getattr(fam, rule.rows)(m, scenario)
     return m
 
 

@@ -20,6 +20,7 @@ import pyomo.environ as pyo
 
 from bundleopt.checks import flag, number
 from bundleopt.optimize.certify import SAFE_OPTIONS, Candidate, judge, needs_second_opinion
+from bundleopt.optimize.errors import SolverError
 from bundleopt.optimize.highs_backend import (
     CompiledModel,
     HighsResult,
@@ -62,10 +63,6 @@ BUILD_SECONDS_PER_COLUMN = 1e-4
 FAIRNESS_SECONDS_PER_ROW = 6e-5
 # Share of the time limit the greedy warm start may use.
 GREEDY_SHARE = 0.2
-
-
-class SolverError(RuntimeError):
-    """HiGHS stopped without any feasible decision (e.g. time limit before the first one)."""
 
 
 @dataclass
@@ -441,7 +438,7 @@ def solve(
     cheap = min(1.0, 0.05 * time_limit) if time_limit is not None else 1.0
     if decompose.decomposes(scenario):
         try:
-            sol = decompose.solve_decomposed(scenario, time_limit=time_limit, mip_gap=mip_gap,
+            sol = decompose.solve_decomposed(scenario, milp=solve_milp, time_limit=time_limit, mip_gap=mip_gap,
                                              threads=threads, warm_start=warm_start, verbose=verbose)
         except diagnose.InfeasibleScenarioError:
             first = Candidate(None, None, "per-segment LPs")

@@ -8,13 +8,10 @@
   price (the shop's own) is moved to the nearest price point: ``".99"`` (prices end in
   .99: 4.99, 12.99) or a step such as ``0.1`` (multiples of 0.10). Two levels of one
   offer that round to the same price keep the one nearer the list price.
-* **products kept on sale** (:func:`keep_on_sale_rules`): the optimiser has no rule
-  "offer o is on every menu" (:class:`bundleopt.scenario.Constraints`), so the control
-  is written with the cannibalisation rule: each kept product sells, over all
-  segments, at least ``keep_share`` of its standalone sales in the status quo
-  (``max_cannibalisation = 1 - keep_share`` on ``protected_products``), which forces
-  it onto at least one menu. With personalised menus a segment may still not see it;
-  :func:`kept_on_sale_report` says where.
+* **products kept on sale** (:func:`keep_on_sale_rules`): the rule
+  ``Constraints.must_offer`` (the registry's ``must_offer`` family,
+  ``formulations/rules.md``): each kept product's single offer is on every menu (every
+  segment's, when prices are personalised), at some allowed price level.
 * **names** (:func:`offer_names`): the catalog's optional ``name`` column, for reports.
 """
 
@@ -27,8 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["check_price_points", "keep_on_sale_rules", "kept_on_sale_report", "limit_price_change",
-           "offer_names", "round_to_price_points"]
+__all__ = ["check_price_points", "keep_on_sale_rules", "limit_price_change", "offer_names",
+           "round_to_price_points"]
 
 
 def check_price_points(points: str | float | None) -> str | float | None:
@@ -117,12 +114,12 @@ def limit_price_change(prices: np.ndarray, list_level: Sequence[int] | np.ndarra
 
 
 def keep_on_sale_rules(keep: Sequence[Any] | None, products: Sequence[Any],
-                       rules: Mapping[str, Any], keep_share: float = 0.05) -> dict[str, Any]:
+                       rules: Mapping[str, Any]) -> dict[str, Any]:
     """Constraints fields that keep the products ``keep`` on sale (module docstring).
 
-    ``rules`` are the plan's other Constraints fields: a cannibalisation cap the user
-    set already protects its products (any cap below 1 keeps them on sale), so the kept
-    products are added to its list. Returns the fields to change (empty if none).
+    ``rules`` are the plan's other Constraints fields: products the user already listed
+    in ``must_offer`` stay, and the kept ones are added. Returns the fields to change
+    (empty if none). A product not in ``products`` is a one-line ``ValueError``.
     """
     if not keep:
         return {}
@@ -132,31 +129,7 @@ def keep_on_sale_rules(keep: Sequence[Any] | None, products: Sequence[Any],
     if unknown:
         raise ValueError(f"keep_on_sale names products not in the plan's data (after max_products "
                          f"and cleaning): {unknown[:10]}")
-    if not (math.isfinite(keep_share) and 0 < keep_share <= 1):
-        raise ValueError(f"keep_share must be in (0, 1], got {keep_share!r}")
-    gamma = rules.get("max_cannibalisation")
-    protected = rules.get("protected_products")
-    if gamma is not None:
-        if protected is None:
-            return {}  # every product is protected already
-        return {"protected_products": tuple(dict.fromkeys([*protected, *keep]))}
-    return {"max_cannibalisation": 1.0 - keep_share, "protected_products": tuple(dict.fromkeys(keep))}
-
-
-def kept_on_sale_report(scenario: Any, levels: np.ndarray, keep: Sequence[Any] | None) -> list[str]:
-    """Notes naming each kept product missing from some segment's menu (empty when none)."""
-    if not keep:
-        return []
-    singles = scenario.single_offer()
-    notes = []
-    for p in keep:
-        o = singles[p]
-        missing = [scenario.segment_ids[s] for s in range(scenario.n_segments)
-                   if levels[s if levels.shape[0] > 1 else 0, o] < 0]
-        if missing:
-            notes.append(f"kept on sale: {p!s} is on sale but not on the menu of segment(s) {missing} "
-                         "(the rule keeps it on at least one menu; use uniform prices to keep it on all)")
-    return notes
+    return {"must_offer": tuple(dict.fromkeys([*(rules.get("must_offer") or ()), *keep]))}
 
 
 def offer_names(catalog: pd.DataFrame, components: Sequence[tuple[Any, ...]]) -> list[str]:
