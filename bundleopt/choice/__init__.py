@@ -13,6 +13,7 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 
+from bundleopt.choice.bundle_net import BundleNet  # noqa: E402
 from bundleopt.choice.draw_segments import DrawSegments, mixed_logit_weights, sample_average_gap  # noqa: E402
 from bundleopt.choice.latent_class import LatentClassMNL  # noqa: E402
 from bundleopt.choice.mixed_logit import MixedLogit  # noqa: E402
@@ -26,6 +27,7 @@ __all__ = [
     "LatentClassMNL",
     "MixedLogit",
     "TasteNet",
+    "BundleNet",
     "DrawSegments",
     "mixed_logit_weights",
     "sample_average_gap",
