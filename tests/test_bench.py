@@ -73,11 +73,21 @@ def test_estimation_matches_biogeme(tmp_path):
     assert any("choice-learn" in n for n in doc["notes"])
     lc = df[df["model"] == "LatentClassMNL"]
     assert len(lc) == 4 and (lc["error_vs_true"].abs() < 4 * lc["bundleopt_se"] + 0.05).all()
+    oos = df[df["model"].str.endswith("out of sample")].set_index("model")
+    assert set(oos.index) == {"MNL, out of sample", "TasteNet, out of sample"}
+    assert (oos["test_loglik"] < 0).all() and oos["test_hit_rate"].between(0, 1).all()
+    assert (oos["test_loglik"] > np.log(1.0 / oos["n_alternatives"])).all()  # better than a uniform guess
+    assert (tmp_path / "estimation_out_of_sample.png").exists()
 
 
 def test_end_to_end_scores_under_the_truth(tmp_path):
     df = suite_runner("end-to-end")(out=tmp_path, seed=0, size="tiny")
     _check_files(tmp_path, "end-to-end", 0, df)
+    models = df[df["part"] == "models"].set_index("plan")
+    assert {"MNL", "BundleNet", "truth (sampled)"} <= set(models.index)
+    assert np.isfinite(models.loc[["MNL", "BundleNet"], ["test_loglik", "true_profit"]].to_numpy()).all()
+    assert (tmp_path / "end_to_end_models.png").exists()
+    df = df[df["part"] == "pipeline"]
     rows = df.set_index("plan")
     assert {"optimised", "shop", "status_quo", "greedy_add_drop"} <= set(rows.index)
     assert rows.at["shop", "true_uplift"] == 0.0
