@@ -127,3 +127,26 @@ def test_helpers_reject_bad_input_and_compute():
     value, best, median = repeat_timing(lambda: 7, 3)
     assert value == 7 and 0 <= best <= median
     assert relative_gap(9.0, 10.0) == pytest.approx(0.1) and relative_gap(0.0, 0.0) == 0.0
+
+
+def _gpu_script():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_gpu.py"
+    spec = importlib.util.spec_from_file_location("bench_gpu", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow  # two cold JAX compilations (MNL and mixed logit): about a minute on 2 loaded cores
+def test_gpu_benchmark_skips_with_a_reason_or_runs_unchanged_on_the_cpu(tmp_path):
+    gpu = _gpu_script()
+    out = tmp_path / "gpu.json"
+    if gpu.skip_reason() is not None:
+        assert gpu.main(["--out", str(out)]) is None
+        assert "no GPU visible to JAX" in json.loads(out.read_text())["skipped"]
+    df = gpu.main(["--force-cpu", "--mnl-n", "3000", "--ml-n", "400", "--ml-draws", "20", "--out", str(out)])
+    assert list(df["model"]) == ["MNL", "MixedLogit"] and (df["fit_s"] > 0).all()
+    assert df["device"].str.contains("cpu", case=False).all() and df["converged"].all()
