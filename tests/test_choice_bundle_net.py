@@ -108,3 +108,9 @@ def test_sklearn_conventions_and_one_line_errors(market) -> None:
         make(truth).set_params(product_features=truth.products[["category"]].iloc[:2]).fit(df)
     with pytest.raises(ValueError, match="components"):
         make(truth).set_params(components={"p1+p2": "p1"}).fit(df)
+    with pytest.raises(ValueError, match="lacks the customer feature"):
+        net.as_segments(customers=pd.DataFrame({"age": [1.0]}))
+    with pytest.raises(ValueError, match="n_draws must be a positive"):
+        net.as_segments(n_draws=0)
+    seg = net.as_segments(n_draws=3, customers=pd.DataFrame({"income": [-2.0, 2.0]}))
+    assert len(seg.table) == 3 and (seg.table["price"] < 0).all()

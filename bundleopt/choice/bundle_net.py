@@ -39,7 +39,13 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
 from bundleopt.choice.long_format import DesignColumn, check_columns, pack_long
-from bundleopt.choice.neural import init_params, mlp, sample_customers, train_early_stopping
+from bundleopt.choice.neural import (
+    customer_matrix,
+    init_params,
+    mlp,
+    sample_customers,
+    train_early_stopping,
+)
 from bundleopt.choice.spec import Specification
 
 
@@ -324,8 +330,8 @@ class BundleNet(BaseEstimator):
 
         self._check_fitted()
         offers, st = self._structure(offers)
-        Z = self.customers_ if customers is None else customers[list(self.customer_features)].to_numpy(dtype=float)
-        Zr = sample_customers(Z, int(n_draws or DEFAULT_SEGMENT_DRAWS), self.seed + 1 if seed is None else seed)
+        Z = customer_matrix(customers, list(self.customer_features), self.customers_)
+        Zr = sample_customers(Z, DEFAULT_SEGMENT_DRAWS if n_draws is None else n_draws, self.seed + 1 if seed is None else seed)
         beta, d = customer_tastes(self.params_, jnp.asarray((Zr - self.z_mean_) / self.z_std_))
         u = np.asarray(offer_values(self.params_, self._F(), st, self.interaction))
         asc = u[None, :] + np.asarray(d)[:, None] * st.sizes[None, :]

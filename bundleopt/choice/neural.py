@@ -67,6 +67,22 @@ def sample_customers(Z: np.ndarray, n: int, seed: int | None) -> np.ndarray:
     return Z[np.random.default_rng(seed).integers(0, len(Z), size=int(n))]
 
 
+def customer_matrix(customers: pd.DataFrame | None, columns: Sequence[str], fitted: np.ndarray) -> np.ndarray:
+    """The customer-feature rows to sample segments from: ``fitted`` (the training
+    population) when ``customers`` is None, else its ``columns`` as floats."""
+    if customers is None:
+        return fitted
+    if not isinstance(customers, pd.DataFrame):
+        raise ValueError(f"customers must be a DataFrame of the customer features, got {type(customers).__name__}")
+    missing = [c for c in columns if c not in customers.columns]
+    if missing:
+        raise ValueError(f"customers lacks the customer feature column(s) {missing}")
+    Z = customers[list(columns)].to_numpy(dtype=float)
+    if not np.isfinite(Z).all():
+        raise ValueError(f"customers has missing or non-numeric values in {list(columns)}")
+    return Z
+
+
 def train_early_stopping(objective, validation_loss, params, train: tuple, val: tuple, learning_rate: float,
                          max_epochs: int, patience: int) -> tuple[dict, int, np.ndarray, np.ndarray]:
     """Full-batch Adam on ``objective(params, *train)``, keeping the parameters of the
@@ -260,8 +276,8 @@ class TasteNet(BaseEstimator):
         from bundleopt.choice.draw_segments import DEFAULT_SEGMENT_DRAWS, DrawSegments
 
         self._check_fitted()
-        Z = self.customers_ if customers is None else customers[list(self.customer_features)].to_numpy(dtype=float)
-        Zr = sample_customers(Z, int(n_draws or DEFAULT_SEGMENT_DRAWS), self.seed + 1 if seed is None else seed)
+        Z = customer_matrix(customers, list(self.customer_features), self.customers_)
+        Zr = sample_customers(Z, DEFAULT_SEGMENT_DRAWS if n_draws is None else n_draws, self.seed + 1 if seed is None else seed)
         beta = np.asarray(tastes(self.params_, jnp.asarray((Zr - self.z_mean_) / self.z_std_), self.price_index_))
         asc_names = [f"ASC_{a}" for a in self.spec_.asc_alts(self.alternatives_)]
         table = pd.DataFrame(np.broadcast_to(np.asarray(self.params_["asc"]), (len(Zr), len(asc_names))),
