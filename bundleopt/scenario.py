@@ -447,23 +447,28 @@ class Scenario:
         ``models`` is one fitted :class:`~bundleopt.choice.MNL` (one segment) or
         :class:`~bundleopt.choice.LatentClassMNL` (one segment per class, weights =
         its ``shares_``), a :class:`~bundleopt.choice.MixedLogit` (its default number of
-        coefficient draws as segments of equal weight; pass ``model.as_segments(n_draws=...)``
-        to choose), or a sequence of them (e.g. one MNL per observed segment;
+        coefficient draws as segments of equal weight), a :class:`~bundleopt.choice.TasteNet`
+        or :class:`~bundleopt.choice.bundle_net.BundleNet` (customers sampled from its
+        training population as segments of equal weight; a BundleNet also scores bundles
+        never sold and, when ``components`` is not given, names each offer's components);
+        pass ``model.as_segments(n_draws=...)`` to choose the number of draws; or a sequence of them (e.g. one MNL per observed segment;
         then ``weights``, one per resulting segment, is required). ``alts`` are the
         offers as the models' alternative ids; ``v`` and ``v0`` come from
         :func:`bundleopt.choice.preference_weights` with ``prices`` (O, K). Offer ids
         default to ``alts``; the other arguments are as in :meth:`from_arrays`.
         """
         from bundleopt.choice import preference_weights, segment_weights
+        from bundleopt.choice.draw_segments import segments_of
 
         many = isinstance(models, (list, tuple))
         group = list(models) if many else [models]
         if not group:
             raise ValueError("from_models needs at least one fitted model")
+        if components is None and hasattr(group[0], "components_of"):  # a BundleNet names its bundles' parts
+            components = group[0].components_of(alts)
         vs, v0s, ws = [], [], []
         for model in group:
-            if hasattr(model, "as_segments"):  # a mixed logit: its draws become segments
-                model = model.as_segments()
+            model = segments_of(model, offers=alts)  # draws or sampled customers become segments
             v, v0 = preference_weights(model, alts, prices, price_feature=price_feature,
                                        features=features, no_purchase=no_purchase)
             vs.append(v)

@@ -394,6 +394,7 @@ NOTEBOOKS = {
     "02_estimation.ipynb": ESTIMATION,
     "03_personalised_bundles.ipynb": PERSONALISED,
 }
+NOTEBOOKS.update(__import__("runpy").run_path(str(HERE / "build_notebook_04.py"))["NOTEBOOK_04"])  # its own file
 
 
 def build(folder: Path = HERE) -> list[Path]:

@@ -73,11 +73,21 @@ def test_estimation_matches_biogeme(tmp_path):
     assert any("choice-learn" in n for n in doc["notes"])
     lc = df[df["model"] == "LatentClassMNL"]
     assert len(lc) == 4 and (lc["error_vs_true"].abs() < 4 * lc["bundleopt_se"] + 0.05).all()
+    oos = df[df["model"].str.endswith("out of sample")].set_index("model")
+    assert set(oos.index) == {"MNL, out of sample", "TasteNet, out of sample"}
+    assert (oos["test_loglik"] < 0).all() and oos["test_hit_rate"].between(0, 1).all()
+    assert (oos["test_loglik"] > np.log(1.0 / oos["n_alternatives"])).all()  # better than a uniform guess
+    assert (tmp_path / "estimation_out_of_sample.png").exists()
 
 
 def test_end_to_end_scores_under_the_truth(tmp_path):
     df = suite_runner("end-to-end")(out=tmp_path, seed=0, size="tiny")
     _check_files(tmp_path, "end-to-end", 0, df)
+    models = df[df["part"] == "models"].set_index("plan")
+    assert {"MNL", "BundleNet", "truth (sampled)"} <= set(models.index)
+    assert np.isfinite(models.loc[["MNL", "BundleNet"], ["test_loglik", "true_profit"]].to_numpy()).all()
+    assert (tmp_path / "end_to_end_models.png").exists()
+    df = df[df["part"] == "pipeline"]
     rows = df.set_index("plan")
     assert {"optimised", "shop", "status_quo", "greedy_add_drop"} <= set(rows.index)
     assert rows.at["shop", "true_uplift"] == 0.0
@@ -117,3 +127,26 @@ def test_helpers_reject_bad_input_and_compute():
     value, best, median = repeat_timing(lambda: 7, 3)
     assert value == 7 and 0 <= best <= median
     assert relative_gap(9.0, 10.0) == pytest.approx(0.1) and relative_gap(0.0, 0.0) == 0.0
+
+
+def _gpu_script():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_gpu.py"
+    spec = importlib.util.spec_from_file_location("bench_gpu", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow  # two cold JAX compilations (MNL and mixed logit): about a minute on 2 loaded cores
+def test_gpu_benchmark_skips_with_a_reason_or_runs_unchanged_on_the_cpu(tmp_path):
+    gpu = _gpu_script()
+    out = tmp_path / "gpu.json"
+    if gpu.skip_reason() is not None:
+        assert gpu.main(["--out", str(out)]) is None
+        assert "no GPU visible to JAX" in json.loads(out.read_text())["skipped"]
+    df = gpu.main(["--force-cpu", "--mnl-n", "3000", "--ml-n", "400", "--ml-draws", "20", "--out", str(out)])
+    assert list(df["model"]) == ["MNL", "MixedLogit"] and (df["fit_s"] > 0).all()
+    assert df["device"].str.contains("cpu", case=False).all() and df["converged"].all()

@@ -91,3 +91,56 @@ def test_same_seed_same_model_and_sklearn_conventions() -> None:
     bad.loc[0, "income"] = 99.0
     with pytest.raises(ValueError, match="constant within each observation"):
         TasteNet(**kw).fit(bad)
+
+
+# ---------------------------------------------------------------------------- into the optimizer
+def simulate_shop(n: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """No purchase (0, price 0) and 3 products; the price coefficient is a logistic curve in income."""
+    rng = np.random.default_rng(seed)
+    income = rng.normal(size=n)
+    b_price = -(0.4 + 2.0 / (1 + np.exp(-2 * income)))
+    price = np.concatenate([np.zeros((n, 1)), rng.uniform(0.5, 3.0, size=(n, 3))], axis=1)
+    V = b_price[:, None] * price + np.array([0.0, 1.5, 1.0, 2.0])
+    y = (V + rng.gumbel(size=V.shape)).argmax(axis=1)
+    alts = np.tile(np.arange(4), n)
+    return pd.DataFrame({"obs": np.repeat(np.arange(n), 4), "alt": alts, "chosen": (alts == np.repeat(y, 4)).astype(int),
+                         "price": price.ravel(), "income": np.repeat(income, 4)})
+
+
+@pytest.fixture(scope="module")
+def shop_fit() -> TasteNet:
+    return TasteNet(features=["price"], customer_features=["income"], reference=0, hidden=(8,), learning_rate=0.05,
+                    max_epochs=400, patience=30, seed=0).fit(simulate_shop())
+
+
+PRICES = np.array([[1.0, 1.5, 2.0], [0.8, 1.2, 1.8], [1.5, 2.2, 3.0]])
+COSTS = np.array([0.6, 0.5, 0.9])
+
+
+def test_sampled_customers_are_mnl_segments_of_the_network(shop_fit: TasteNet) -> None:
+    from bundleopt.choice.draw_segments import DEFAULT_SEGMENT_DRAWS
+    from bundleopt.scenario import Scenario
+
+    seg = shop_fit.as_segments(n_draws=8, seed=2)
+    assert (seg.table["price"] < 0).all() and seg.table["price"].std() > 0.1
+    # segment r is the network's MNL for its customer: same probabilities as predict_proba
+    z = shop_fit.customers_[np.random.default_rng(2).integers(0, len(shop_fit.customers_), 8)][:, 0]
+    frame = pd.DataFrame({"obs": np.repeat(np.arange(8), 4), "alt": np.tile(np.arange(4), 8),
+                          "price": np.tile([0.0, *PRICES[:, 1]], 8), "income": np.repeat(z, 4)})
+    p = shop_fit.predict_proba(frame).to_numpy().reshape(8, 4)
+    sc = Scenario.from_models(seg, [1, 2, 3], PRICES, COSTS)
+    v = sc.v[:, :, 1]
+    np.testing.assert_allclose(v / (sc.v0[:, None] + v.sum(axis=1, keepdims=True)), p[:, 1:], rtol=1e-9)
+    assert Scenario.from_models(shop_fit, [1, 2, 3], PRICES, COSTS).n_segments == DEFAULT_SEGMENT_DRAWS
+
+
+def test_neural_plan_gap_out_of_sample_shrinks_with_more_customers(shop_fit: TasteNet) -> None:
+    from bundleopt.choice import sample_average_gap
+    from bundleopt.optimize.brute_force import brute_force
+
+    table = sample_average_gap(shop_fit, [1, 2, 3], PRICES, COSTS, n_draws=(2, 256), seeds=range(16),
+                               n_eval_draws=2048, optimizer=lambda sc: (brute_force(sc)[0], "optimal"))
+    by = table.groupby("n_draws")["gap"]
+    assert by.mean().loc[2] > 0 and by.mean().loc[2] > by.mean().loc[256]
+    assert by.apply(lambda g: g.abs().mean()).is_monotonic_decreasing
+    assert abs(by.mean().loc[256]) < 0.03 * table.groupby("n_draws")["out_of_sample"].mean().loc[256]

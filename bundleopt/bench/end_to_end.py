@@ -37,15 +37,21 @@ SUITE = "end-to-end"
 
 # size -> number of markets (seeds seed, seed+1, ...), make_market kwargs, Ta-Feng top
 # products (None = skip), first date and number of segments (None = all / silhouette)
+# "models": the non-linear market where each choice model's plan is scored under the truth
+# (:func:`bundleopt.bench.nonlinear_market.market_rows` keyword arguments).
 _SIZES: dict[str, dict] = {
     "tiny": {"markets": 1, "market": {"n_products": 8, "n_customers": 200, "n_segments": 2,
-                                      "n_pairs": 2, "n_days": 30}, "tafeng": None},
+                                      "n_pairs": 2, "n_days": 30}, "tafeng": None,
+             "models": {"n_obs": 800, "n_products": 3, "n_segments": 4, "max_offers": 3,
+                        "models": ("MNL", "BundleNet")}},
     "quick": {"markets": 2, "market": {"n_products": 15, "n_customers": 500, "n_segments": 3,
                                        "n_pairs": 3}, "tafeng": 30, "tafeng_start": "2001-01-01",
-              "tafeng_segments": 3},
+              "tafeng_segments": 3,
+              "models": {"n_obs": 3000, "n_products": 4, "n_segments": 16, "max_offers": 5}},
     "full": {"markets": 5, "market": {"n_products": 30, "n_customers": 2000, "n_segments": 4,
                                       "n_pairs": 5}, "tafeng": 100, "tafeng_start": None,
-             "tafeng_segments": None},
+             "tafeng_segments": None,
+             "models": {"n_obs": 10000, "n_products": 5, "n_segments": 16, "max_offers": 6}},
 }
 
 
@@ -126,11 +132,45 @@ def run(quick: bool = True, out: Path | None = None, seed: int = 0,
     if cfg["tafeng"] is not None:
         progress(cfg["markets"], total, f"end-to-end: Ta-Feng (top {cfg['tafeng']} products)")
         rows += _tafeng_rows(cfg["tafeng"], cfg["tafeng_start"], cfg["tafeng_segments"], seed, notes)
+    progress(total, total, "end-to-end: each choice model's plan on a non-linear market, under the truth")
+    models = models_part(cfg["models"], seed, notes)
     progress(total, total, "end-to-end: done")
-    df = pd.DataFrame(rows)
+    df = pd.DataFrame([{"part": "pipeline", **r} for r in rows] + models)
     write_results(df, out, SUITE, size, seed, notes)
-    _plot(df, out)
+    _plot(df[df["part"] == "pipeline"], out)
+    _plot_models(pd.DataFrame(models), out)
     return df
+
+
+def models_part(cfg: dict, seed: int, notes: list[str]) -> list[dict]:
+    """Rows of :func:`bundleopt.bench.nonlinear_market.market_rows` (``part = "models"``,
+    ``plan`` = the model the plan was optimised on)."""
+    from bundleopt.bench.nonlinear_market import market_rows
+
+    notes.append("part 'models': a market whose price sensitivity is a logistic curve in income and whose "
+                 "bundles are complements across categories (substitutes within); each model's plan "
+                 "(uniform prices, 3 levels) scored under the truth (true_profit); test_loglik on fresh "
+                 "choices; 'truth (sampled)' = the plan optimised on the truth's own n_segments customers")
+    return [{"part": "models", "plan": r["model"], **r} for r in market_rows(seed=seed, **cfg)]
+
+
+def _plot_models(df: pd.DataFrame, out: Path) -> None:
+    fig, (ax1, ax2) = new_figure(2, width=5.5)
+    fitted = df[df["test_loglik"].notna()]
+    ax1.bar(fitted["model"], fitted["test_loglik"])
+    if len(fitted):
+        ax1.set_ylim(fitted["test_loglik"].min() * 1.02, fitted["test_loglik"].max() * 0.98)
+    ax1.set_ylabel("test log-likelihood per occasion")
+    ax1.set_title("Non-linear market: fit out of sample")
+    scored = df[df["true_profit"].notna()]
+    ax2.bar(scored["model"], scored["true_profit"])
+    if len(scored):
+        ax2.set_ylim(scored["true_profit"].min() * 0.95, scored["true_profit"].max() * 1.02)
+    ax2.set_ylabel("profit under the truth (per customer)")
+    ax2.set_title("Plan optimised on each model")
+    for ax in (ax1, ax2):
+        ax.tick_params(axis="x", rotation=35, labelsize=7)
+    save_plot(fig, out, "end_to_end_models")
 
 
 def _tafeng_rows(top: int, start: str | None, n_segments: int | None, seed: int,

@@ -52,13 +52,19 @@ SUITE = "estimation"
 # observations per customer), and whether Biogeme fits the latent class too. Biogeme 3.3 JIT-compiles with the data inside, so its time
 # grows fast with the sample (221 s on all 6,768 Swissmetro choices on a loaded 2-core
 # machine): the quick size keeps its samples small.
+# "oos": the out-of-sample comparison of the four models (:mod:`bundleopt.bench.out_of_sample`):
+# the data (Ta-Feng's top products, or a synthetic market at the tiny size), the split date,
+# occasions per side and the models run.
 _SIZES: dict[str, dict] = {
     "tiny": {"sim": (500,), "biogeme_sim_max": 500, "swissmetro": False, "lc": (150, 5),
-             "biogeme_lc": False},
+             "biogeme_lc": False,
+             "oos": {"data": "synthetic", "split": "2024-01-21", "n_max": 400, "models": ("MNL", "TasteNet")}},
     "quick": {"sim": (1_000, 10_000, 100_000), "biogeme_sim_max": 1_000, "swissmetro": 1_500,
-              "lc": (300, 6), "biogeme_lc": True},
+              "lc": (300, 6), "biogeme_lc": True,
+              "oos": {"data": "tafeng", "top": 20, "split": "2001-01-01", "n_max": 1_500, "models": None}},
     "full": {"sim": (1_000, 10_000, 100_000, 1_000_000), "biogeme_sim_max": 10_000,
-             "swissmetro": None, "lc": (2_000, 10), "biogeme_lc": True},
+             "swissmetro": None, "lc": (2_000, 10), "biogeme_lc": True,
+             "oos": {"data": "tafeng", "top": 50, "split": "2001-01-01", "n_max": 5_000, "models": None}},
 }
 
 NOTE_CHOICE_LEARN = ("choice-learn not benchmarked: it requires TensorFlow, which bundleopt does not "
@@ -377,13 +383,60 @@ def run(quick: bool = True, out: Path | None = None, seed: int = 0,
     n_cust, per = cfg["lc"]
     rows += latent_class_rows(n_cust, per, seed, with_biogeme=has_biogeme and cfg["biogeme_lc"])
     notes.append(NOTE_LC_BIOGEME if cfg["biogeme_lc"] else NOTE_LC_NO_BIOGEME)
+    progress(total, total, "estimation: out-of-sample fit of MNL, latent class, mixed logit, TasteNet")
+    oos = out_of_sample_part(cfg["oos"], seed, notes)
     progress(total, total, "estimation: done")
-    result = pd.DataFrame(rows)
+    result = pd.DataFrame(rows + oos)
     if "true" in result:
         result["error_vs_true"] = result["bundleopt_estimate"] - result["true"]
     write_results(result, out, SUITE, size, seed, notes)
     _plot(result, out)
+    if oos:
+        _plot_out_of_sample(pd.DataFrame(oos), out)
     return result
+
+
+def out_of_sample_part(cfg: dict, seed: int, notes: list[str]) -> list[dict]:
+    """Rows of :func:`bundleopt.bench.out_of_sample.out_of_sample_rows` on Ta-Feng (a note
+    when it is unavailable) or, at the tiny size, on a synthetic market's transactions."""
+    from bundleopt.bench.out_of_sample import out_of_sample_rows
+
+    if cfg["data"] == "tafeng":
+        from bundleopt.datasets import DatasetUnavailable, load_tafeng
+
+        try:
+            tx, catalog = load_tafeng(top_products=cfg["top"])
+        except DatasetUnavailable as exc:
+            notes.append(f"out-of-sample comparison skipped: Ta-Feng unavailable: {exc} (run `make data`)")
+            return []
+        name = f"Ta-Feng (top {cfg['top']}), fit before {cfg['split']}, scored after"
+    else:
+        from bundleopt.datasets import make_market
+
+        market = make_market(seed=seed, n_products=6, n_customers=200, n_segments=2, n_pairs=2, n_days=30)
+        tx, catalog = market.transactions, market.catalog
+        name = f"synthetic market, fit before {cfg['split']}, scored after"
+    notes.append("out of sample: each model fitted on the occasions before the split date and scored on "
+                 f"those after ({cfg['n_max']} occasions a side), utility ASC + price + bought_before; "
+                 "test_loglik per occasion, test_hit_rate = the most probable alternative was chosen")
+    return out_of_sample_rows(tx, catalog, cfg["split"], name, n_max=cfg["n_max"], seed=seed,
+                              models=cfg["models"])
+
+
+def _plot_out_of_sample(df: pd.DataFrame, out: Path) -> None:
+    fig, (ax1, ax2) = new_figure(2, width=5.5)
+    names = df["model"].str.replace(", out of sample", "")
+    ll = df["test_loglik"].where(df["warning"] == "")  # a degenerate fit (separation) is left out
+    ax1.bar(names, ll.fillna(0.0))
+    ax1.set_ylim(ll.min() * 1.05 if ll.notna().any() else -1, None)
+    ax1.set_ylabel("test log-likelihood per occasion (flagged fits: 0)")
+    ax1.set_title("Out of sample: fit (higher is better)")
+    ax2.bar(names, df["test_hit_rate"].fillna(0.0))
+    ax2.set_ylabel("test hit rate")
+    ax2.set_title(df["dataset"].iloc[0][:40], fontsize=8)
+    for ax in (ax1, ax2):
+        ax.tick_params(axis="x", rotation=30, labelsize=7)
+    save_plot(fig, out, "estimation_out_of_sample")
 
 
 def _plot(df: pd.DataFrame, out: Path) -> None:

@@ -12,6 +12,7 @@ inside their own methods only (:mod:`bundleopt.choice.precision`): importing thi
 does not switch the process to float64.
 """
 
+from bundleopt.choice.bundle_net import BundleNet
 from bundleopt.choice.draw_segments import DrawSegments, mixed_logit_weights, sample_average_gap
 from bundleopt.choice.latent_class import LatentClassMNL
 from bundleopt.choice.mixed_logit import MixedLogit
@@ -26,6 +27,7 @@ __all__ = [
     "LatentClassMNL",
     "MixedLogit",
     "TasteNet",
+    "BundleNet",
     "ChoiceModel",
     "DrawSegments",
     "mixed_logit_weights",

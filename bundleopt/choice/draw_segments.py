@@ -70,6 +70,22 @@ class DrawSegments:
         return self.shares_
 
 
+def segments_of(model: Any, n_draws: int | None = None, seed: int | None = None,
+                offers: Sequence[Hashable] | None = None) -> Any:
+    """A population model's draws as segments: ``model.as_segments(...)`` (a MixedLogit's
+    coefficient draws, a neural model's sampled customers), or ``model`` itself when it
+    is already segmented (MNL, LatentClassMNL, DrawSegments). ``offers`` go to models that
+    score offers from their components (:class:`~bundleopt.choice.bundle_net.BundleNet`)."""
+    import inspect
+
+    if not hasattr(model, "as_segments"):
+        return model
+    kwargs: dict[str, Any] = {"n_draws": n_draws, "seed": seed}
+    if offers is not None and "offers" in inspect.signature(model.as_segments).parameters:
+        kwargs["offers"] = list(offers)
+    return model.as_segments(**kwargs)
+
+
 def mixed_logit_weights(
     model: Any,
     alts: Sequence[Hashable],
@@ -105,7 +121,8 @@ def sample_average_gap(
 ) -> pd.DataFrame:
     """Plans optimised on R draws, scored in sample and on ``n_eval_draws`` fresh draws.
 
-    For each R in ``n_draws`` and each seed: the scenario of :class:`DrawSegments` (R,
+    ``model``: a fitted MixedLogit, TasteNet or BundleNet (anything with ``as_segments``:
+    coefficient draws or sampled customers). For each R in ``n_draws`` and each seed: the scenario of :class:`DrawSegments` (R,
     seed) is solved exactly (:func:`bundleopt.solve`); its plan's expected profit is
     evaluated on those R draws (``in_sample``, the optimizer's objective) and on an
     independent set of ``n_eval_draws`` draws (``out_of_sample``, an estimate of the
@@ -127,11 +144,11 @@ def sample_average_gap(
         raise ValueError("personalised menus are per draw: they cannot be scored on fresh draws")
     wk = dict(weight_kwargs or {})
     evaluation = Scenario.from_models(
-        DrawSegments.from_model(model, n_eval_draws, seed=eval_seed), alts, prices, costs, **wk, **scenario_kwargs)
+        segments_of(model, n_eval_draws, eval_seed, alts), alts, prices, costs, **wk, **scenario_kwargs)
     rows = []
     for R in n_draws:
         for seed in seeds:
-            sc = Scenario.from_models(DrawSegments.from_model(model, R, seed=seed), alts, prices, costs,
+            sc = Scenario.from_models(segments_of(model, R, seed, alts), alts, prices, costs,
                                       **wk, **scenario_kwargs)
             t0 = time.perf_counter()
             if optimizer is None:

@@ -44,13 +44,73 @@ def init_params(key: jax.Array, n_in: int, hidden: Sequence[int], n_out: int, n_
     return {"layers": layers, "asc": jnp.zeros(n_asc, jnp.float64)}
 
 
+def mlp(layers: list[dict], x: jax.Array) -> jax.Array:
+    """A multilayer perceptron: tanh hidden layers, a linear output layer."""
+    h = x
+    for layer in layers[:-1]:
+        h = jnp.tanh(h @ layer["W"] + layer["b"])
+    return h @ layers[-1]["W"] + layers[-1]["b"]
+
+
 def tastes(params: dict, Z: jax.Array, price_index: int) -> jax.Array:
     """``beta (N, K)``: the MLP of ``Z`` with the price column mapped to ``-softplus``."""
-    h = Z
-    for layer in params["layers"][:-1]:
-        h = jnp.tanh(h @ layer["W"] + layer["b"])
-    out = h @ params["layers"][-1]["W"] + params["layers"][-1]["b"]
+    out = mlp(params["layers"], Z)
     return out.at[:, price_index].set(-jax.nn.softplus(out[:, price_index]))
+
+
+def sample_customers(Z: np.ndarray, n: int, seed: int | None) -> np.ndarray:
+    """``n`` rows of ``Z`` drawn with replacement (customers as segments of weight 1/n)."""
+    if int(n) < 1:
+        raise ValueError(f"n_draws must be a positive integer, got {n!r}")
+    if len(Z) == 0:
+        raise ValueError("no customers to draw from")
+    return Z[np.random.default_rng(seed).integers(0, len(Z), size=int(n))]
+
+
+def customer_matrix(customers: pd.DataFrame | None, columns: Sequence[str], fitted: np.ndarray) -> np.ndarray:
+    """The customer-feature rows to sample segments from: ``fitted`` (the training
+    population) when ``customers`` is None, else its ``columns`` as floats."""
+    if customers is None:
+        return fitted
+    if not isinstance(customers, pd.DataFrame):
+        raise ValueError(f"customers must be a DataFrame of the customer features, got {type(customers).__name__}")
+    missing = [c for c in columns if c not in customers.columns]
+    if missing:
+        raise ValueError(f"customers lacks the customer feature column(s) {missing}")
+    Z = customers[list(columns)].to_numpy(dtype=float)
+    if not np.isfinite(Z).all():
+        raise ValueError(f"customers has missing or non-numeric values in {list(columns)}")
+    return Z
+
+
+def train_early_stopping(objective, validation_loss, params, train: tuple, val: tuple, learning_rate: float,
+                         max_epochs: int, patience: int) -> tuple[dict, int, np.ndarray, np.ndarray]:
+    """Full-batch Adam on ``objective(params, *train)``, keeping the parameters of the
+    epoch with the lowest ``validation_loss(params, *val)``; stops after ``patience``
+    epochs without improvement. Returns ``(best params, best epoch, train and validation
+    losses per epoch)``."""
+    import optax
+
+    opt = optax.adam(learning_rate)
+    state = opt.init(params)
+
+    @jax.jit
+    def step(params, state):
+        value, grads = jax.value_and_grad(objective)(params, *train)
+        updates, state = opt.update(grads, state, params)
+        return optax.apply_updates(params, updates), state, value, validation_loss(params, *val)
+
+    best, best_val, best_epoch, train_hist, val_hist = params, np.inf, 0, [], []
+    for epoch in range(int(max_epochs)):
+        new, state, tr, va = step(params, state)  # losses of ``params`` (before the update)
+        train_hist.append(float(tr))
+        val_hist.append(float(va))
+        if float(va) < best_val - 1e-9:
+            best, best_val, best_epoch = params, float(va), epoch
+        elif epoch - best_epoch >= int(patience):
+            break
+        params = new
+    return best, best_epoch, np.array(train_hist), np.array(val_hist)
 
 
 def utilities(params: dict, Z: jax.Array, X: jax.Array, avail: jax.Array, A: jax.Array, price_index: int):
@@ -173,6 +233,7 @@ class TasteNet(ChoiceEstimator):
         self.train_loss_ = np.array(train_hist)
         self.val_loss_ = np.array(val_hist)
         self.n_obs_ = arrays.n_obs
+        self.customers_ = Z
         self._columns = {"obs": obs, "alt": alt, "avail": avail}
         return self
 
@@ -199,3 +260,28 @@ class TasteNet(ChoiceEstimator):
                       self.price_index_)
         return pd.Series(arrays.rows_from_dense(np.asarray(jax.nn.softmax(V, axis=1))), index=df.index,
                          name="proba")
+
+    @in_float64
+    def as_segments(self, n_draws: int | None = None, seed: int | None = None,
+                    customers: pd.DataFrame | None = None):
+        """R customers as equally weighted MNL segments for the optimizer.
+
+        Customer r's utilities are linear in the features with coefficients
+        ``beta(z_r)``, so it is an MNL: a :class:`~bundleopt.choice.DrawSegments` row
+        (the constants, then ``beta(z_r)``). Customers are drawn with replacement from
+        the training population (or ``customers``, a frame with the customer features);
+        ``n_draws`` defaults to ``DEFAULT_SEGMENT_DRAWS``, ``seed`` to one other than the
+        fit's, so the segments are fresh draws.
+        """
+        from bundleopt.choice.draw_segments import DEFAULT_SEGMENT_DRAWS, DrawSegments
+
+        self._check_fitted()
+        Z = customer_matrix(customers, list(self.customer_features), self.customers_)
+        Zr = sample_customers(Z, DEFAULT_SEGMENT_DRAWS if n_draws is None else n_draws, self.seed + 1 if seed is None else seed)
+        beta = np.asarray(tastes(self.params_, jnp.asarray((Zr - self.z_mean_) / self.z_std_), self.price_index_))
+        asc_names = [f"ASC_{a}" for a in self.spec_.asc_alts(self.alternatives_)]
+        table = pd.DataFrame(np.broadcast_to(np.asarray(self.params_["asc"]), (len(Zr), len(asc_names))),
+                             columns=asc_names)
+        for k, name in enumerate(self.spec_.features):
+            table[name] = beta[:, k]
+        return DrawSegments(self.spec_, self.alternatives_, table)
