@@ -431,7 +431,9 @@ def _solve_fair(scenario: Scenario, *, deadline: float | None, mip_gap: float,
                           max_rounds=max_rounds)
     notes = [f"fairness (max_price_spread {delta:g}): decomposed with the spread rule left out "
              f"first; its bound {relaxed.bound:.9g} holds for the fair problem", *relaxed.notes]
-    if relaxed.decision is not None and spread_excess(sc.prices, relaxed.decision.levels, delta) <= 0:
+    fair_plan = relaxed.decision is not None and \
+        spread_excess(sc.prices, relaxed.decision.levels, delta) <= 0
+    if fair_plan and relaxed.bound - relaxed.profit <= mip_gap * max(abs(relaxed.profit), 1e-300):
         notes.append("fairness: the decomposed optimum keeps the spread rule; returned as it is")
         relaxed.notes = notes
         relaxed.seconds = time.perf_counter() - t0
@@ -444,7 +446,7 @@ def _solve_fair(scenario: Scenario, *, deadline: float | None, mip_gap: float,
     lam = relaxed.lam if relaxed.lam is not None else np.zeros(len(rows.b))
     bound_win = price_windows(sc.prices, mask, delta, rtol=RULE_TOL)  # every accepted plan inside
     bound = relaxed.bound
-    best: CoupledResult | None = None
+    best: CoupledResult | None = relaxed if fair_plan else None  # a fair plan, not proved optimal
     anchors, rounds, tried = None, relaxed.rounds, set()
     for _ in range(outer):
         extra = np.tensordot(lam, rows.g, axes=1) if len(rows.b) else 0.0
@@ -472,7 +474,9 @@ def _solve_fair(scenario: Scenario, *, deadline: float | None, mip_gap: float,
                              time.perf_counter() - t0, relaxed.lam)
     n_win = int((anchors >= 0).sum())
     notes.append(f"fairness: one price window per offer ({n_win} offers), {len(tried)} window "
-                 f"vector(s) solved; plan {best.profit:.9g}, bound with the window cut {bound:.9g}")
+                 f"vector(s) solved; plan {best.profit:.9g}"
+                 + (" (the decomposed plan, which keeps the spread rule)" if best is relaxed else "")
+                 + f", bound with the window cut {bound:.9g}")
     return CoupledResult(best.decision, best.profit, bound, rounds, False, stopped, notes,
                          time.perf_counter() - t0, relaxed.lam)
 
