@@ -135,7 +135,7 @@ def window_scores(v: np.ndarray, reward: np.ndarray, mask: np.ndarray, win: np.n
 
 
 def window_cut(v: np.ndarray, v0: np.ndarray, reward: np.ndarray, mask: np.ndarray,
-               win: np.ndarray, cap: int | None) -> tuple[float, float]:
+               win: np.ndarray, cap: int | None, refine: int = 30) -> tuple[float, float]:
     """``(U, cut)``: ``U = sum_s`` of the segments' best-menu bounds with every level
     allowed, and ``cut >= 0`` such that every choice of one window per offer has
     ``sum_s V_s(windows) <= U - cut`` (``V_s``: segment s's best menu value within the
@@ -153,6 +153,12 @@ def window_cut(v: np.ndarray, v0: np.ndarray, reward: np.ndarray, mask: np.ndarr
     ``h(t_s; W) <= h(t_s) - Delta_s(W)``, ``Delta_s(W) = sum_{o in T} (G[o] - max(G[o, a_o], theta)) >= 0``,
     so ``V_s(W) <= ub_s - Delta_s(W) / Dbar_s``: separable over offers, and
     ``cut = sum_o min_a sum_s Delta_s[o, a] / Dbar_s`` (shrunk by 1e-9 against rounding).
+
+    ``Dbar_s`` is narrowed to the levels with ``r > tau_s``: either ``t_s(W) < tau_s``,
+    or the best menu's levels have ``r > tau_s``. With ``tau_s <= ub_s - Delta_max / Dbar_s(tau_s)``
+    (``Delta_max = sum_o max_a Delta_s[o, a]``, found by ``refine`` bisection steps),
+    ``tau_s`` is below ``ub_s - Delta_s(W) / Dbar_s(tau_s)`` for every W, so the latter
+    bounds ``V_s(W)`` in both cases.
     """
     S = v.shape[0]
     total, per = 0.0, np.zeros(win.shape[:2])
@@ -164,17 +170,30 @@ def window_cut(v: np.ndarray, v0: np.ndarray, reward: np.ndarray, mask: np.ndarr
         g = np.where(usable, v[s] * (reward[s] - t), 0.0).clip(0.0)
         g_all = g.max(axis=1)
         g_win = np.max(np.where(win, g[:, None, :], 0.0), axis=2)
-        vmax = np.where(usable & (reward[s] > 0), v[s], 0.0).max(axis=1)
         theta, in_t = 0.0, g_all > 0
         if cap is not None and in_t.sum() > cap:
             order = np.argsort(-g_all, kind="stable")[:cap]
             in_t = np.zeros_like(in_t)
             in_t[order] = True
             theta = float(g_all[order[-1]])
-        dbar = float(v0[s]) + (float(vmax.sum()) if cap is None
-                               else float(np.sort(vmax)[::-1][:cap].sum()))
         delta = np.where(in_t[:, None], g_all[:, None] - np.maximum(g_win, theta), 0.0).clip(0.0)
-        per += delta / dbar
+        worst = float(np.where(has, delta, 0.0).max(axis=1).sum())
+
+        def dbar(tau: float, s: int = s, usable: np.ndarray = usable) -> float:
+            vmax = np.where(usable & (reward[s] > tau), v[s], 0.0).max(axis=1)
+            return float(v0[s]) + (float(vmax.sum()) if cap is None
+                                   else float(np.sort(vmax)[::-1][:cap].sum()))
+
+        # largest tau with tau <= ub - worst / Dbar(tau): then t_s(W) >= tau or not, the
+        # bound ub - Delta_s(W) / Dbar(tau) holds (module docstring of window_cut)
+        lo, hi = 0.0, max(ub, 0.0)
+        for _ in range(refine):
+            mid = 0.5 * (lo + hi)
+            if mid <= ub - worst / dbar(mid):
+                lo = mid
+            else:
+                hi = mid
+        per += delta / dbar(lo)
     per = np.where(has, per, np.inf).min(axis=1)  # offers without any level: no cut
     cut = float(per[np.isfinite(per)].sum()) * (1.0 - 1e-9)
     return total, max(cut, 0.0)
