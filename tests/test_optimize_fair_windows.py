@@ -74,3 +74,23 @@ def test_window_cut_bounds_every_window_choice_and_cuts(cap: int | None) -> None
         assert value == pytest.approx(values[anchors.tobytes()], rel=1e-12)
         assert value >= top * (1 - 1e-3)
     assert max(cuts) > 1e-3
+
+
+def test_fair_decomposition_keeps_a_deadline() -> None:
+    """A deadline already close: the fair decomposition stops early with a valid bound
+    (at least the plan's profit) and, when it has a plan, a fair one."""
+    import time
+
+    from bundleopt.optimize.coupled import solve_coupled
+    from bundleopt.optimize.evaluate import evaluate
+    from bundleopt.scenario import Constraints
+
+    sc = random_instance(300, 8, 10, personalised=True, seed=4,
+                         constraints=Constraints(max_price_spread=0.05, min_margin_rate=0.62))
+    t0 = time.perf_counter()
+    res = solve_coupled(sc, deadline=t0 + 0.05)
+    assert time.perf_counter() - t0 < 5.0
+    if res.decision is not None:
+        ev = evaluate(sc, res.decision)
+        assert ev.feasible, ev.violations
+        assert res.bound >= res.profit * (1 - 1e-9)
