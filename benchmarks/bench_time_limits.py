@@ -6,6 +6,7 @@ status, method, reported gap and peak memory.
 
     PYTHONPATH=. nice python benchmarks/bench_time_limits.py limits   # limits 1, 5, 10, 60 s
     PYTHONPATH=. nice python benchmarks/bench_time_limits.py coupled  # the goals of issue 19
+    PYTHONPATH=. nice python benchmarks/bench_time_limits.py fair     # fairness across segments
     PYTHONPATH=. python benchmarks/bench_time_limits.py one CASE LIMIT  # a single row
 
 Cases (``random_instance``, seed 1): ``uniform500`` 500 x 10 x 5 uniform C=50;
@@ -16,7 +17,10 @@ binds); ``cannib1000`` / ``cannib5000`` with a cannibalisation cap of 0.2 on the
 first 10 products (it binds on 2 of them); ``both1000`` / ``both5000`` with both;
 ``rate1000c50`` with an offer cap of 50; ``bundles1000`` with 100 of the 1000 offers
 bundles, at most 5 bundles per menu and the margin rate (segments priced by their
-LP). mip_gap 1e-4 (the default) throughout. Timings on a shared machine are upper
+LP); ``fair1000`` / ``fair5000`` with fairness across segments (``max_price_spread``
+0.1: a window of about 3 of the 10 ladder levels, 4.8% apart; ``fair1000d2``: 0.2) and ``fairrate1000`` /
+``fairrate5000`` with fairness and the margin rate (price windows,
+``formulations/coupled_decomposition.md``). mip_gap 1e-4 (the default) throughout. Timings on a shared machine are upper
 bounds.
 """
 
@@ -48,6 +52,16 @@ CASES = {
                         rule=dict(min_margin_rate=0.62)),
     "bundles1000": dict(n_offers=1000, n_segments=20, n_levels=10, n_bundles=100, personalised=True,
                         rule=dict(min_margin_rate=0.62, max_bundles=5)),
+    "fair1000": dict(n_offers=1000, n_segments=20, n_levels=10, personalised=True,
+                     rule=dict(max_price_spread=0.1)),
+    "fair1000d2": dict(n_offers=1000, n_segments=20, n_levels=10, personalised=True,
+                       rule=dict(max_price_spread=0.2)),
+    "fair5000": dict(n_offers=5000, n_segments=20, n_levels=10, personalised=True,
+                     rule=dict(max_price_spread=0.1)),
+    "fairrate1000": dict(n_offers=1000, n_segments=20, n_levels=10, personalised=True,
+                         rule=dict(max_price_spread=0.1, min_margin_rate=0.62)),
+    "fairrate5000": dict(n_offers=5000, n_segments=20, n_levels=10, personalised=True,
+                         rule=dict(max_price_spread=0.1, min_margin_rate=0.62)),
 }
 
 
@@ -115,8 +129,12 @@ def main(argv: list[str]) -> None:
                             ("rate1000c50", 60), ("bundles1000", 60),
                             ("rate5000", 120), ("cannib5000", 120), ("both5000", 120)):
             print(row(run(case, limit)), flush=True)
+    elif what == "fair":
+        for case, limit in (("fair1000", 60), ("fair1000d2", 30), ("fairrate1000", 60), ("fair5000", 120),
+                            ("fairrate5000", 120)):
+            print(row(run(case, limit)), flush=True)
     else:
-        raise SystemExit(f"unknown mode {what!r}: limits, coupled or one")
+        raise SystemExit(f"unknown mode {what!r}: limits, coupled, fair or one")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,10 @@ otherwise independent segments (``P_s``: segment s's purchase probabilities). He
    is optimal and returned at once.
 
 Fairness couples menus level by level (pairs of segments' levels, not a sum row):
-it does not fit this scheme, and those scenarios stay on the MILP path.
+it is not dualised but split into a price window per offer (:func:`_solve_fair`,
+:mod:`bundleopt.optimize.fair_windows`): the decomposition above with fairness left
+out gives the bound (and the answer, when its plan is fair), and the same
+decomposition restricted to searched windows gives a fair plan.
 """
 
 from __future__ import annotations
@@ -67,12 +70,17 @@ def local_families(scenario: Scenario) -> set[str]:
 
 def applies(scenario: Scenario) -> bool:
     """True when this decomposition solves ``scenario``: one menu per segment, two or
-    more segments, at least one coupling rule and all of them dualisable (no
-    fairness)."""
+    more segments, at least one coupling rule, all of them dualisable or fairness; with
+    fairness, per-menu rules that the exact oracle handles (a margin floor and an offer
+    cap), since fairness is handled by price windows."""
     if not scenario.personalised or scenario.n_segments < 2:
         return False
-    rules = coupling_families(scenario)
-    return bool(rules) and set(rules) <= DUALISED
+    rules = set(coupling_families(scenario))
+    if not rules or not rules <= DUALISED | {"fairness"}:
+        return False
+    if "fairness" in rules:  # by price windows: the segments' own rules must be simple
+        return simple_rules(scenario, local_families(scenario))
+    return True
 
 
 def local_scenario(scenario: Scenario, s: int) -> Scenario:
@@ -217,6 +225,7 @@ class CoupledResult:
     stopped_by_deadline: bool
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    lam: np.ndarray | None = None  # the multipliers of the best bound (row units)
 
 
 def _column(sc: Scenario, s: int, levels: np.ndarray, margin: np.ndarray, rows: CouplingRows) -> Column:
@@ -232,7 +241,27 @@ def _column(sc: Scenario, s: int, levels: np.ndarray, margin: np.ndarray, rows: 
 def solve_coupled(scenario: Scenario, *, deadline: float | None = None, mip_gap: float = 1e-4,
                   threads: int | None = None, max_rounds: int = 500) -> CoupledResult:
     """Lagrangian decomposition of a personalised scenario with coupling rows
-    (module docstring). ``deadline``: ``time.perf_counter()`` value to stop by."""
+    (module docstring); with fairness across segments, :func:`_solve_fair`.
+    ``deadline``: ``time.perf_counter()`` value to stop by."""
+    if _fairness_on(scenario):
+        return _solve_fair(scenario, deadline=deadline, mip_gap=mip_gap, threads=threads,
+                           max_rounds=max_rounds)
+    return _solve_rows(scenario, deadline=deadline, mip_gap=mip_gap, threads=threads,
+                       max_rounds=max_rounds)
+
+
+def _fairness_on(scenario: Scenario) -> bool:
+    """The spread rule joins the menus: personalised, two or more segments."""
+    return scenario.constraints.max_price_spread is not None and scenario.personalised \
+        and scenario.n_segments > 1
+
+
+def _solve_rows(scenario: Scenario, *, within: np.ndarray | None = None, deadline: float | None = None,
+                mip_gap: float = 1e-4, threads: int | None = None, max_rounds: int = 500
+                ) -> CoupledResult:
+    """The decomposition over the coupling rows (module docstring, steps 1-5), fairness
+    left out (a relaxation: the bound holds for the fair problem too). ``within``: an
+    (O, K) level mask every menu must also keep (the price windows of fairness)."""
     from bundleopt.optimize.families import level_mask
 
     t0 = time.perf_counter()
@@ -241,6 +270,8 @@ def solve_coupled(scenario: Scenario, *, deadline: float | None = None, mip_gap:
     rows = coupling_rows(sc)
     local = local_families(sc)
     mask = level_mask(sc, local)
+    if within is not None:
+        mask = mask & within
     cap = sc.constraints.max_offers if "cardinality" in local else None
     margin = np.nan_to_num(sc.prices - sc.costs[:, None])
     base = sc.market_size * margin
@@ -307,13 +338,13 @@ def solve_coupled(scenario: Scenario, *, deadline: float | None = None, mip_gap:
         profit = float(sum(c.profit for c in first))
         return CoupledResult(Decision(zero_plan), profit, best_bound, 0, True, False,
                              ["coupled decomposition: the per-segment optimum satisfies the "
-                              "coupling rows; it is optimal"], time.perf_counter() - t0)
+                              "coupling rows; it is optimal"], time.perf_counter() - t0, lam)
     if not all(pools):
         missing = [str(sc.segment_ids[s]) for s, p in enumerate(pools) if not p]
         notes.append(f"coupled decomposition: no menu keeping the rules found for segment(s) "
                      f"{', '.join(missing[:5])}; Lagrangian bound {best_bound:.9g} only")
         return CoupledResult(None, float("nan"), best_bound, 0, False, bool(relaxed), notes,
-                             time.perf_counter() - t0)
+                             time.perf_counter() - t0, lam)
     scale = max(best_bound, 1e-12 * sc.market_size, 1e-300)
     penalty = 1e4 * scale
     rounds, by_deadline, master = 0, False, -np.inf
@@ -346,10 +377,108 @@ def solve_coupled(scenario: Scenario, *, deadline: float | None = None, mip_gap:
         notes.append("coupled decomposition: no menus found combine into a plan that meets "
                      "the coupling rows")
         return CoupledResult(None, float("nan"), best_bound, rounds, False, by_deadline, notes,
-                             time.perf_counter() - t0)
+                             time.perf_counter() - t0, best_lam)
     levels, profit = plan
     return CoupledResult(Decision(levels), profit, best_bound, rounds, False, by_deadline, notes,
-                         time.perf_counter() - t0)
+                         time.perf_counter() - t0, best_lam)
+
+
+# Shares of the time to the deadline: the relaxed decomposition (fairness left out,
+# the bound), then the window search; the window-restricted decomposition gets the rest.
+FAIR_RELAXED_SHARE = 0.4
+FAIR_SEARCH_SHARE = 0.3
+
+
+def _solve_fair(scenario: Scenario, *, deadline: float | None, mip_gap: float,
+                threads: int | None, max_rounds: int, outer: int = 3) -> CoupledResult:
+    """Fairness across segments (``max_price_spread`` delta) by price windows
+    (:mod:`bundleopt.optimize.fair_windows`, ``formulations/coupled_decomposition.md``).
+
+    1. **Bound.** The decomposition over the other coupling rows with fairness left out
+       (:func:`_solve_rows`): a relaxation, so its Lagrangian bound holds for the fair
+       problem. When its plan keeps the spread rule, it is returned at once.
+    2. **Windows.** A fair plan is a window ``[p_a, (1 + delta) p_a]`` per offer and
+       menus inside the windows; with the windows fixed each segment is exact again.
+       :func:`~bundleopt.optimize.fair_windows.search_windows` picks windows for the
+       segments' Lagrangian rewards at the relaxed multipliers.
+    3. **Repair.** The decomposition restricted to the windows (a level mask): its plan
+       keeps every rule. With other coupling rows, the windows are searched again at
+       the restricted problem's multipliers (up to ``outer`` times) while time is left;
+       the best plan is kept.
+    """
+    from bundleopt.optimize.evaluate import RULE_TOL
+    from bundleopt.optimize.fair_windows import (
+        price_windows,
+        search_windows,
+        spread_excess,
+        window_cut,
+        window_mask,
+    )
+    from bundleopt.optimize.families import level_mask
+
+    t0 = time.perf_counter()
+    sc = scenario
+    delta = float(sc.constraints.max_price_spread)
+    local = local_families(sc)
+    if not simple_rules(sc, local):
+        raise ValueError("fairness across segments is decomposed only when the per-menu rules "
+                         "are a margin floor and an offer cap")
+
+    def until(share: float) -> float | None:
+        return None if deadline is None else time.perf_counter() + share * (deadline - time.perf_counter())
+
+    relaxed = _solve_rows(sc, deadline=until(FAIR_RELAXED_SHARE), mip_gap=mip_gap, threads=threads,
+                          max_rounds=max_rounds)
+    notes = [f"fairness (max_price_spread {delta:g}): decomposed with the spread rule left out "
+             f"first; its bound {relaxed.bound:.9g} holds for the fair problem", *relaxed.notes]
+    fair_plan = relaxed.decision is not None and \
+        spread_excess(sc.prices, relaxed.decision.levels, delta) <= 0
+    if fair_plan and relaxed.bound - relaxed.profit <= mip_gap * max(abs(relaxed.profit), 1e-300):
+        notes.append("fairness: the decomposed optimum keeps the spread rule; returned as it is")
+        relaxed.notes = notes
+        relaxed.seconds = time.perf_counter() - t0
+        return relaxed
+    mask = level_mask(sc, local)
+    cap = sc.constraints.max_offers if "cardinality" in local else None
+    win = price_windows(sc.prices, mask, delta)
+    rows = coupling_rows(sc)
+    base = sc.market_size * np.nan_to_num(sc.prices - sc.costs[:, None])
+    lam = relaxed.lam if relaxed.lam is not None else np.zeros(len(rows.b))
+    bound_win = price_windows(sc.prices, mask, delta, rtol=RULE_TOL)  # every accepted plan inside
+    bound = relaxed.bound
+    best: CoupledResult | None = relaxed if fair_plan else None  # a fair plan, not proved optimal
+    anchors, rounds, tried = None, relaxed.rounds, set()
+    for _ in range(outer):
+        extra = np.tensordot(lam, rows.g, axes=1) if len(rows.b) else 0.0
+        reward = sc.weights[:, None, None] * (base + extra)[None]
+        upper, cut = window_cut(sc.v, sc.v0, reward, mask, bound_win, cap)
+        bound = min(bound, upper - (float(lam @ (rows.b - rows.slack)) if len(rows.b) else 0.0) - cut)
+        anchors, _, _ = search_windows(sc.v, sc.v0, reward, mask, win, cap, start=anchors,
+                                       deadline=until(FAIR_SEARCH_SHARE))
+        if anchors.tobytes() in tried:
+            break
+        tried.add(anchors.tobytes())
+        res = _solve_rows(sc, within=window_mask(win, anchors), deadline=deadline,
+                          mip_gap=mip_gap, threads=threads, max_rounds=max_rounds)
+        rounds += res.rounds
+        if res.decision is not None and (best is None or res.profit > best.profit):
+            best = res
+        if not len(rows.b) or res.lam is None or \
+                (deadline is not None and time.perf_counter() >= deadline):
+            break
+        lam = res.lam
+    stopped = relaxed.stopped_by_deadline or (deadline is not None and time.perf_counter() >= deadline)
+    if best is None:
+        notes.append("fairness: no plan inside the price windows searched meets the coupling rows")
+        return CoupledResult(None, float("nan"), bound, rounds, False, stopped, notes,
+                             time.perf_counter() - t0, relaxed.lam)
+    n_win = int((anchors >= 0).sum())
+    notes.append(f"fairness: one price window per offer ({n_win} offers), {len(tried)} window "
+                 f"vector(s) solved; plan {best.profit:.9g}"
+                 + (" (the decomposed plan, which keeps the spread rule)" if best is relaxed else "")
+                 + f", bound with the window cut {bound:.9g}")
+    return CoupledResult(best.decision, best.profit, bound, rounds, False, stopped, notes,
+                         time.perf_counter() - t0, relaxed.lam)
 
 
 def _master_lp(pools: list[dict[bytes, Column]], rows: CouplingRows, norm: np.ndarray,
