@@ -14,7 +14,7 @@ from bundleopt.optimize.instances import random_instance
 from bundleopt.scenario import NOT_OFFERED, Constraints, Decision
 
 # the module, not the function of the same name that bundleopt.optimize re-exports
-solve_module = importlib.import_module("bundleopt.optimize.solve")
+solve_module = importlib.import_module("bundleopt.optimize.dispatch")
 solve = solve_module.solve
 
 

@@ -9,7 +9,7 @@ import bundleopt
 from bundleopt.optimize import solve
 from bundleopt.optimize.evaluate import evaluate
 from bundleopt.optimize.instances import random_instance
-from bundleopt.optimize.solve import heuristic_start, solve_milp
+from bundleopt.optimize.milp import heuristic_start, solve_milp
 
 
 def test_public_api() -> None:

@@ -136,7 +136,7 @@ def solve_decomposed(
     bound (status ``time_limit``, the bound still valid).
     """
     from bundleopt.optimize import diagnose
-    from bundleopt.optimize.solve import SolverError, solve_milp
+    from bundleopt.optimize.milp import SolverError, solve_milp
 
     t_start = time.perf_counter()
     S = scenario.n_segments

@@ -37,7 +37,7 @@ class InfeasibleScenarioError(ValueError):
 def is_feasible(scenario: Scenario, families: list[str], *, threads: int | None = None,
                 time_limit: float = 30.0) -> bool:
     """Does some decision satisfy the core rows plus ``families``? (Unknown counts as yes.)"""
-    from bundleopt.optimize.solve import solve_milp
+    from bundleopt.optimize.milp import solve_milp
 
     run = solve_milp(scenario, families=families, threads=threads, time_limit=time_limit,
                      warm_start=False, feasibility_only=True)
