@@ -77,21 +77,21 @@ class TighteningOptions:
     def __post_init__(self) -> None:
         from bundleopt.checks import flag, number
 
+        def check(name: str, ok, what: str, integer: bool = False) -> None:
+            value = getattr(self, name)
+            if not ok(number(f"TighteningOptions.{name}", value, integer=integer)):
+                raise ValueError(f"TighteningOptions.{name} must be {what}, got {value!r}")
+
         for name in ("enabled", "bound_only_when_cut_short"):
-            flag(name, getattr(self, name))
-        if not 0 <= number("share", self.share) <= 1:
-            raise ValueError(f"TighteningOptions.share must be in [0, 1], got {self.share!r}")
-        for name in ("batches", "lagrangian_rounds"):
-            if number(name, getattr(self, name), integer=True) < 1:
-                raise ValueError(f"TighteningOptions.{name} must be a whole number >= 1, "
-                                 f"got {getattr(self, name)!r}")
-        if number("max_passes", self.max_passes, integer=True) < 0:
-            raise ValueError(f"TighteningOptions.max_passes must be a whole number >= 0, got {self.max_passes!r}")
+            flag(f"TighteningOptions.{name}", getattr(self, name))
+        check("share", lambda v: 0 <= v <= 1, "in [0, 1]")
+        check("batches", lambda v: v >= 1, "a whole number >= 1", integer=True)
+        check("lagrangian_rounds", lambda v: v >= 1, "a whole number >= 1", integer=True)
+        check("max_passes", lambda v: v >= 0, "a whole number >= 0", integer=True)
         for name in ("min_gain", "min_shrink", "min_width", "builds_needed"):
-            if number(name, getattr(self, name)) < 0:
-                raise ValueError(f"TighteningOptions.{name} must be >= 0, got {getattr(self, name)!r}")
-        if self.workers is not None and number("workers", self.workers, integer=True) < 1:
-            raise ValueError(f"TighteningOptions.workers must be a whole number >= 1 or None, got {self.workers!r}")
+            check(name, lambda v: v >= 0, ">= 0")
+        if self.workers is not None:
+            check("workers", lambda v: v >= 1, "a whole number >= 1 or None", integer=True)
 
 
 @dataclass(frozen=True)
