@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bundleopt.optimize import columns as cols
 from bundleopt.optimize import highs_backend as hb
 from bundleopt.optimize.columns import decision_from_values, start_vector
 from bundleopt.optimize.instances import random_instance
@@ -30,7 +31,7 @@ def test_layout_matches_the_pyomo_variables_of_every_column() -> None:
     assert len(lay) == cm.lp.num_col_
     # every column's role and indices agree with the variable it was compiled from
     by_name = cm.index  # the names, only to check the layout against
-    for part, role in (("x", hb.X), ("y", hb.Y), ("z", hb.Z), ("attraction", hb.ATTRACTION)):
+    for part, role in (("x", cols.X), ("y", cols.Y), ("z", cols.Z), ("attraction", cols.ATTRACTION)):
         comp = getattr(model, part, None)
         if comp is None:
             continue
@@ -41,9 +42,9 @@ def test_layout_matches_the_pyomo_variables_of_every_column() -> None:
             assert lay.role[i] == role
             idx = idx if isinstance(idx, tuple) else (idx,)
             assert lay.find(role, *idx) == i
-    assert set(np.unique(lay.role)) <= {hb.OTHER, hb.X, hb.Y, hb.Z, hb.ATTRACTION}
+    assert set(np.unique(lay.role)) <= {cols.OTHER, cols.X, cols.Y, cols.Z, cols.ATTRACTION}
     assert np.array_equal(lay.x_columns(sc.n_segments), [cm.index[model.x[s].name] for s in range(3)])
-    assert lay.find(hb.Y, 0, 99, 0) is None
+    assert lay.find(cols.Y, 0, 99, 0) is None
 
 
 def test_a_decision_goes_through_the_columns_and_back_without_the_model() -> None:
@@ -61,13 +62,17 @@ def test_a_decision_goes_through_the_columns_and_back_without_the_model() -> Non
 
 
 def test_no_solver_column_is_identified_by_its_pyomo_name() -> None:
-    """Outside the backend's compile step, the algorithms read the layout arrays."""
-    mine = ["milp.py", "dispatch.py", "tighten.py", "tighten_stages.py", "columns.py", "schedule.py",
+    """Outside :func:`columns.column_layout` (run once by the compile step), the
+    algorithms read the layout arrays."""
+    mine = ["milp.py", "dispatch.py", "tighten.py", "tighten_stages.py", "schedule.py",
             "ranges.py", "certify.py"]
     pattern = re.compile(r"(var|v|x\[0\])\.name\b|local_name|parent_component|str\(v\)|\"[xyz]\[|cm\.index")
     for name in mine:
         text = (ROOT / "bundleopt" / "optimize" / name).read_text()
         assert not pattern.search(text), (name, pattern.search(text).group())
+    seam = (ROOT / "bundleopt" / "optimize" / "columns.py").read_text()
+    rest = seam[:seam.index("def column_layout(")] + seam[seam.index("def _info("):]
+    assert not pattern.search(rest)
 
 
 def test_workarounds_name_a_version_and_an_existing_test() -> None:

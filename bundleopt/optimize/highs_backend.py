@@ -28,6 +28,7 @@ from pyomo.repn.plugins.standard_form import (
     LinearStandardFormCompiler,
 )
 
+from bundleopt.optimize.columns import ColumnLayout, column_layout
 from bundleopt.optimize.conditioning import LinearProgram, Scaling, condition, identity_scaling
 
 INF = highspy.kHighsInf
@@ -179,75 +180,6 @@ def new_highs(threads: int | None, *, verbose: bool = False) -> highspy.Highs:
     return h
 
 
-# Roles of the compiled model's columns (:class:`ColumnLayout`).
-OTHER, X, Y, Z, ATTRACTION = -1, 0, 1, 2, 3
-ROLE_NAMES = {OTHER: "other", X: "x", Y: "y", Z: "z", ATTRACTION: "attraction"}
-
-
-@dataclass(frozen=True)
-class ColumnLayout:
-    """What each column of a compiled model stands for, as arrays (one entry per column):
-    the numeric seam between the Pyomo builder and the algorithms, which read these
-    arrays and never a Pyomo name.
-
-    ``role``: :data:`X` (no-purchase share ``x[s]``), :data:`Y` (``y[g, o, k]``),
-    :data:`Z` (``z[s, o, k]``), :data:`ATTRACTION` (``A_s``) or :data:`OTHER`;
-    ``segment``: s for x, z and attraction columns, -1 otherwise; ``menu``: g for y;
-    ``offer`` / ``level``: (o, k) for y and z columns; -1 where a field does not apply.
-    """
-
-    role: np.ndarray
-    segment: np.ndarray
-    menu: np.ndarray
-    offer: np.ndarray
-    level: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.role)
-
-    def x_columns(self, n_segments: int) -> np.ndarray:
-        """Column of ``x[s]`` for each segment s (-1 where there is none)."""
-        out = np.full(n_segments, -1, dtype=int)
-        cols = np.flatnonzero(self.role == X)
-        out[self.segment[cols]] = cols
-        return out
-
-    def find(self, role: int, *index: int) -> int | None:
-        """Column of one variable (``find(X, s)``, ``find(Y, g, o, k)``,
-        ``find(Z, s, o, k)``), or None when the build has no such column."""
-        keys = {X: (self.segment,), ATTRACTION: (self.segment,), Y: (self.menu, self.offer, self.level),
-                Z: (self.segment, self.offer, self.level)}[role]
-        hit = self.role == role
-        for arr, value in zip(keys, index, strict=True):
-            hit &= arr == value
-        cols = np.flatnonzero(hit)
-        return int(cols[0]) if len(cols) else None
-
-
-def column_layout(model: pyo.ConcreteModel, columns: list) -> ColumnLayout:
-    """The :class:`ColumnLayout` of ``columns`` (Pyomo variables, in column order),
-    told apart by the component they belong to (``model.x``, ``model.y``, ...), not by
-    their names."""
-    n = len(columns)
-    role = np.full(n, OTHER, dtype=np.int8)
-    segment, menu, offer, level = (np.full(n, -1, dtype=int) for _ in range(4))
-    parts = {id(getattr(model, name)): r for name, r in
-             (("x", X), ("y", Y), ("z", Z), ("attraction", ATTRACTION)) if hasattr(model, name)}
-    for i, var in enumerate(columns):
-        r = parts.get(id(var.parent_component()), OTHER)
-        if r == OTHER:
-            continue
-        role[i] = r
-        idx = var.index()
-        if r in (X, ATTRACTION):
-            segment[i] = int(idx)
-        elif r == Y:
-            menu[i], offer[i], level[i] = (int(t) for t in idx)
-        else:
-            segment[i], offer[i], level[i] = (int(t) for t in idx)
-    return ColumnLayout(role=role, segment=segment, menu=menu, offer=offer, level=level)
-
-
 @dataclass
 class CompiledModel:
     """A model as arrays, conditioned for HiGHS (:mod:`bundleopt.optimize.conditioning`):
@@ -257,7 +189,8 @@ class CompiledModel:
 
     The objective is negated (HiGHS minimises, the model maximises): the model's
     objective is ``sense * obj_scale * (solver objective)``, :meth:`model_objective`.
-    ``layout`` says what each column stands for (:class:`ColumnLayout`); ``info`` is
+    ``layout`` says what each column stands for
+    (:class:`~bundleopt.optimize.columns.ColumnLayout`); ``info`` is
     the build's plain data (:class:`bundleopt.optimize.model.BuildInfo`, None for a
     model built elsewhere). No Pyomo object is kept: the model may be freed once
     compiled. ``index`` maps a Pyomo variable name to its column; it is kept only for

@@ -39,13 +39,11 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
+from bundleopt.optimize.columns import X, Y, Z
 from bundleopt.optimize.highs_backend import (
     INF,
     PRIMAL_SIMPLEX,
     CompiledModel,
-    X,
-    Y,
-    Z,
     new_highs,
     set_deadline,
 )
