@@ -24,8 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from bundleopt.checks import flag, number
+from bundleopt.optimize import coupled, decompose, diagnose
 from bundleopt.optimize.certify import Candidate, judge, needs_second_opinion
 from bundleopt.optimize.highs_backend import SAFE_OPTIONS
+from bundleopt.optimize.menu_oracle import relaxation_bound
 from bundleopt.optimize.milp import (
     GREEDY_SHARE,
     MilpRun,
@@ -104,8 +106,6 @@ def solve(
     >>> sol.method, list(sol.offers["offer"]), round(sol.profit, 6)
     ('lp-decomposed', [1], 1.0)
     """
-    from bundleopt.optimize import coupled, decompose, diagnose
-
     if not isinstance(scenario, Scenario):
         raise ValueError(f"solve() needs a bundleopt.Scenario, got {type(scenario).__name__}")
     check_options(time_limit, mip_gap, threads, warm_start=warm_start, verbose=verbose)
@@ -164,8 +164,6 @@ def _relaxation_bound(scenario: Scenario) -> float:
     """A bound valid for every decision, from each segment's best menu with every rule
     but the level mask and the offer cap relaxed (:mod:`bundleopt.optimize.menu_oracle`):
     it makes the gap finite as soon as a decision exists."""
-    from bundleopt.optimize.menu_oracle import relaxation_bound
-
     return relaxation_bound(scenario, families_on(scenario, None))
 
 
@@ -199,8 +197,6 @@ def _solve_coupled(scenario: Scenario, run: _Settings, known: float) -> Solution
     """Personalised prices with dualisable coupling rules (:mod:`bundleopt.optimize.coupled`):
     Lagrangian decomposition and repair; the MILP, warm-started from the repaired plan,
     only when the gap is above ``mip_gap`` and its build fits in the time left."""
-    from bundleopt.optimize import coupled
-
     build_s = estimate_build_seconds(scenario)
     share = 0.9
     if run.time_limit is not None and build_s < (1 - COUPLED_SHARE) * run.time_limit:
@@ -249,8 +245,6 @@ def _checked(scenario: Scenario, cands: list[Candidate], method: str, timings: d
     answer is not trusted alone, and assemble the Solution (``log``: the first solve's
     tightening records); raise when no feasible decision exists (infeasibility
     confirmed by both solves) or none was found."""
-    from bundleopt.optimize import diagnose
-
     first = cands[0]
     incumbent = cands[1] if len(cands) > 1 else None
     # offering nothing is a decision too: the fallback when every solver answer breaks a rule

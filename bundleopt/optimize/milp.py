@@ -17,6 +17,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from bundleopt.optimize.columns import decision_from_values, start_vector
+from bundleopt.optimize.evaluate import check_constraints, evaluate
 from bundleopt.optimize.highs_backend import (
     BOUND_ONLY_OPTIONS,
     HighsResult,
@@ -99,7 +100,6 @@ def heuristic_start(scenario: Scenario, time_limit: float | None = None) -> tupl
         from bundleopt.optimize.baselines import greedy_add_drop
     except ImportError:
         return None, "warm start: baselines.greedy_add_drop not available"
-    from bundleopt.optimize.evaluate import check_constraints
 
     try:
         decision = (greedy_add_drop(scenario) if time_limit is None else
@@ -274,8 +274,6 @@ def _tighten(scenario: Scenario, families: Collection[str] | None, incumbent: De
     """Bound the no-purchase shares of every decision better than ``incumbent``: the
     schedule of :func:`bundleopt.optimize.tighten_stages.default_schedule`, heaviest
     segments first, on ``clock``."""
-    from bundleopt.optimize.evaluate import evaluate
-
     profit = evaluate(scenario, incumbent).profit
     _, lift = ladder_pairs(scenario, families_on(scenario, families), drop_dominated=True)
     keep = {(o, int(k)) for row in incumbent.levels for o, k in enumerate(row) if k != NOT_OFFERED}
