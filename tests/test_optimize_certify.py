@@ -75,6 +75,9 @@ def test_solve_never_returns_a_rule_breaking_decision(monkeypatch) -> None:
     assert not evaluate(sc, sol.decision).violations
     assert sol.profit == pytest.approx(brute_force(sc)[1].profit, rel=1e-6)
     assert len(calls) == 2 and calls[1]["tighten"] is False  # a second opinion was asked
+    from bundleopt.optimize.highs_backend import SAFE_OPTIONS
+
+    assert calls[1]["highs_options"] == SAFE_OPTIONS and SAFE_OPTIONS["presolve"] == "off"
     assert any("second opinion" in n for n in sol.notes)
 
 

@@ -67,7 +67,7 @@ MIN_RANGE_WIDTH = 0.05
 #    tests/test_optimize_tighten.py::test_falls_back_to_the_untightened_model_when_highs_loses_the_warm_start.
 # 5. Second opinion without presolve and at 1e-9 feasibility (HiGHS 1.16.0, whose
 #    reductions cut optima off badly scaled models). Test:
-#    tests/test_optimize_certify.py (a lying first solve is re-checked with these).
+#    tests/test_optimize_certify.py::test_solve_never_returns_a_rule_breaking_decision.
 SAFE_OPTIONS: dict[str, object] = {"presolve": "off", "primal_feasibility_tolerance": 1e-9,
                                    "mip_feasibility_tolerance": 1e-9}
 # 6. One task scheduler per calling thread (HiGHS 1.15.1 and 1.16.0): :func:`set_threads`.
