@@ -33,8 +33,8 @@ import pandas as pd
 from bundleopt.optimize.evaluate import evaluate
 from bundleopt.optimize.highs_backend import compile_model
 from bundleopt.optimize.instances import ladder_instance, random_instance
+from bundleopt.optimize.milp import heuristic_start, solve_milp
 from bundleopt.optimize.model import build_model
-from bundleopt.optimize.solve import heuristic_start, solve_milp
 
 GOALS = {"50x10x5x10": (30.0, 1e-4), "100x20x5x20": (120.0, 1e-2)}
 

@@ -3,7 +3,7 @@
 A measurement for issue 3's 100 x 20 x 5 goal, not a solver feature. For each seed:
 
 1. greedy warm start and the per-segment Lagrangian tightening rounds
-   (:func:`bundleopt.optimize.tighten.tighten_no_purchase` without full tightening);
+   (:func:`bundleopt.optimize.tighten_stages.tighten` without full tightening);
 2. root gap of the LP relaxation with those ranges;
 3. one full OBBT round on that LP with the profit cut ``profit >= incumbent``
    (:func:`bundleopt.optimize.tighten.obbt_ranges`: ``min x[s]`` and ``max x[s]`` for
@@ -30,9 +30,11 @@ from bundleopt.bench.common import output_dir
 from bundleopt.optimize.evaluate import evaluate
 from bundleopt.optimize.highs_backend import compile_model, new_highs
 from bundleopt.optimize.instances import random_instance
+from bundleopt.optimize.milp import heuristic_start
 from bundleopt.optimize.model import build_model
-from bundleopt.optimize.solve import heuristic_start
-from bundleopt.optimize.tighten import obbt_ranges, tighten_no_purchase
+from bundleopt.optimize.schedule import Incumbent, TighteningOptions
+from bundleopt.optimize.tighten import obbt_ranges
+from bundleopt.optimize.tighten_stages import Relaxation, tighten
 
 
 def root_bound(sc, x_range, exclude) -> float:
@@ -52,16 +54,19 @@ def probe(seed: int, size: tuple[int, int, int, int], workers: int, top: int) ->
     t0 = time.perf_counter()
     inc, _ = heuristic_start(sc)
     profit = evaluate(sc, inc).profit
-    tight = tighten_no_purchase(lambda x_range, exclude: build_model(sc, x_range=x_range, exclude=exclude),
-                                profit, time_budget=40.0, threads=2)  # the split rounds only
-    if tight.proved_optimal:
+    relaxation = Relaxation(lambda x_range, exclude: build_model(sc, x_range=x_range, exclude=exclude),
+                            threads=2)
+    result = tighten(relaxation, Incumbent(profit), sc.n_segments,  # the split rounds only
+                     options=TighteningOptions(lagrangian_rounds=4, max_passes=0))
+    if result.proved_optimal:
         return {"seed": seed, "incumbent": profit, "split_proved_optimal": True}
     t_split = time.perf_counter() - t0
+    tight = result.ranges.widened(TighteningOptions().min_width)
     lo, hi = tight.x_range
     gap = lambda bound: (bound / profit - 1.0) * 100.0  # noqa: E731
     row = {"seed": seed, "incumbent": profit, "split_s": round(t_split, 1),
-           "split_root_gap_pct": round(gap(root_bound(sc, (lo, hi), tight.exclude)), 3)}
-    model = build_model(sc, x_range=(lo, hi), exclude=tight.exclude)
+           "split_root_gap_pct": round(gap(root_bound(sc, (lo, hi), tight.excluded)), 3)}
+    model = build_model(sc, x_range=(lo, hi), exclude=tight.excluded)
     t0 = time.perf_counter()
     res = obbt_ranges(compile_model(model), profit, lo, hi, order=range(sc.n_segments),
                       workers=workers, threads=1)
@@ -75,7 +80,7 @@ def probe(seed: int, size: tuple[int, int, int, int], workers: int, top: int) ->
                 "obbt_hi_only_gap_pct": (lo, new_hi),
                 f"obbt_top{top}_gap_pct": (np.where(heavy, new_lo, lo), np.where(heavy, new_hi, hi))}
     for name, x_range in variants.items():
-        row[name] = round(gap(root_bound(sc, x_range, tight.exclude)), 3)
+        row[name] = round(gap(root_bound(sc, x_range, tight.excluded)), 3)
     return row
 
 

@@ -33,6 +33,8 @@ _EXPORTS: dict[str, str] = {
     "Constraints": "bundleopt.scenario",
     "Solution": "bundleopt.solution",
     "solve": "bundleopt.optimize",
+    "TighteningOptions": "bundleopt.optimize",
+    "StageRecord": "bundleopt.solution",
     "evaluate": "bundleopt.optimize",
     "Decision": "bundleopt.scenario",
     "brute_force": "bundleopt.optimize.brute_force",

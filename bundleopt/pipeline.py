@@ -716,7 +716,7 @@ def build_plan(
     lad = _check_args(n_segments, max_bundles, max_offers, min_margin, ladder, bundle_utility,
                       purchase_share, sessions, smoothing, max_bundle_size, min_support, min_lift,
                       max_products, max_candidates)
-    from bundleopt.optimize.solve import check_options
+    from bundleopt.optimize.dispatch import check_options
 
     check_options(time_limit, 1e-4, threads)  # solver options, before any work
     from bundleopt.plan_parts import controls

@@ -21,6 +21,27 @@ from bundleopt.scenario import NOT_OFFERED, Decision, Scenario
 
 
 @dataclass(frozen=True)
+class StageRecord:
+    """What one stage of the bound tightening did (``Solution.tightening_log``).
+
+    ``stage``: its name (``"lagrangian"``: a split of the LP relaxation's duals;
+    ``"obbt"``: a pass of full bound tightening); ``narrowed``: segments whose range of
+    ``x[s]`` it narrowed; ``excluded``: ladder pairs it newly left out; ``bound``: the
+    best upper bound on the profit it proved (None: none); ``proved_optimal``: it proved
+    that no decision beats the incumbent; ``seconds``: its wall time;
+    ``stopped_by_deadline``: its deadline stopped it before it finished.
+    """
+
+    stage: str
+    narrowed: int
+    excluded: int
+    bound: float | None
+    proved_optimal: bool
+    seconds: float
+    stopped_by_deadline: bool
+
+
+@dataclass(frozen=True)
 class Solution:
     """Offers, prices and expected outcomes of a solved scenario.
 
@@ -46,6 +67,8 @@ class Solution:
         to the MILP), or ``"milp"``.
     notes : human-readable remarks (decomposition, fallbacks, warm start, bound
         tightening).
+    tightening_log : one :class:`StageRecord` per stage of the bound tightening that ran
+        (MILP only; empty when it did not run), in order.
     """
 
     decision: Decision
@@ -63,6 +86,7 @@ class Solution:
     timings: dict[str, float]
     method: str
     notes: tuple[str, ...] = field(default_factory=tuple)
+    tightening_log: tuple[StageRecord, ...] = field(default_factory=tuple)
 
     def __repr__(self) -> str:
         return (f"Solution(method={self.method!r}, status={self.status!r}, profit={self.profit:.6g}, "
@@ -100,6 +124,7 @@ def make_solution(
     timings: dict[str, float],
     method: str,
     notes: tuple[str, ...] = (),
+    tightening_log: tuple[StageRecord, ...] = (),
 ) -> Solution:
     """Assemble a :class:`Solution`, computing expected outcomes exactly from ``decision``."""
     from bundleopt.optimize.evaluate import evaluate
@@ -127,4 +152,5 @@ def make_solution(
         probabilities=probabilities,
         status=status, objective=float(objective), best_bound=float(best_bound), gap=float(gap),
         timings=dict(timings), method=method, notes=tuple(notes),
+        tightening_log=tuple(tightening_log),
     )

@@ -132,7 +132,7 @@ def _check_solve_kwargs(solve_kwargs: dict[str, Any]) -> None:
     """Refuse, before any work, options that would fail every scenario the same way."""
     import inspect
 
-    from bundleopt.optimize.solve import check_options, solve
+    from bundleopt.optimize.dispatch import check_options, solve
 
     try:
         bound = inspect.signature(solve).bind(None, **solve_kwargs)

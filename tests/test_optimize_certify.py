@@ -14,7 +14,7 @@ from bundleopt.optimize.instances import random_instance
 from bundleopt.scenario import NOT_OFFERED, Constraints, Decision
 
 # the module, not the function of the same name that bundleopt.optimize re-exports
-solve_module = importlib.import_module("bundleopt.optimize.solve")
+solve_module = importlib.import_module("bundleopt.optimize.dispatch")
 solve = solve_module.solve
 
 
@@ -75,6 +75,9 @@ def test_solve_never_returns_a_rule_breaking_decision(monkeypatch) -> None:
     assert not evaluate(sc, sol.decision).violations
     assert sol.profit == pytest.approx(brute_force(sc)[1].profit, rel=1e-6)
     assert len(calls) == 2 and calls[1]["tighten"] is False  # a second opinion was asked
+    from bundleopt.optimize.highs_backend import SAFE_OPTIONS
+
+    assert calls[1]["highs_options"] == SAFE_OPTIONS and SAFE_OPTIONS["presolve"] == "off"
     assert any("second opinion" in n for n in sol.notes)
 
 

@@ -14,8 +14,8 @@ from scipy.special import lambertw
 from bundleopt.optimize import solve
 from bundleopt.optimize.evaluate import evaluate, evaluate_many
 from bundleopt.optimize.instances import random_instance
+from bundleopt.optimize.milp import solve_milp
 from bundleopt.optimize.model import build_model
-from bundleopt.optimize.solve import solve_milp
 from bundleopt.scenario import Constraints, Scenario
 
 RTOL = 1e-6

@@ -17,8 +17,8 @@ from bundleopt.optimize.coupled import applies, coupling_rows, solve_coupled
 from bundleopt.optimize.evaluate import evaluate
 from bundleopt.optimize.instances import random_instance, stress_instance
 from bundleopt.optimize.menu_oracle import best_menu, relaxation_bound
+from bundleopt.optimize.milp import solve_milp
 from bundleopt.optimize.model import active_families
-from bundleopt.optimize.solve import solve_milp
 from bundleopt.scenario import NOT_OFFERED, Constraints
 
 FAST = settings(max_examples=15, deadline=None, derandomize=True,

@@ -10,7 +10,7 @@ from bundleopt.optimize import solve
 from bundleopt.optimize.decompose import coupling_rules, decomposes, solve_segment_lp
 from bundleopt.optimize.decompose import segment_scenario as seg
 from bundleopt.optimize.instances import random_instance
-from bundleopt.optimize.solve import solve_milp
+from bundleopt.optimize.milp import solve_milp
 
 
 def test_detects_decomposition() -> None:

@@ -19,16 +19,17 @@ from bundleopt.optimize.brute_force import brute_force
 from bundleopt.optimize.evaluate import evaluate, evaluate_many, segment_outcomes
 from bundleopt.optimize.highs_backend import compile_model, solve_compiled
 from bundleopt.optimize.instances import random_instance
+from bundleopt.optimize.milp import heuristic_start, solve_milp
 from bundleopt.optimize.model import build_model
-from bundleopt.optimize.solve import heuristic_start, solve_milp
+from bundleopt.optimize.schedule import Incumbent, TighteningOptions
 from bundleopt.optimize.tighten import (
     LINKING,
     column_segments,
     lagrangian_ranges,
     obbt_ranges,
     row_segments,
-    tighten_no_purchase,
 )
+from bundleopt.optimize.tighten_stages import Relaxation, tighten
 from bundleopt.scenario import NOT_OFFERED, Constraints, Scenario
 
 
@@ -133,9 +134,9 @@ def test_passes_of_full_bound_tightening_on_rebuilt_models_hold_every_good_decis
     sc = random_instance(5, 3, 3, max_offers=card, seed=seed)
     incumbent, _ = heuristic_start(sc)
     profit = evaluate(sc, incumbent).profit * (0.9 if worse else 1.0)
-    tight = tighten_no_purchase(lambda r, e: build_model(sc, x_range=r, exclude=e), profit,
-                                max_rounds=1, obbt_order=[2, 0, 1], obbt_batch=batch,
-                                max_passes=3, min_shrink=0.0)
+    opts = TighteningOptions(batches=-(-3 // batch), max_passes=3, min_shrink=0.0)
+    tight = tighten(Relaxation(lambda r, e: build_model(sc, x_range=r, exclude=e)), Incumbent(profit),
+                    sc.n_segments, options=opts, order=[2, 0, 1])
     levels = all_uniform_decisions(sc, build_model(sc).info.mask)
     batch_eval = evaluate_many(sc, levels)
     good = batch_eval.feasible & (batch_eval.profit >= profit * (1 - 1e-9))
@@ -143,38 +144,39 @@ def test_passes_of_full_bound_tightening_on_rebuilt_models_hold_every_good_decis
         assert not worse
         assert batch_eval.profit[batch_eval.feasible].max() <= profit * (1 + 1e-7)
         return
-    assert 1 <= tight.obbt_passes <= 3 and not tight.cut_short  # fewer: a pass narrowed nothing
-    x = no_purchase_shares(sc, levels[good])
-    assert np.all(x >= tight.lo[None] * (1 - 1e-7)) and np.all(x <= tight.hi[None] * (1 + 1e-7))
-    for o, k in tight.exclude:
-        assert not np.any(levels[good][:, 0, o] == k), (o, k)
+    # fewer than 3 passes: a pass narrowed nothing
+    assert 1 <= tight.completed("obbt") <= 3 and not tight.stopped_by_deadline
+    for ranges in (tight.ranges, tight.ranges.widened(opts.min_width)):  # as proved, as handed over
+        x = no_purchase_shares(sc, levels[good])
+        assert np.all(x >= ranges.lo[None] * (1 - 1e-7)) and np.all(x <= ranges.hi[None] * (1 + 1e-7))
+        for o, k in ranges.excluded:
+            assert not np.any(levels[good][:, 0, o] == k), (o, k)
     # every root bound after the first is still a bound on the optimum
-    assert min(tight.root_bounds) >= batch_eval.profit[batch_eval.feasible].max() * (1 - 1e-7)
+    assert min(tight.bounds) >= batch_eval.profit[batch_eval.feasible].max() * (1 - 1e-7)
+    assert tight.bounds == tuple(r.bound for r in tight.records if r.bound is not None)
 
 
-def test_a_second_pass_on_the_rebuilt_model_narrows_the_ranges_further(monkeypatch) -> None:
-    import importlib
-
-    tighten_mod = importlib.import_module("bundleopt.optimize.tighten")
-    monkeypatch.setattr(tighten_mod, "MIN_WIDTH", 0.0)  # compare the ranges as proved
+def test_a_second_pass_on_the_rebuilt_model_narrows_the_ranges_further() -> None:
     sc = random_instance(20, 5, 3, max_offers=4, seed=3)
     incumbent, _ = heuristic_start(sc)
     profit = evaluate(sc, incumbent).profit
 
-    def run(passes: int):
-        return tighten_no_purchase(lambda r, e: build_model(sc, x_range=r, exclude=e), profit,
-                                   max_rounds=1, obbt_order=range(sc.n_segments), obbt_batch=5,
-                                   max_passes=passes, min_shrink=0.0)
+    def run(passes: int):  # the ranges as proved (TighteningResult.ranges, not widened)
+        return tighten(Relaxation(lambda r, e: build_model(sc, x_range=r, exclude=e)), Incumbent(profit),
+                       sc.n_segments, order=range(sc.n_segments),
+                       options=TighteningOptions(batches=1, max_passes=passes, min_shrink=0.0))
 
     one, two = run(1), run(2)
     if one.proved_optimal or two.proved_optimal:
         pytest.skip("the tightening already proved the incumbent optimal on this instance")
-    assert (one.obbt_passes, two.obbt_passes) == (1, 2)
-    assert np.all(two.lo >= one.lo * (1 - 1e-9)) and np.all(two.hi <= one.hi * (1 + 1e-9))
-    assert np.sum(two.hi - two.lo) < 0.95 * np.sum(one.hi - one.lo)
+    assert (one.completed("obbt"), two.completed("obbt")) == (1, 2)
+    a, b = one.ranges, two.ranges
+    assert np.all(b.lo >= a.lo * (1 - 1e-9)) and np.all(b.hi <= a.hi * (1 + 1e-9))
+    assert np.sum(b.hi - b.lo) < 0.95 * np.sum(a.hi - a.lo)
     # the round after the passes bounds the root well below the first round's
-    assert two.root_bounds[-1] < two.root_bounds[0] - 1e-9
-    assert two.root_bounds[-1] >= profit * (1 - 1e-9)
+    assert two.bounds[-1] < two.bounds[0] - 1e-9
+    assert two.bounds[-1] >= profit * (1 - 1e-9)
+    assert [r.stage for r in two.records] == ["lagrangian", "obbt", "lagrangian", "obbt", "lagrangian"]
 
 
 def test_full_bound_tightening_stops_at_its_deadline_and_keeps_unreached_ranges() -> None:
@@ -194,18 +196,24 @@ def test_full_bound_tightening_stops_at_its_deadline_and_keeps_unreached_ranges(
 def test_a_tightening_cut_short_turns_highs_heuristics_off_and_keeps_the_optimum(monkeypatch) -> None:
     import importlib
 
-    solve_mod = importlib.import_module("bundleopt.optimize.solve")
+    milp_mod = importlib.import_module("bundleopt.optimize.milp")
     sc = random_instance(12, 4, 3, max_offers=3, seed=1)
-    monkeypatch.setattr(solve_mod, "OBBT_SHARE", 0.0)  # full tightening's deadline at once
     seen = []
-    real = solve_mod.solve_compiled
-    monkeypatch.setattr(solve_mod, "solve_compiled",
+    real = milp_mod.solve_compiled
+    monkeypatch.setattr(milp_mod, "solve_compiled",
                         lambda *a, **k: seen.append(k.get("options")) or real(*a, **k))
-    run = solve_milp(sc, threads=1, time_limit=60.0, mip_gap=1e-9)
-    if any("proved" in n or "optimal" in n for n in run.notes[1:2]):
+    # share 0: full tightening's deadline at once
+    run = solve_milp(sc, threads=1, time_limit=60.0, mip_gap=1e-9,
+                     tightening=TighteningOptions(share=0.0))
+    if any(r.proved_optimal for r in run.tightening):
         pytest.skip("the split rounds already proved the warm start optimal")
-    assert any("heuristics off" in n for n in run.notes), run.notes
+    assert [(r.stage, r.stopped_by_deadline) for r in run.tightening] == [("lagrangian", False),
+                                                                          ("lagrangian", True)]
     assert seen and seen[0]["mip_heuristic_effort"] == 0.0
+    off = solve_milp(sc, threads=1, time_limit=60.0, mip_gap=1e-9,
+                     tightening=TighteningOptions(share=0.0, bound_only_when_cut_short=False))
+    assert len(seen) == 2 and seen[1] is None  # the option turns it off
+    assert evaluate(sc, off.decision).profit == pytest.approx(evaluate(sc, run.decision).profit, rel=1e-6)
     plain = solve_milp(sc, threads=1, tighten=False, mip_gap=1e-9)
     assert evaluate(sc, run.decision).profit == pytest.approx(evaluate(sc, plain.decision).profit, rel=1e-6)
 
@@ -213,8 +221,7 @@ def test_a_tightening_cut_short_turns_highs_heuristics_off_and_keeps_the_optimum
 def test_rows_are_split_by_segment_and_linking_rows_are_marked() -> None:
     sc = random_instance(5, 3, 3, max_offers=2, seed=0,
                          constraints=Constraints(max_offers=2, max_cannibalisation=0.5))
-    model = build_model(sc)  # kept alive: the compiled columns refer back to it
-    cm = compile_model(model)
+    cm = compile_model(build_model(sc))  # arrays only: the model may go
     from bundleopt.optimize.tighten import _matrix
 
     A = _matrix(cm.lp)
@@ -231,20 +238,30 @@ def test_tightening_narrows_the_root_gap_on_a_coupled_instance() -> None:
     sc = random_instance(20, 5, 3, max_offers=4, seed=3)
     incumbent, _ = heuristic_start(sc)
     profit = evaluate(sc, incumbent).profit
-    tight = tighten_no_purchase(lambda r, e: build_model(sc, x_range=r, exclude=e), profit,
-                                max_rounds=3, min_gain=0.0)
+    tight = tighten(Relaxation(lambda r, e: build_model(sc, x_range=r, exclude=e)), Incumbent(profit),
+                    sc.n_segments, options=TighteningOptions(lagrangian_rounds=3, min_gain=0.0))
     if tight.proved_optimal:
         pytest.skip("the first LP already proved the incumbent optimal on this instance")
-    assert len(tight.root_bounds) >= 2
-    assert tight.root_bounds[-1] < tight.root_bounds[0] - 1e-9
-    assert tight.root_bounds[-1] >= profit * (1 - 1e-9)
+    assert len(tight.bounds) >= 2 and [r.stage for r in tight.records] == ["lagrangian"]
+    assert tight.bounds[-1] < tight.bounds[0] - 1e-9
+    assert tight.bounds[-1] >= profit * (1 - 1e-9)
+    assert tight.records[0].bound == min(tight.bounds)
 
 
-def test_solve_notes_the_tightening() -> None:
+def test_solve_records_the_tightening() -> None:
     sc = random_instance(12, 4, 3, max_offers=3, seed=1)
     run = solve_milp(sc, threads=1)
-    assert any(n.startswith("bound tightening") for n in run.notes), run.notes
-    assert any("full bound tightening" in n for n in run.notes) or any("optimal" in n for n in run.notes)
+    log = run.tightening
+    assert log and log[0].stage == "lagrangian" and log[0].bound is not None
+    assert any(r.stage == "obbt" for r in log) or log[-1].proved_optimal
+    assert not any(r.stopped_by_deadline for r in log)  # no time limit
+    assert run.root_bound == pytest.approx(max(min(r.bound for r in log if r.bound is not None),
+                                               evaluate(sc, run.incumbent).profit))
+    from bundleopt.optimize import solve
+
+    assert solve(sc, threads=1).tightening_log  # and the Solution carries it
+    off = solve(sc, threads=1, tightening=TighteningOptions(enabled=False))
+    assert off.tightening_log == () and off.profit == pytest.approx(evaluate(sc, run.decision).profit, rel=1e-6)
     plain = solve_milp(sc, threads=1, tighten=False)
     assert evaluate(sc, run.decision).profit == pytest.approx(evaluate(sc, plain.decision).profit, rel=1e-6)
 
@@ -268,7 +285,7 @@ def _lost_start_instance() -> Scenario:
                     constraints=Constraints(max_offers=3, stock={"p0": 0.1})),
     # at 1e-7, a near-point range (hi/lo = 1 + 2e-6): HiGHS said "optimal" for the warm
     # start (1.15.1 with an infinite bound, 1.16.0 with a finite one); the ranges are now
-    # widened to tighten.MIN_WIDTH
+    # widened to TighteningOptions.min_width
     small(1440, personalised=True, n_offers=5, n_segments=3, n_levels=3, max_offers=2),
 ], ids=["lost-warm-start", "no-presolve-lost-optimum", "kept-warm-start", "infinite-bound"])
 def test_keeps_the_optimum_where_tight_highs_tolerances_lost_it(sc: Scenario) -> None:
@@ -295,8 +312,8 @@ def test_falls_back_to_the_untightened_model_when_highs_loses_the_warm_start(mon
     # did at 1e-9 feasibility tolerances: the untightened model must be solved instead
     import importlib
 
-    solve_mod = importlib.import_module("bundleopt.optimize.solve")
-    real = solve_mod.solve_compiled
+    milp_mod = importlib.import_module("bundleopt.optimize.milp")
+    real = milp_mod.solve_compiled
     calls = []
 
     def lossy(cm, **kwargs):
@@ -306,21 +323,21 @@ def test_falls_back_to_the_untightened_model_when_highs_loses_the_warm_start(mon
             res.objective = 0.5 * res.objective
         return res
 
-    monkeypatch.setattr(solve_mod, "solve_compiled", lossy)
+    monkeypatch.setattr(milp_mod, "solve_compiled", lossy)
     sc = _lost_start_instance()
     best = brute_force(sc)[1].profit
     run = solve_milp(sc, threads=1, mip_gap=1e-9)
-    assert len(calls) == 2
-    assert any("solved again without the tightening" in note for note in run.notes), run.notes
+    assert len(calls) == 2  # solved again, without the tightening
     assert evaluate(sc, run.decision).profit == pytest.approx(best, rel=1e-9)
     assert run.result.bound >= best * (1 - 1e-6)
 
 
 def test_widen_contains_the_range_and_makes_it_at_least_min_width() -> None:
-    from bundleopt.optimize.tighten import MIN_WIDTH, widen
+    from bundleopt.optimize.highs_backend import MIN_RANGE_WIDTH as MIN_WIDTH
+    from bundleopt.optimize.ranges import widen
 
     lo, hi = np.array([1.0, 2.0, 0.5]), np.array([1.000002, 3.0, 0.51])
-    wlo, whi = widen(lo, hi)
+    wlo, whi = widen(lo, hi, MIN_WIDTH)
     assert np.all(wlo <= lo) and np.all(whi >= hi)
     assert np.all(whi - wlo >= MIN_WIDTH * 0.5 * (lo + hi) * (1 - 1e-12))
     assert wlo[1] == lo[1] and whi[1] == hi[1]  # already wide enough: unchanged

@@ -14,14 +14,16 @@ from bundleopt.optimize.decompose import solve_decomposed
 from bundleopt.optimize.highs_backend import compile_model
 from bundleopt.optimize.instances import random_instance
 from bundleopt.optimize.menu_oracle import relaxation_bound
-from bundleopt.optimize.model import active_families, build_model
-from bundleopt.optimize.solve import (
+from bundleopt.optimize.milp import (
     MilpRun,
     estimate_build_seconds,
     heuristic_start,
     solve_milp,
 )
-from bundleopt.optimize.tighten import DeadlineReached, lagrangian_ranges, tighten_no_purchase
+from bundleopt.optimize.model import active_families, build_model
+from bundleopt.optimize.schedule import Clock, Incumbent
+from bundleopt.optimize.tighten import DeadlineReached, lagrangian_ranges
+from bundleopt.optimize.tighten_stages import Relaxation, tighten
 from bundleopt.scenario import Constraints
 
 SLACK = 6.0  # seconds allowed past the limit in these tests (the benchmark asks for 1 s)
@@ -73,15 +75,17 @@ def test_tightening_stops_at_its_deadline() -> None:
     def build(x_range, exclude):
         return build_model(sc, x_range=x_range, exclude=exclude)
 
-    out, wall = _timed(tighten_no_purchase, build, profit, obbt_order=range(8),
-                       obbt_budget=100.0, deadline=time.perf_counter())
-    assert out.cut_short and not out.root_bounds and wall < 1.0
+    now = time.perf_counter()
+    out, wall = _timed(tighten, Relaxation(build), Incumbent(profit), sc.n_segments, order=range(8),
+                       clock=Clock(soft=now, hard=now))
+    assert out.stopped_by_deadline and not out.bounds and wall < 1.0
+    assert [(r.stage, r.seconds, r.stopped_by_deadline) for r in out.records] == [("lagrangian", 0.0, True)]
     model = build(None, frozenset())
     with pytest.raises(DeadlineReached):
         lagrangian_ranges(compile_model(model), profit, deadline=time.perf_counter() - 1.0)
     # without a deadline the same call proves a root bound at least the incumbent's profit
-    full = tighten_no_purchase(build, profit, max_rounds=1)
-    assert full.proved_optimal or full.root_bounds[0] >= profit * (1 - 1e-9)
+    full = tighten(Relaxation(build), Incumbent(profit), sc.n_segments)
+    assert full.proved_optimal or full.bounds[0] >= profit * (1 - 1e-9)
 
 
 def test_per_segment_lps_stop_between_segments_with_a_valid_bound() -> None:

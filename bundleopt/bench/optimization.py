@@ -68,23 +68,24 @@ def milp_variant(scenario, *, rlt: bool, time_limit: float, relaxed: bool = Fals
 
     ``relaxed=True`` solves the LP relaxation (its ``bound`` is the root bound).
     """
+    from bundleopt.optimize.columns import decision_from_values, start_vector
     from bundleopt.optimize.evaluate import evaluate
     from bundleopt.optimize.highs_backend import compile_model, solve_compiled
+    from bundleopt.optimize.milp import heuristic_start
     from bundleopt.optimize.model import build_model
-    from bundleopt.optimize.solve import decision_from_values, heuristic_start, start_vector
 
     model, t_build = timed(lambda: build_model(scenario, relaxed=relaxed, strengthen=rlt))
     cm, t_compile = timed(lambda: compile_model(model))
     start = None
     if warm_start and not relaxed:
         decision, _ = heuristic_start(scenario)
-        start = start_vector(model, cm, decision) if decision is not None else None
+        start = start_vector(cm, decision) if decision is not None else None
     res = solve_compiled(cm, time_limit=time_limit, threads=1, start=start)
     row = {"status": res.status, "objective": res.objective, "bound": res.bound, "gap": res.gap,
            "nodes": res.nodes, "build_s": t_build, "handoff_s": t_compile + res.handoff_s,
            "solve_s": res.solve_s, "n_cols": cm.lp.num_col_, "n_rows": cm.lp.num_row_}
     if res.has_solution and not relaxed:
-        ev = evaluate(scenario, decision_from_values(model, cm, res.values))
+        ev = evaluate(scenario, decision_from_values(cm, res.values))
         row.update(profit=ev.profit, feasible=ev.feasible)
     return row
 

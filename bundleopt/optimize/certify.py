@@ -17,8 +17,8 @@ infeasible. Nothing it says is passed on unchecked (``formulations/milp.md``,
   on its time limit says ``"time_limit"``; a decision with no bound left that
   survives the checks says ``"feasible"``.
 
-:func:`needs_second_opinion` says when :func:`bundleopt.optimize.solve.solve`
-re-solves with :data:`SAFE_OPTIONS` (presolve off, tolerances 1e-9, no bound
+:func:`needs_second_opinion` says when :func:`bundleopt.optimize.dispatch.solve`
+re-solves with :data:`~bundleopt.optimize.highs_backend.SAFE_OPTIONS` (presolve off, tolerances 1e-9, no bound
 tightening): a rule broken, a bound refuted, HiGHS beaten by the warm start,
 "infeasible" although the warm start is feasible, and every solve cheap enough that
 a second one costs little.
@@ -32,12 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from bundleopt.optimize.evaluate import evaluate
+from bundleopt.optimize.highs_backend import SAFE_OPTIONS  # the second opinion's HiGHS settings
 from bundleopt.scenario import Decision, Scenario
-
-# HiGHS settings of the second opinion: no presolve (where HiGHS 1.16's reductions cut
-# optima off badly scaled models) and feasibility to 1e-9 in the conditioned model.
-SAFE_OPTIONS: dict[str, object] = {"presolve": "off", "primal_feasibility_tolerance": 1e-9,
-                                   "mip_feasibility_tolerance": 1e-9}
 
 
 @dataclass(frozen=True)

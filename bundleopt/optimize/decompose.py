@@ -123,7 +123,7 @@ def solve_decomposed(
 
     ``milp(sub, time_limit=, mip_gap=, threads=, warm_start=, verbose=)`` solves a
     segment whose LP is fractional and returns a run with ``status``, ``decision``,
-    ``incumbent``, ``bound`` and ``timings`` (``bundleopt.optimize.solve.solve_milp``;
+    ``incumbent``, ``bound`` and ``timings`` (``bundleopt.optimize.milp.solve_milp``;
     passed in so that this module does not import the solver that dispatches to it).
     ``time_limit`` covers them all: each LP or MILP gets the time left, and when it
     runs out the segments not solved yet get :func:`_fallback_segment`'s decision and

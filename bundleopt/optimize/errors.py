@@ -1,5 +1,5 @@
 """The optimizer's errors, in a module of their own so that every layer can raise them
-without importing the solver (:mod:`bundleopt.optimize.solve`)."""
+without importing the solver (:mod:`bundleopt.optimize.dispatch`)."""
 
 from __future__ import annotations
 

@@ -28,6 +28,7 @@ from pyomo.repn.plugins.standard_form import (
     LinearStandardFormCompiler,
 )
 
+from bundleopt.optimize.columns import ColumnLayout, column_layout
 from bundleopt.optimize.conditioning import LinearProgram, Scaling, condition, identity_scaling
 
 INF = highspy.kHighsInf
@@ -39,12 +40,54 @@ INF = highspy.kHighsInf
 STRUCTURAL_ROWS = frozenset({"normalisation", "link_off", "link_on", "one_price", "one_price_rlt",
                              "z_lower", "z_upper", "attraction_cuts", "attraction_def"})
 RULE_ROW_DROP_TOL = 1e-12
+
+# ---------------------------------------------------------------- HiGHS workarounds
+# Every behaviour of HiGHS this package works around is here, with the HiGHS version it
+# was seen in and the test that fails without it (tests/test_highs_workarounds.py lists
+# them all; the venv has highspy 1.16.0).
+#
+# 1. Feasibility tolerances 1e-7, not 1e-9 (HiGHS 1.15.1): at 1e-9 HiGHS returned a worse
+#    decision as "optimal" on three small instances (presolve on for two, off for one).
+#    Test: tests/test_optimize_tighten.py::test_keeps_the_optimum_where_tight_highs_tolerances_lost_it.
 FEASIBILITY_TOL = 1e-7
-# Bit of HiGHS' ``presolve_rule_off`` for "dual-fixing probing", a presolve rule new in
-# HiGHS 1.16.0. It cut the optimum off small models (3 offers, 2 segments, personalised,
-# tightened ranges): HiGHS returned the warm start as "optimal" 0.6-3% below the optimum,
-# where presolve off, or this rule off, found it (tests/test_optimize_tighten.py keeps one).
+# 2. Presolve rule "dual-fixing probing" off (new in HiGHS 1.16.0): it cut the optimum off
+#    small models (3 offers, 2 segments, personalised, tightened ranges); HiGHS returned
+#    the warm start as "optimal" 0.6-3% below the optimum. Bit of ``presolve_rule_off``.
+#    Test: tests/test_optimize_tighten.py::test_highs_dual_fixing_probing_is_off_where_it_cut_the_optimum_off.
 DUAL_FIXING_PROBING = 1 << 20
+# 3. Narrowest range of a no-purchase share handed to the MILP (hi / lo - 1; HiGHS 1.15.1
+#    and 1.16.0): with near-point ranges HiGHS called the warm start optimal (a range 1e-4
+#    to 1e-2 wide still failed, 3e-2 did not). Widening is always valid. The default of
+#    ``TighteningOptions.min_width``. Test: the "infinite-bound" case of
+#    tests/test_optimize_tighten.py::test_keeps_the_optimum_where_tight_highs_tolerances_lost_it.
+MIN_RANGE_WIDTH = 0.05
+# 4. A HiGHS answer on a tightened model is checked (:func:`untrustworthy`, HiGHS 1.15.1:
+#    less than the warm start, or a bound infinite or below its own solution, with
+#    near-degenerate ranges); the untightened model is solved instead. Test:
+#    tests/test_optimize_tighten.py::test_falls_back_to_the_untightened_model_when_highs_loses_the_warm_start.
+# 5. Second opinion without presolve and at 1e-9 feasibility (HiGHS 1.16.0, whose
+#    reductions cut optima off badly scaled models). Test:
+#    tests/test_optimize_certify.py::test_solve_never_returns_a_rule_breaking_decision.
+SAFE_OPTIONS: dict[str, object] = {"presolve": "off", "primal_feasibility_tolerance": 1e-9,
+                                   "mip_feasibility_tolerance": 1e-9}
+# 6. One task scheduler per calling thread (HiGHS 1.15.1 and 1.16.0): :func:`set_threads`.
+#    Test: tests/test_optimize_tighten.py::test_solves_with_different_thread_counts_in_one_process.
+# 7. The banner printed from C by the first ``Highs()`` of a process (highspy 1.16.0):
+#    :func:`_first_highs_quietly`. Test: tests/test_quiet_solver.py.
+# 8. HiGHS' ``time_limit`` counts an instance's run time over all its solves (1.15.1,
+#    1.16.0): :func:`set_deadline` adds the time already run. Test:
+#    tests/test_highs_workarounds.py::test_set_deadline_counts_the_instances_earlier_runs.
+
+# HiGHS options (not workarounds) the algorithms ask for by name.
+# The primal simplex (``simplex_strategy``): the bound LPs of full bound tightening
+# differ only in their objective, so the last basis stays primal feasible.
+PRIMAL_SIMPLEX = 4
+# The MILP after a tightening cut short by its deadline: the warm start is kept and the
+# time left goes to the bound (cut rounds), not to primal heuristics (at 100 x 20 x 5
+# sub-MIPs took 20 of HiGHS's 47 s and never beat the greedy start).
+BOUND_ONLY_OPTIONS: dict[str, object] = {
+    "mip_heuristic_effort": 0.0, "mip_heuristic_run_rins": False, "mip_heuristic_run_rens": False,
+    "mip_heuristic_run_root_reduced_cost": False, "mip_heuristic_run_feasibility_jump": False}
 
 
 @functools.cache
@@ -146,16 +189,22 @@ class CompiledModel:
 
     The objective is negated (HiGHS minimises, the model maximises): the model's
     objective is ``sense * obj_scale * (solver objective)``, :meth:`model_objective`.
-    ``columns[i]`` names the Pyomo variable of column i; ``index`` maps a Pyomo
-    variable name to its column. Values cross the seam through :meth:`to_model` and
-    :meth:`to_solver`.
+    ``layout`` says what each column stands for
+    (:class:`~bundleopt.optimize.columns.ColumnLayout`); ``info`` is
+    the build's plain data (:class:`bundleopt.optimize.model.BuildInfo`, None for a
+    model built elsewhere). No Pyomo object is kept: the model may be freed once
+    compiled. ``index`` maps a Pyomo variable name to its column; it is kept only for
+    the callers that still look columns up by name (``decompose.py``, ``coupled.py``)
+    and goes once they read ``layout``. Values cross the seam through
+    :meth:`to_model` and :meth:`to_solver`.
     """
 
     lp: highspy.HighsLp
-    columns: list
+    layout: ColumnLayout
     index: dict[str, int]
     sense: int  # -1: the Pyomo objective is maximised
     scaling: Scaling
+    info: object = None
 
     def to_model(self, values: np.ndarray) -> np.ndarray:
         """Solver column values -> the model's variable values."""
@@ -204,15 +253,17 @@ def compile_model(model: pyo.ConcreteModel, *, scale: bool = True) -> CompiledMo
         col_hi=np.array([INF if v.ub is None else v.ub for v in cols], dtype=float),
     )
     if scale:
-        rule_rows = np.array([r[0].parent_component().local_name not in STRUCTURAL_ROWS
-                              for r in repn.rows], dtype=bool)
+        structural = {id(getattr(model, name)) for name in STRUCTURAL_ROWS if hasattr(model, name)}
+        rule_rows = np.array([id(r[0].parent_component()) not in structural for r in repn.rows],
+                             dtype=bool)
         prog, scaling = condition(raw, exact_rows=rule_rows, exact_tol=RULE_ROW_DROP_TOL)
     else:
         prog, scaling = raw, identity_scaling(A.shape[0], n)
     integer = [v.is_integer() or v.is_binary() for v in cols]
     lp = to_highs(prog, integer)
-    return CompiledModel(lp=lp, columns=cols, index={v.name: i for i, v in enumerate(cols)},
-                         sense=sense, scaling=scaling)
+    return CompiledModel(lp=lp, layout=column_layout(model, cols),
+                         index={v.name: i for i, v in enumerate(cols)}, sense=sense,
+                         scaling=scaling, info=getattr(model, "info", None))
 
 
 def to_highs(prog: LinearProgram, integer: list[bool]) -> highspy.HighsLp:
@@ -253,6 +304,28 @@ class HighsResult:
     handoff_s: float
     solve_s: float
     nodes: int
+
+
+def untrustworthy(result: HighsResult, incumbent: float) -> bool:
+    """Workaround 4: a HiGHS answer on a tightened model not to be trusted: no solution,
+    less than the warm start (profit ``incumbent``) it was given, or a best bound that is
+    not finite or lies below its own solution."""
+    tol = 1e-6 * max(1.0, abs(incumbent))
+    return (not result.has_solution or result.objective < incumbent - tol
+            or not np.isfinite(result.bound) or result.bound < result.objective - tol)
+
+
+def set_deadline(h: highspy.Highs, deadline: float | None) -> float | None:
+    """Workaround 8: make the next ``h.run()`` stop at ``deadline`` (a
+    ``time.perf_counter()`` value; None: no limit). HiGHS' ``time_limit`` counts the
+    instance's run time over all its solves, so the time already run is added. Returns
+    the seconds left (None without a deadline; <= 0: already passed, nothing set)."""
+    if deadline is None:
+        return None
+    left = deadline - time.perf_counter()
+    if left > 0:
+        h.setOptionValue("time_limit", float(h.getRunTime() + left))
+    return left
 
 
 _STATUS = {

@@ -22,23 +22,31 @@ with segment s's own rows and the y rows: a small LP (one segment and y) whose
 minimum and maximum of ``x[s]`` bound ``x[s]``. If that LP is infeasible, nothing
 beats the incumbent.
 
-:func:`tighten_no_purchase` repeats this (rebuild with the new ranges, solve the LP
-relaxation, bound again) while the root bound improves.
+:func:`obbt_ranges` bounds each ``x[s]`` over the whole relaxation instead (one LP
+per end). The stages that run these, and their schedule, are in
+:mod:`bundleopt.optimize.tighten_stages`; columns are told apart by the compiled
+model's :class:`~bundleopt.optimize.highs_backend.ColumnLayout`, never by name.
 """
 
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from bundleopt.optimize.highs_backend import INF, CompiledModel, compile_model, new_highs
+from bundleopt.optimize.columns import X, Y, Z
+from bundleopt.optimize.highs_backend import (
+    INF,
+    PRIMAL_SIMPLEX,
+    CompiledModel,
+    new_highs,
+    set_deadline,
+)
 
 # Padding of the ranges, above HiGHS' LP tolerances (1e-7 in the conditioned model,
 # where x[s] is scaled to about [0, 1]): relative, and absolute in solver units.
@@ -46,22 +54,6 @@ RANGE_PAD = 1e-6
 # Relative slack on the profit cut "profit >= incumbent" (solver units), above the LP
 # tolerances, so that round-off never cuts the incumbent's own neighbourhood off.
 CUT_PAD = 1e-6
-# HiGHS' simplex_strategy value for the primal simplex.
-PRIMAL_SIMPLEX = 4
-# Narrowest range handed to the MILP (hi / lo - 1). With near-point ranges HiGHS 1.15.1
-# called the warm start optimal (tests/test_optimize_tighten.py, "infinite-bound": a
-# range 1e-4 to 1e-2 wide still failed there, 3e-2 did not). Widening is always valid.
-MIN_WIDTH = 0.05
-
-
-def widen(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Ranges containing ``[lo, hi]`` with ``hi - lo >= MIN_WIDTH * (lo + hi) / 2``,
-    around the same midpoint."""
-    mid = 0.5 * (lo + hi)
-    half = np.maximum(0.5 * (hi - lo), 0.5 * MIN_WIDTH * mid)
-    return np.minimum(lo, mid - half), np.maximum(hi, mid + half)
-
-
 def padded(lo: float, hi: float, scale: float) -> tuple[float, float]:
     """Solver-unit ends ``[lo, hi]`` of an LP over ``x' = x / scale``, widened by
     ``RANGE_PAD`` relative and absolute (the LP's answers are exact only to its
@@ -76,47 +68,10 @@ def improving_cut(cm: CompiledModel, incumbent: float) -> float:
     return cut + CUT_PAD * max(1.0, abs(cut))
 
 
-@dataclass
-class Tightening:
-    """Outcome of :func:`tighten_no_purchase`.
-
-    ``lo`` / ``hi``: bounds on ``x[s]`` that every decision with profit at least
-    ``incumbent`` meets (None when none was found). ``exclude``: ladder pairs no such
-    decision uses. ``proved_optimal``: no decision beats the incumbent (the
-    relaxation with the profit cut is empty).
-    ``root_bounds``: LP-relaxation bound before each round (and after the last).
-    ``obbt_segments``: segments whose range full bound tightening narrowed at least
-    once; ``obbt_passes``: its passes over every segment that ended;
-    ``cut_short``: full bound tightening stopped at its deadline, not because another
-    pass would narrow too little.
-    """
-
-    lo: np.ndarray | None
-    hi: np.ndarray | None
-    incumbent: float
-    proved_optimal: bool = False
-    exclude: frozenset[tuple[int, int]] = frozenset()
-    root_bounds: list[float] = field(default_factory=list)
-    seconds: float = 0.0
-    obbt_segments: int = 0
-    obbt_passes: int = 0
-    cut_short: bool = False
-
-    @property
-    def x_range(self) -> tuple[np.ndarray, np.ndarray] | None:
-        return None if self.lo is None or self.hi is None else (self.lo, self.hi)
-
-
 def column_segments(cm: CompiledModel) -> np.ndarray:
     """Segment of each column (``x[s]`` and ``z[s, o, k]``), -1 for ``y`` and others."""
-    seg = np.full(len(cm.columns), -1, dtype=int)
-    for i, var in enumerate(cm.columns):
-        name = var.parent_component().local_name
-        if name == "x":
-            seg[i] = int(var.index())
-        elif name == "z":
-            seg[i] = int(var.index()[0])
-    return seg
+    lay = cm.layout
+    return np.where(np.isin(lay.role, (X, Z)), lay.segment, -1)
 
 
 def _matrix(lp: highspy.HighsLp) -> sp.csr_array:
@@ -175,11 +130,9 @@ def _solved(h: highspy.Highs, what: str, deadline: float | None = None) -> bool:
     """Run ``h``: True when optimal, False when infeasible; any other end is an error
     (:class:`DeadlineReached` when ``deadline``, a ``time.perf_counter()`` value,
     passed first)."""
-    if deadline is not None:
-        left = deadline - time.perf_counter()
-        if left <= 0:
-            raise DeadlineReached(f"{what}: deadline reached")
-        h.setOptionValue("time_limit", float(h.getRunTime() + left))
+    left = set_deadline(h, deadline)
+    if left is not None and left <= 0:
+        raise DeadlineReached(f"{what}: deadline reached")
     h.run()
     status = h.getModelStatus()
     if status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
@@ -252,8 +205,7 @@ def _split_bounds(cm: CompiledModel, h: highspy.Highs, lp: highspy.HighsLp, A: s
     n_seg = int(col_seg.max()) + 1
     lo, hi = np.empty(n_seg), np.empty(n_seg)
     y_cols = np.flatnonzero(col_seg < 0)
-    x_col = {int(var.index()): i for i, var in enumerate(cm.columns)
-             if var.parent_component().local_name == "x"}
+    x_col = cm.layout.x_columns(n_seg)
     At = A.T.tocsr()
     for s in range(n_seg):
         other_rows = (r_seg != -1) & (r_seg != s)
@@ -308,16 +260,12 @@ def obbt_ranges(cm: CompiledModel, incumbent: float, lo: np.ndarray, hi: np.ndar
     nz = np.flatnonzero(cost).astype(np.int32)
     cut = improving_cut(cm, incumbent)  # improving: cost . u <= cut
     scale = cm.scaling.col_scale
-    x_col = {int(var.index()): i for i, var in enumerate(cm.columns)
-             if var.parent_component().local_name == "x"}
+    x_col = cm.layout.x_columns(len(lo))
     lo, hi = lo.copy(), hi.copy()
     queue = list(order)
     finished: list[int] = []
     lock = threading.Lock()
     empty = threading.Event()
-
-    def remaining() -> float | None:
-        return None if deadline is None else deadline - time.perf_counter()
 
     def work() -> int:
         done = 0
@@ -340,12 +288,9 @@ def obbt_ranges(cm: CompiledModel, incumbent: float, lo: np.ndarray, hi: np.ndar
                 applied.add(t)
             ends = []
             for sign in (1.0, -1.0):
-                left = remaining()
+                left = set_deadline(h, deadline)
                 if left is not None and left <= 0:
                     return done
-                if left is not None:
-                    # HiGHS' time limit counts the instance's run time over all its solves
-                    h.setOptionValue("time_limit", float(h.getRunTime() + left))
                 h.changeColCost(x_col[s], sign)
                 h.run()
                 status = h.getModelStatus()
@@ -379,107 +324,6 @@ def obbt_ranges(cm: CompiledModel, incumbent: float, lo: np.ndarray, hi: np.ndar
     return lo, hi, sum(counts)
 
 
-Build = Callable[[tuple[np.ndarray, np.ndarray] | None, frozenset[tuple[int, int]]], object]
-
-
-def _lagrangian_round(build: Build, incumbent: float, out: Tightening, keep: frozenset[tuple[int, int]],
-                      threads: int | None, deadline: float | None = None) -> Ranges | None:
-    """One round of :func:`lagrangian_ranges` on the model built with ``out``'s ranges
-    and left-out pairs, folded into ``out`` (ranges intersected, pairs added except
-    those in ``keep``, root bound appended). None, with ``out.proved_optimal`` set,
-    when nothing beats the incumbent. Raises :class:`DeadlineReached` (``out``
-    unchanged) when ``deadline`` passes first."""
-    if deadline is not None and time.perf_counter() >= deadline:
-        raise DeadlineReached("Lagrangian round: deadline reached")
-    model = build(out.x_range, out.exclude)  # keep it alive: columns refer back to it
-    try:
-        res = lagrangian_ranges(compile_model(model), incumbent, threads=threads, deadline=deadline)
-    except DeadlineReached as exc:
-        if exc.root is not None:  # the relaxation was solved: its bound stands
-            out.root_bounds.append(exc.root)
-        raise
-    del model
-    if res is None:
-        out.proved_optimal = True
-        return None
-    out.exclude = out.exclude | (res.off - keep)
-    out.root_bounds.append(res.root)
-    if out.lo is None:
-        out.lo, out.hi = res.lo, res.hi
-    else:
-        out.lo, out.hi = np.maximum(res.lo, out.lo), np.minimum(res.hi, out.hi)
-    return res
-
-
-def _obbt_passes(build: Build, incumbent: float, out: Tightening, keep: frozenset[tuple[int, int]],
-                 order: list[int], deadline: float | None,
-                 batch: int, max_passes: int, min_shrink: float, workers: int,
-                 threads: int | None, hard_deadline: float | None = None) -> None:
-    """Full bound tightening in passes over ``order``, ``batch`` segments at a time,
-    updating ``out`` in place.
-
-    Before each batch the model is rebuilt with the ranges proved so far: the
-    McCormick coefficients of ``z = x y`` (``U_s``, ``L_sok``, ``L'_so``) and the
-    tangent cuts then use the narrowed ranges, not just the ``x`` column bounds, and
-    the next LPs are much tighter (100 x 20 x 5, seed 1: one pass on the model of the
-    Lagrangian ranges leaves a 1.12% root gap, a second pass on the rebuilt model
-    0.49%, a third 0.19%; ``formulations/milp.md``). At the start of every pass after
-    the first, and once at the end (even past ``deadline``: one LP), a Lagrangian round
-    runs on the rebuilt model (:func:`_lagrangian_round`): on the tighter model its
-    reduced-cost test leaves out many ladder pairs (about half of 437 at 100 x 20 x 5
-    after one and a half passes), so the next LPs and the MILP are smaller. A rebuild
-    costs a build, a hand-off and a cold first LP, hence batches, not one segment at a
-    time. Passes stop after ``max_passes``, when one shrinks no segment's range by more
-    than ``min_shrink`` of its width, at ``deadline`` (``out.cut_short``), or when the
-    relaxation with the profit cut is empty (``out.proved_optimal``). Nothing runs
-    past ``hard_deadline`` (the final Lagrangian round included).
-    """
-    step = max(1, int(batch))
-    narrowed: set[int] = set()
-    fresh = False  # ranges narrowed since the last Lagrangian round
-    for _ in range(max_passes):
-        width = out.hi - out.lo
-        for start in range(0, len(order), step):
-            if deadline is not None and time.perf_counter() >= deadline:
-                out.cut_short = True
-                break
-            if fresh and start == 0:
-                try:
-                    if _lagrangian_round(build, incumbent, out, keep, threads, hard_deadline) is None:
-                        return
-                except DeadlineReached:
-                    out.cut_short = True
-                    break
-                fresh = False
-            part = order[start:start + step]
-            model = build(out.x_range, out.exclude)  # keep it alive: columns refer back to it
-            res = obbt_ranges(compile_model(model), incumbent, out.lo, out.hi, order=part,
-                              deadline=deadline, workers=workers, threads=threads)
-            del model
-            if res is None:
-                out.proved_optimal = True
-                return
-            lo, hi, done = res
-            newly = np.flatnonzero((lo > out.lo) | (hi < out.hi))
-            narrowed |= {int(t) for t in newly}
-            fresh = fresh or len(newly) > 0
-            out.lo, out.hi = lo, hi
-            out.obbt_segments = len(narrowed)
-            if done < len(part):
-                out.cut_short = True
-                break
-        if out.cut_short:
-            break
-        out.obbt_passes += 1
-        if np.all(width - (out.hi - out.lo) <= min_shrink * width):
-            break
-    if fresh:  # leave out the pairs the tightest model rules out
-        try:
-            _lagrangian_round(build, incumbent, out, keep, threads, hard_deadline)
-        except DeadlineReached:
-            out.cut_short = True
-
-
 def _fixed_off(cm: CompiledModel, A: sp.csr_array, c: np.ndarray, pi: np.ndarray,
                b_act: np.ndarray, cut: float) -> frozenset[tuple[int, int]]:
     """Pairs ``(o, k)`` whose ``y`` is 0 in every decision with ``c u <= cut``.
@@ -495,77 +339,14 @@ def _fixed_off(cm: CompiledModel, A: sp.csr_array, c: np.ndarray, pi: np.ndarray
     lo, hi = np.asarray(lp.col_lower_), np.asarray(lp.col_upper_)
     base = float(pi @ b_act) + float(np.minimum(d * lo, d * hi).sum())
     gain = d - np.minimum(0.0, d)
+    lay = cm.layout
     verdict: dict[tuple[int, int], bool] = {}
-    for i, var in enumerate(cm.columns):
-        if var.parent_component().local_name != "y":
-            continue
-        _, o, k = var.index()
+    for i in np.flatnonzero(lay.role == Y):
+        pair = (int(lay.offer[i]), int(lay.level[i]))
         ok = bool(base + gain[i] > cut) and lo[i] == 0.0
-        verdict[(o, k)] = verdict.get((o, k), True) and ok
+        verdict[pair] = verdict.get(pair, True) and ok
     return frozenset(pair for pair, ok in verdict.items() if ok)
 
 
-def tighten_no_purchase(
-    build: Build,
-    incumbent: float,
-    *,
-    keep: Collection[tuple[int, int]] = (),
-    max_rounds: int = 4,
-    min_gain: float = 0.1,
-    time_budget: float | None = None,
-    threads: int | None = None,
-    obbt_order: Collection[int] = (),
-    obbt_budget: float | None = None,
-    workers: int = 1,
-    obbt_batch: int = 5,
-    max_passes: int = 4,
-    min_shrink: float = 0.05,
-    deadline: float | None = None,
-) -> Tightening:
-    """Narrow the ranges of ``x[s]`` and drop unusable ladder pairs, round by round.
-
-    ``build(x_range, exclude)`` returns the Pyomo model built with those ranges and
-    without those pairs. Each round compiles it, solves its LP relaxation, bounds
-    ``x[s]`` and finds pairs no better decision uses (:func:`lagrangian_ranges`);
-    pairs in ``keep`` (the incumbent's) are never dropped. It stops after
-    ``max_rounds``, when a round closes less than ``min_gain`` of the remaining
-    root gap, or when ``time_budget`` seconds are spent. Then, for the segments in
-    ``obbt_order`` (e.g. heaviest first) and until ``obbt_budget`` seconds from the
-    start, full bound tightening (:func:`obbt_ranges`, ``workers`` LPs at once) in
-    batches of ``obbt_batch`` segments, the model rebuilt with the ranges proved so far
-    before each batch (:func:`_obbt_passes`). The ranges returned are widened to at
-    least ``MIN_WIDTH`` of their midpoint (:func:`widen`). Nothing runs past
-    ``deadline`` (``time.perf_counter()``): every LP gets the time left as its HiGHS
-    time limit, the clock is read before each build and between LPs, and what was
-    proved before it stays (``cut_short``).
-    """
-    t0 = time.perf_counter()
-    out = Tightening(lo=None, hi=None, incumbent=incumbent)
-    keep = frozenset(keep)
-    for _ in range(max_rounds):
-        prev = out.root_bounds[-1] if out.root_bounds else None
-        try:
-            res = _lagrangian_round(build, incumbent, out, keep, threads, deadline)
-        except DeadlineReached:
-            out.cut_short = True
-            break
-        if res is None:
-            break
-        if prev is not None and prev - res.root < min_gain * max(prev - incumbent, 0.0):
-            break
-        if time_budget is not None and time.perf_counter() - t0 > time_budget:
-            break
-    if obbt_order and not out.proved_optimal and out.lo is not None:
-        soft = None if obbt_budget is None else t0 + obbt_budget
-        if deadline is not None:
-            soft = deadline if soft is None else min(soft, deadline)
-        _obbt_passes(build, incumbent, out, keep, list(obbt_order), soft, obbt_batch,
-                     max_passes, min_shrink, workers, threads, deadline)
-    if out.lo is not None:
-        out.lo, out.hi = widen(out.lo, out.hi)
-    out.seconds = time.perf_counter() - t0
-    return out
-
-
-__all__ = ["DeadlineReached", "Ranges", "Tightening", "column_segments", "lagrangian_ranges", "obbt_ranges", "row_segments",
-           "tighten_no_purchase"]
+__all__ = ["DeadlineReached", "Ranges", "column_segments", "lagrangian_ranges", "obbt_ranges",
+           "row_segments"]
