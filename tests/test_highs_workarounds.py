@@ -30,7 +30,11 @@ def test_layout_matches_the_pyomo_variables_of_every_column() -> None:
     lay = cm.layout
     assert len(lay) == cm.lp.num_col_
     # every column's role and indices agree with the variable it was compiled from
-    by_name = cm.index  # the names, only to check the layout against
+    # the columns' Pyomo names, in the compiler's order, only to check the layout against
+    from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+    repn = LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=None)
+    by_name = {v.name: i for i, v in enumerate(repn.columns)}
     for part, role in (("x", cols.X), ("y", cols.Y), ("z", cols.Z), ("attraction", cols.ATTRACTION)):
         comp = getattr(model, part, None)
         if comp is None:
@@ -43,7 +47,7 @@ def test_layout_matches_the_pyomo_variables_of_every_column() -> None:
             idx = idx if isinstance(idx, tuple) else (idx,)
             assert lay.find(role, *idx) == i
     assert set(np.unique(lay.role)) <= {cols.OTHER, cols.X, cols.Y, cols.Z, cols.ATTRACTION}
-    assert np.array_equal(lay.x_columns(sc.n_segments), [cm.index[model.x[s].name] for s in range(3)])
+    assert np.array_equal(lay.x_columns(sc.n_segments), [by_name[model.x[s].name] for s in range(3)])
     assert lay.find(cols.Y, 0, 99, 0) is None
 
 

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 
+from bundleopt.optimize.columns import X, Z
 from bundleopt.optimize.conditioning import LinearProgram
 from bundleopt.optimize.highs_backend import INF, compile_model, new_highs, to_highs
 from bundleopt.optimize.menu_oracle import best_menu, simple_rules
@@ -114,12 +115,10 @@ class LpOracle:
         families = set(active_families(self.sub)) | {"fairness"}
         self.model = build_model(self.sub, families=families, projected=True)
         self.cm = compile_model(self.model)
-        keys = [(o, k, self.cm.index[var.name]) for (_, o, k), var in self.model.z.items()
-                if var.name in self.cm.index]
-        self.zo = np.array([t[0] for t in keys], dtype=int)
-        self.zk = np.array([t[1] for t in keys], dtype=int)
-        self.zcol = np.array([t[2] for t in keys], dtype=int)
-        self.xcol = self.cm.index[self.model.x[0].name]
+        lay = self.cm.layout
+        self.zcol = np.flatnonzero(lay.role == Z)
+        self.zo, self.zk = lay.offer[self.zcol].astype(int), lay.level[self.zcol].astype(int)
+        self.xcol = lay.find(X, 0)
         self.n = self.cm.lp.num_col_
         self.h = new_highs(threads)
         self.h.setOptionValue("solver", "simplex")

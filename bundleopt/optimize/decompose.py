@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from bundleopt.optimize import diagnose
+from bundleopt.optimize.columns import X, Z
 from bundleopt.optimize.errors import SolverError
 from bundleopt.optimize.evaluate import evaluate
 from bundleopt.optimize.highs_backend import TriviallyInfeasible, compile_model, solve_compiled
@@ -72,14 +73,15 @@ def solve_segment_lp(sub: Scenario, *, threads: int | None = None,
     timings = {"build": t1 - t0, "handoff": t2 - t1 + res.handoff_s, "solve": res.solve_s}
     if res.status != "optimal" or not res.has_solution:
         return None, float("nan"), res.status, timings
-    x = res.values[cm.index[model.x[0].name]]
+    lay = cm.layout
+    x = res.values[lay.find(X, 0)]
     levels = np.full((1, sub.n_offers), NOT_OFFERED, dtype=int)
-    for (_, o, k), var in model.z.items():
-        ratio = res.values[cm.index[var.name]] / x if var.name in cm.index else 0.0
+    for col in np.flatnonzero(lay.role == Z):
+        ratio = res.values[col] / x
         if min(abs(ratio), abs(1.0 - ratio)) > INTEGRALITY_TOL:
             return None, res.objective, "fractional", timings
         if ratio > 0.5:
-            levels[0, o] = k
+            levels[0, lay.offer[col]] = lay.level[col]
     return Decision(levels), res.objective, res.status, timings
 
 

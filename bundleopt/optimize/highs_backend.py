@@ -193,15 +193,12 @@ class CompiledModel:
     (:class:`~bundleopt.optimize.columns.ColumnLayout`); ``info`` is
     the build's plain data (:class:`bundleopt.optimize.model.BuildInfo`, None for a
     model built elsewhere). No Pyomo object is kept: the model may be freed once
-    compiled. ``index`` maps a Pyomo variable name to its column; it is kept only for
-    the callers that still look columns up by name (``decompose.py``, ``coupled.py``)
-    and goes once they read ``layout``. Values cross the seam through
+    compiled; nothing looks columns up by Pyomo names. Values cross the seam through
     :meth:`to_model` and :meth:`to_solver`.
     """
 
     lp: highspy.HighsLp
     layout: ColumnLayout
-    index: dict[str, int]
     sense: int  # -1: the Pyomo objective is maximised
     scaling: Scaling
     info: object = None
@@ -261,8 +258,7 @@ def compile_model(model: pyo.ConcreteModel, *, scale: bool = True) -> CompiledMo
         prog, scaling = raw, identity_scaling(A.shape[0], n)
     integer = [v.is_integer() or v.is_binary() for v in cols]
     lp = to_highs(prog, integer)
-    return CompiledModel(lp=lp, layout=column_layout(model, cols),
-                         index={v.name: i for i, v in enumerate(cols)}, sense=sense,
+    return CompiledModel(lp=lp, layout=column_layout(model, cols), sense=sense,
                          scaling=scaling, info=getattr(model, "info", None))
 
 
