@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bundleopt.optimize.evaluate import evaluate
+from bundleopt.optimize.evaluation import evaluate
 from bundleopt.optimize.highs_backend import compile_model
 from bundleopt.optimize.instances import ladder_instance, random_instance
 from bundleopt.optimize.milp import heuristic_start, solve_milp

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from bundleopt.bench.common import output_dir
-from bundleopt.optimize.evaluate import evaluate
+from bundleopt.optimize.evaluation import evaluate
 from bundleopt.optimize.highs_backend import compile_model, new_highs
 from bundleopt.optimize.instances import random_instance
 from bundleopt.optimize.milp import heuristic_start

@@ -1,7 +1,7 @@
 """The result of :func:`bundleopt.solve`: plain data, no solver objects.
 
 Expected values are exact for the decision found: they come from
-:func:`bundleopt.optimize.evaluate.evaluate` (segment s offered menu ``k(.)`` buys
+:func:`bundleopt.optimize.evaluation.evaluate` (segment s offered menu ``k(.)`` buys
 offer o with probability ``P[s, o] = v[s, o, k(o)] / (v0[s] + sum_{o' on} v[s, o', k(o')])``):
 
 * profit  = market_size * sum_s w_s sum_o (p[o, k(o)] - c[o]) P[s, o]
@@ -127,7 +127,7 @@ def make_solution(
     tightening_log: tuple[StageRecord, ...] = (),
 ) -> Solution:
     """Assemble a :class:`Solution`, computing expected outcomes exactly from ``decision``."""
-    from bundleopt.optimize.evaluate import evaluate
+    from bundleopt.optimize.evaluation import evaluate
 
     sc = scenario
     ev = evaluate(sc, decision)

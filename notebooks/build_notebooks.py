@@ -52,7 +52,7 @@ import pandas as pd
 
 import bundleopt
 from bundleopt.optimize.brute_force import brute_force
-from bundleopt.optimize.evaluate import evaluate
+from bundleopt.optimize.evaluation import evaluate
 from bundleopt.optimize.instances import random_instance
 from bundleopt.scenario import NOT_OFFERED, Decision
 
@@ -300,7 +300,7 @@ import pandas as pd
 
 import bundleopt
 from bundleopt.datasets import make_market
-from bundleopt.optimize.evaluate import evaluate
+from bundleopt.optimize.evaluation import evaluate
 from bundleopt.pipeline import build_plan
 from bundleopt.scenario import Constraints
 from bundleopt.truth import truth_comparison

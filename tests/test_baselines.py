@@ -18,7 +18,7 @@ from bundleopt.optimize.baselines import (
     revenue_ordered,
 )
 from bundleopt.optimize.brute_force import brute_force
-from bundleopt.optimize.evaluate import check_constraints, evaluate
+from bundleopt.optimize.evaluation import check_constraints, evaluate
 from bundleopt.optimize.instances import random_instance
 from bundleopt.scenario import Constraints, Decision
 

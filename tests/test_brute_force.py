@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bundleopt.optimize.brute_force import brute_force, cross_segment_rules
-from bundleopt.optimize.evaluate import evaluate
+from bundleopt.optimize.evaluation import evaluate
 from bundleopt.optimize.instances import random_instance
 from bundleopt.scenario import Constraints, Scenario
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bundleopt.optimize.evaluate import check_constraints, evaluate, evaluate_many
+from bundleopt.optimize.evaluation import check_constraints, evaluate, evaluate_many
 from bundleopt.optimize.instances import random_instance
 from bundleopt.scenario import Constraints, Decision, Scenario
 

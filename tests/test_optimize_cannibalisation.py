@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from test_optimize_core import FAST, assert_matches_brute_force, small
 
 from bundleopt.optimize import solve
-from bundleopt.optimize.evaluate import evaluate
+from bundleopt.optimize.evaluation import evaluate
 from bundleopt.optimize.instances import random_instance
 
 

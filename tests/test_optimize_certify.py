@@ -9,7 +9,7 @@ import pytest
 
 from bundleopt.optimize.brute_force import brute_force
 from bundleopt.optimize.certify import Candidate, judge, relative_gap
-from bundleopt.optimize.evaluate import evaluate
+from bundleopt.optimize.evaluation import evaluate
 from bundleopt.optimize.instances import random_instance
 from bundleopt.scenario import NOT_OFFERED, Constraints, Decision
 

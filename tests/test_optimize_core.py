@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from scipy.special import lambertw
 
 from bundleopt.optimize import solve
-from bundleopt.optimize.evaluate import evaluate, evaluate_many
+from bundleopt.optimize.evaluation import evaluate, evaluate_many
 from bundleopt.optimize.instances import random_instance
 from bundleopt.optimize.milp import solve_milp
 from bundleopt.optimize.model import build_model

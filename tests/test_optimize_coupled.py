@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from bundleopt.optimize import solve
 from bundleopt.optimize.brute_force import brute_force
 from bundleopt.optimize.coupled import applies, coupling_rows, solve_coupled
-from bundleopt.optimize.evaluate import evaluate
+from bundleopt.optimize.evaluation import evaluate
 from bundleopt.optimize.instances import random_instance, stress_instance
 from bundleopt.optimize.menu_oracle import best_menu, relaxation_bound
 from bundleopt.optimize.milp import solve_milp

@@ -82,7 +82,7 @@ def test_fair_decomposition_keeps_a_deadline() -> None:
     import time
 
     from bundleopt.optimize.coupled import solve_coupled
-    from bundleopt.optimize.evaluate import evaluate
+    from bundleopt.optimize.evaluation import evaluate
     from bundleopt.scenario import Constraints
 
     sc = random_instance(300, 8, 10, personalised=True, seed=4,

@@ -12,7 +12,7 @@ from test_optimize_core import FAST, assert_matches_brute_force, small
 
 from bundleopt.optimize import InfeasibleScenarioError, solve
 from bundleopt.optimize.brute_force import brute_force
-from bundleopt.optimize.evaluate import check_constraints, evaluate
+from bundleopt.optimize.evaluation import check_constraints, evaluate
 from bundleopt.optimize.instances import random_instance
 from bundleopt.scenario import NOT_OFFERED, Constraints, Decision
 

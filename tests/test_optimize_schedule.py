@@ -19,7 +19,7 @@ from test_optimize_core import FAST
 from test_optimize_tighten import all_uniform_decisions, no_purchase_shares
 
 import bundleopt
-from bundleopt.optimize.evaluate import evaluate, evaluate_many
+from bundleopt.optimize.evaluation import evaluate, evaluate_many
 from bundleopt.optimize.instances import random_instance
 from bundleopt.optimize.milp import heuristic_start
 from bundleopt.optimize.model import build_model

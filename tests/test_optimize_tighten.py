@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from test_optimize_core import FAST, small
 
 from bundleopt.optimize.brute_force import brute_force
-from bundleopt.optimize.evaluate import evaluate, evaluate_many, segment_outcomes
+from bundleopt.optimize.evaluation import evaluate, evaluate_many, segment_outcomes
 from bundleopt.optimize.highs_backend import compile_model, solve_compiled
 from bundleopt.optimize.instances import random_instance
 from bundleopt.optimize.milp import heuristic_start, solve_milp

@@ -68,7 +68,7 @@ def test_run_bound_is_the_smaller_of_highs_and_the_tightening() -> None:
 def test_tightening_stops_at_its_deadline() -> None:
     sc = random_instance(60, 8, 4, max_offers=8, seed=2)
     incumbent, _ = heuristic_start(sc)
-    from bundleopt.optimize.evaluate import evaluate
+    from bundleopt.optimize.evaluation import evaluate
 
     profit = evaluate(sc, incumbent).profit
 
@@ -99,7 +99,7 @@ def test_per_segment_lps_stop_between_segments_with_a_valid_bound() -> None:
     assert cut.status == "time_limit"
     assert any("not solved" in note for note in cut.notes)
     assert cut.best_bound >= exact.profit * (1 - 1e-9)
-    from bundleopt.optimize.evaluate import evaluate
+    from bundleopt.optimize.evaluation import evaluate
 
     assert evaluate(sc, cut.decision).feasible
 

@@ -14,8 +14,9 @@ import pytest
 
 from bundleopt.optimize import coupled, decompose, diagnose, families
 from bundleopt.optimize.brute_force import cross_segment_rules
-from bundleopt.optimize.evaluate import _quantities, _rule_checks
+from bundleopt.optimize.evaluation import _quantities, _rule_checks
 from bundleopt.optimize.instances import random_instance
+from bundleopt.optimize.menu_oracle import simple_rules
 from bundleopt.optimize.model import build_model, ladder_pairs
 from bundleopt.optimize.rule_checks import RuleCheck
 from bundleopt.optimize.rules import (
@@ -112,7 +113,8 @@ def test_coupling_is_read_by_brute_force_and_the_decompositions(rule) -> None:
     assert (rule.settings[0] in cross_segment_rules(sc)) == couples  # brute force
     assert decompose.decomposes(sc) == (not couples)
     assert (rule.name in coupled.local_families(sc)) == (not couples)
-    assert coupled.applies(sc) == (couples and rule.name in coupled.DUALISED)
+    by_windows = rule.name == "fairness" and simple_rules(sc, coupled.local_families(sc))  # price windows
+    assert coupled.applies(sc) == (couples and (rule.name in coupled.DUALISED or by_windows))
     sub = segment_scenario(sc, 1)
     assert rule.is_on(sub) == (not couples)  # the coupling families are left to the caller
     assert sub.n_segments == 1 and sub.weights.tolist() == [1.0]

@@ -149,7 +149,7 @@ class Market:
         >>> sales["obs"].nunique(), int(sales.groupby("obs")["chosen"].sum().max())
         (100, 1)
         """
-        from bundleopt.optimize.evaluate import evaluate
+        from bundleopt.optimize.evaluation import evaluate
 
         if int(n_customers) != n_customers or n_customers < 1:
             raise ValueError(f"n_customers must be a positive integer, got {n_customers!r}")

@@ -69,7 +69,7 @@ def milp_variant(scenario, *, rlt: bool, time_limit: float, relaxed: bool = Fals
     ``relaxed=True`` solves the LP relaxation (its ``bound`` is the root bound).
     """
     from bundleopt.optimize.columns import decision_from_values, start_vector
-    from bundleopt.optimize.evaluate import evaluate
+    from bundleopt.optimize.evaluation import evaluate
     from bundleopt.optimize.highs_backend import compile_model, solve_compiled
     from bundleopt.optimize.milp import heuristic_start
     from bundleopt.optimize.model import build_model
@@ -92,7 +92,7 @@ def milp_variant(scenario, *, rlt: bool, time_limit: float, relaxed: bool = Fals
 
 def _baseline_rows(scenario) -> list[dict]:
     from bundleopt.optimize.baselines import BASELINES
-    from bundleopt.optimize.evaluate import evaluate
+    from bundleopt.optimize.evaluation import evaluate
 
     rows = []
     for name, make in BASELINES.items():

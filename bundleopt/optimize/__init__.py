@@ -1,7 +1,7 @@
 """Optimisation: the exact MILP (or per-segment LP), its rule families and HiGHS.
 
 ``solve(scenario) -> Solution`` is the entry point (:mod:`bundleopt.optimize.dispatch`);
-``evaluate(scenario, decision)`` (from :mod:`bundleopt.optimize.evaluate`) scores any
+``evaluate(scenario, decision)`` (from :mod:`bundleopt.optimize.evaluation`) scores any
 decision exactly; ``TighteningOptions`` sets the bound tightening
 (:mod:`bundleopt.optimize.schedule`). No submodule bears the name of a function
 re-exported here.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from bundleopt.optimize.diagnose import InfeasibleScenarioError
 from bundleopt.optimize.dispatch import SolverError, solve
-from bundleopt.optimize.evaluate import Evaluation, evaluate
+from bundleopt.optimize.evaluation import Evaluation, evaluate
 from bundleopt.optimize.schedule import TighteningOptions
 from bundleopt.solution import Solution, StageRecord
 

@@ -1,6 +1,6 @@
 """Baseline decisions the MILP is compared against (each returns a ``Decision``).
 
-Evaluate any of them with :func:`bundleopt.optimize.evaluate.evaluate`. Which rules
+Evaluate any of them with :func:`bundleopt.optimize.evaluation.evaluate`. Which rules
 each baseline respects is stated in its docstring; every baseline only proposes
 ladder levels that pass :meth:`Scenario.allowed` (existing levels above the
 per-offer margin floor), so ``min_margin`` always holds.
@@ -20,7 +20,12 @@ from bundleopt.optimize.brute_force import (
     segment_scenario,
     spread_compatible,
 )
-from bundleopt.optimize.evaluate import BatchEvaluation, evaluate, evaluate_many, validate_decision
+from bundleopt.optimize.evaluation import (
+    BatchEvaluation,
+    evaluate,
+    evaluate_many,
+    validate_decision,
+)
 from bundleopt.scenario import NOT_OFFERED, Decision, Scenario
 
 # Candidates checked per call of evaluate_many in the greedy's feasible phase.
@@ -240,7 +245,7 @@ def greedy_add_drop(
 
     * while the current decision is feasible, take the move with the largest expected
       profit among the moves whose result satisfies every rule
-      (:func:`~bundleopt.optimize.evaluate.evaluate_many`), if it improves the profit by
+      (:func:`~bundleopt.optimize.evaluation.evaluate_many`), if it improves the profit by
       more than ``rel_tol * max(1, |profit|)``; otherwise stop (a local optimum);
     * while it is infeasible (e.g. the empty start under a cannibalisation cap), take
       the move that most reduces ``(number of violated rule instances, total normalised

@@ -4,8 +4,8 @@ Every decision is enumerated: each offer on each menu is either not offered or a
 one of its allowed ladder levels (``Scenario.allowed()``; a level failing the
 per-offer margin floor would be a ``min_margin`` violation anyway). Each decision is
 evaluated exactly and checked against every rule by
-:func:`bundleopt.optimize.evaluate.evaluate_many` (the same checks as
-:func:`~bundleopt.optimize.evaluate.check_constraints`), and the most profitable
+:func:`bundleopt.optimize.evaluation.evaluate_many` (the same checks as
+:func:`~bundleopt.optimize.evaluation.check_constraints`), and the most profitable
 feasible one is returned (the first in enumeration order among equals).
 
 * Uniform prices: one menu, ``prod_o (1 + #allowed levels of o)`` decisions.
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bundleopt.optimize.evaluate import Evaluation, evaluate, evaluate_many, segment_outcomes
+from bundleopt.optimize.evaluation import Evaluation, evaluate, evaluate_many, segment_outcomes
 from bundleopt.optimize.rules import coupling_settings, segment_scenario
 from bundleopt.scenario import NOT_OFFERED, Decision, Scenario
 

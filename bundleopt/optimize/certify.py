@@ -6,7 +6,7 @@ infeasible. Nothing it says is passed on unchecked (``formulations/milp.md``,
 "Certified answers"):
 
 * every candidate decision (HiGHS's, the greedy warm start, a second opinion's) is
-  scored by the exact evaluator (:func:`bundleopt.optimize.evaluate.evaluate`) with
+  scored by the exact evaluator (:func:`bundleopt.optimize.evaluation.evaluate`) with
   the rules' own tolerances; one that breaks a rule is never returned;
 * the decision returned is the best feasible candidate by exact profit;
 * a best bound below the exact profit of a feasible candidate is refuted (it cannot
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bundleopt.optimize.evaluate import evaluate
+from bundleopt.optimize.evaluation import evaluate
 from bundleopt.optimize.highs_backend import SAFE_OPTIONS  # the second opinion's HiGHS settings
 from bundleopt.scenario import Decision, Scenario
 

@@ -54,7 +54,7 @@ DUALISED = frozenset({"cannibalisation", "stock", "margin_rate"})
 class CouplingRows:
     """Rows ``sum_s w_s sum_{o,k} g[r, o, k] P_s(o, k) >= b[r]``, with names.
     ``slack[r]``: how far below ``b[r]`` the exact evaluator still calls the rule kept
-    (its tolerance, :func:`bundleopt.optimize.evaluate.evaluate`); the Lagrangian bound
+    (its tolerance, :func:`bundleopt.optimize.evaluation.evaluate`); the Lagrangian bound
     uses ``b - slack`` so that it bounds every decision the evaluator accepts."""
 
     g: np.ndarray  # (R, O, K)
@@ -106,7 +106,7 @@ class LpOracle:
     (``z / x > 0.5``) and the menu kept only when it keeps the segment's rules."""
 
     def __init__(self, scenario: Scenario, s: int, threads: int | None) -> None:
-        from bundleopt.optimize.evaluate import evaluate
+        from bundleopt.optimize.evaluation import evaluate
 
         self.sub = local_scenario(scenario, s)
         self._evaluate = evaluate
@@ -151,7 +151,7 @@ class LpOracle:
 
 def coupling_rows(scenario: Scenario, tol: float = 1e-9) -> CouplingRows:
     """The coupling rules of ``scenario`` as rows over the purchase probabilities
-    (same tolerances-free maths as :mod:`bundleopt.optimize.evaluate`):
+    (same tolerances-free maths as :mod:`bundleopt.optimize.evaluation`):
 
     * overall margin rate m: ``g = (1 - m) p - c``, ``b = 0``;
     * cannibalisation of product j (single offer o_j): ``g[o_j, :] = 1``,
@@ -314,7 +314,7 @@ def _solve_rows(scenario: Scenario, *, within: np.ndarray | None = None, deadlin
                 added += 1
         return total, added
 
-    from bundleopt.optimize.evaluate import evaluate
+    from bundleopt.optimize.evaluation import evaluate
 
     def local_ok(s: int, levels: np.ndarray) -> bool:
         return evaluate(local_scenario(sc, s), Decision(levels[None])).feasible
@@ -405,7 +405,7 @@ def _solve_fair(scenario: Scenario, *, deadline: float | None, mip_gap: float,
        the restricted problem's multipliers (up to ``outer`` times) while time is left;
        the best plan is kept.
     """
-    from bundleopt.optimize.evaluate import RULE_TOL
+    from bundleopt.optimize.evaluation import RULE_TOL
     from bundleopt.optimize.fair_windows import (
         price_windows,
         search_windows,

@@ -28,7 +28,7 @@ import numpy as np
 from bundleopt.optimize import diagnose
 from bundleopt.optimize.columns import X, Z
 from bundleopt.optimize.errors import SolverError
-from bundleopt.optimize.evaluate import evaluate
+from bundleopt.optimize.evaluation import evaluate
 from bundleopt.optimize.highs_backend import TriviallyInfeasible, compile_model, solve_compiled
 from bundleopt.optimize.levels import level_mask
 from bundleopt.optimize.menu_oracle import best_menu, simple_rules

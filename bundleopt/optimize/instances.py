@@ -549,7 +549,7 @@ def rules_at_equality(rng: np.random.Generator, scenario: Scenario) -> Constrain
     the optimum. A setting D cannot reach (a rate outside [0, 1), nothing offered) is
     left as drawn.
     """
-    from bundleopt.optimize.evaluate import evaluate
+    from bundleopt.optimize.evaluation import evaluate
 
     c = scenario.constraints
     allowed = scenario.allowed()
@@ -772,7 +772,7 @@ def check_exactness(
     Ground truth: :func:`bundleopt.optimize.brute_force.brute_force` enumerates every
     decision and checks it with the evaluator, without the MILP. The answer of
     ``solve(scenario, mip_gap=mip_gap)`` is then checked independently: its decision
-    re-evaluated by :func:`bundleopt.optimize.evaluate.evaluate` (every rule, default
+    re-evaluated by :func:`bundleopt.optimize.evaluation.evaluate` (every rule, default
     tolerance, and the profit), its best bound ``>= optimum - tol``, and its claims:
     ``status="optimal"`` needs the profit within ``tol`` of the optimum; a weaker
     answer honestly labelled (status not "optimal", valid bound, so a true gap) is
@@ -787,7 +787,7 @@ def check_exactness(
 
     from bundleopt.optimize.brute_force import brute_force
     from bundleopt.optimize.diagnose import InfeasibleScenarioError
-    from bundleopt.optimize.evaluate import evaluate
+    from bundleopt.optimize.evaluation import evaluate
 
     if solver is None:
         from bundleopt.optimize import solve as solver

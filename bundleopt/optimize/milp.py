@@ -18,7 +18,7 @@ import pyomo.environ as pyo
 
 from bundleopt.optimize.columns import decision_from_values, start_vector
 from bundleopt.optimize.errors import SolverError
-from bundleopt.optimize.evaluate import check_constraints, evaluate
+from bundleopt.optimize.evaluation import check_constraints, evaluate
 from bundleopt.optimize.highs_backend import (
     BOUND_ONLY_OPTIONS,
     HighsResult,

@@ -2,12 +2,12 @@
 
 One function per check, ``check_<rule>(scenario, q) -> RuleCheck``: ``q`` holds the
 batch's levels, offers switched on, prices and MNL purchase probabilities
-(:class:`Quantities`, computed by :mod:`bundleopt.optimize.evaluate`); the check
+(:class:`Quantities`, computed by :mod:`bundleopt.optimize.evaluation`); the check
 returns the normalised excess of every rule instance (``> tol`` = violated) and a
 function that describes one instance in words. The rule registry
 (:mod:`bundleopt.optimize.rules`) says which checks belong to which family; the
 evaluator runs those of the families switched on. The semantics of each rule are in
-:mod:`bundleopt.optimize.evaluate`'s docstring and ``formulations/rules.md``.
+:mod:`bundleopt.optimize.evaluation`'s docstring and ``formulations/rules.md``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 from bundleopt.scenario import Scenario
 
 #: Tolerance of every rule check (the normalised excess a rule may have, see
-#: :mod:`bundleopt.optimize.evaluate`). The MILP's rule rows are loosened by exactly this
+#: :mod:`bundleopt.optimize.evaluation`). The MILP's rule rows are loosened by exactly this
 #: much in the same normalisation (:mod:`bundleopt.optimize.families`), so solver and
 #: evaluator agree on what is feasible.
 RULE_TOL = 1e-9

@@ -10,7 +10,7 @@ is safe under it, and how it is switched off. The consumers read :data:`REGISTRY
 * the model builder (:mod:`bundleopt.optimize.model`) calls each active family's
   builder, in registry order, and leaves out dominated levels only when every active
   family is ``dominance_safe``;
-* the evaluator (:mod:`bundleopt.optimize.evaluate`) runs each active family's checks;
+* the evaluator (:mod:`bundleopt.optimize.evaluation`) runs each active family's checks;
 * brute force, the per-segment decomposition and the coupled decomposition split a
   personalised scenario into segments with :func:`segment_scenario` and
   :func:`coupling_families`;

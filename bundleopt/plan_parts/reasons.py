@@ -3,7 +3,7 @@
 * :func:`offer_reasons`: for every offer on every menu of a decision, its own expected
   profit (its contribution) and the change in the **whole** plan's expected profit if
   it were taken off that menu, or moved one ladder level down or up (the next existing
-  price), each scored exactly with :func:`bundleopt.optimize.evaluate.evaluate_many`.
+  price), each scored exactly with :func:`bundleopt.optimize.evaluation.evaluate_many`.
   A change that breaks a rule is marked (``*_feasible``). For an optimal plan every
   feasible move changes profit by ``<= 0``: its size is how much the offer or its
   price matters. (Removing an offer can raise the contribution of others: the change
@@ -45,7 +45,7 @@ def offer_reasons(scenario: Scenario, decision: Decision) -> pd.DataFrame:
     ``remove_feasible`` / ``price_down_feasible`` / ``price_up_feasible``.
     """
     from bundleopt.optimize import evaluate
-    from bundleopt.optimize.evaluate import evaluate_many
+    from bundleopt.optimize.evaluation import evaluate_many
 
     base_levels = np.asarray(decision.levels, dtype=int)
     if base_levels.shape[0] != scenario.n_menus:
