@@ -200,7 +200,7 @@ def _validated(cfg: PlanConfig) -> dict[str, Any]:
         raise ValueError(f"min_occasions must be an integer >= 0 (purchase occasions per segment), "
                          f"got {cfg.min_occasions!r}")
     out["k_range"] = _k_range(cfg.k_range)
-    from bundleopt.data.validate import _check_errors_arg
+    from bundleopt.data.row_checks import _check_errors_arg
 
     _check_errors_arg(cfg.errors)
     for name in ("personalised", "no_arbitrage", "allow_positive_price_coef"):
