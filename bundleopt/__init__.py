@@ -47,6 +47,7 @@ _EXPORTS: dict[str, str] = {
     # end to end
     "build_plan": "bundleopt.pipeline",
     "Plan": "bundleopt.pipeline",
+    "PlanConfig": "bundleopt.pipeline",
     "write_report": "bundleopt.report",
     # many scenarios, closed loop
     "sweep": "bundleopt.sweeping",

@@ -56,6 +56,13 @@ def test_plan_on_csv_files_writes_the_report(files, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == sorted([*REPORT_FILES, MANIFEST])
     doc = json.loads((out / "plan.json").read_text())
     assert doc["settings"]["n_segments"] == 2 and doc["settings"]["max_bundles"] == 2
+    # the command builds a PlanConfig: every setting is written out, as given or defaulted
+    from dataclasses import fields
+
+    from bundleopt import PlanConfig
+
+    assert {f.name for f in fields(PlanConfig)} <= set(doc["settings"])
+    assert doc["settings"]["min_lift"] == 1.2 and doc["settings"]["sessions"] is True
     assert len(doc["segments"]) == 2
     assert "written to" in result.output
     # the decomposed headline comes first in the terminal
@@ -127,6 +134,12 @@ def test_bad_files_give_one_line_and_write_nothing(files, tmp_path, case):
         (["--price-points", "cheap"], "--price-points"),
         (["--max-price-change", "-0.1"], "--max-price-change"),
         (["--keep-on-sale", "no-such-product"], "keep_on_sale names products"),
+        # checked once by PlanConfig, before the files are read
+        (["--min-support", "0"], "min_support"),
+        (["--min-segment-size", "0"], "min_segment_size"),
+        (["--draws", "1"], "n_draws"),
+        (["--backtest", "1.5"], "backtest_split"),
+        (["--seed", "-1"], "random_state"),
     ],
 )
 def test_bad_options_give_one_line_and_write_nothing(files, tmp_path, args, text):

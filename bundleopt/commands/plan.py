@@ -114,7 +114,7 @@ def plan(
     """
     from bundleopt.data import load_catalog, load_sessions, load_transactions
     from bundleopt.outdir import check_output_folder
-    from bundleopt.pipeline import BUNDLE_UTILITIES, build_plan
+    from bundleopt.pipeline import BUNDLE_UTILITIES, PlanConfig, build_plan
     from bundleopt.report import write_report
 
     if bundle_utility not in BUNDLE_UTILITIES:
@@ -143,6 +143,17 @@ def plan(
                              "--purchase-share S (share of visits that end in a purchase)")
         if decimal not in (None, ".", ","):
             raise ValueError(f"--decimal must be . or , (got {decimal!r})")
+        config = PlanConfig(
+            purchase_share=purchase_share, n_segments=segments, max_bundles=max_bundles,
+            max_offers=max_offers, min_margin=min_margin, personalised=personalised, ladder=levels,
+            bundle_utility=bundle_utility,  # type: ignore[arg-type]
+            min_support=min_support, min_lift=min_lift, max_candidates=max_candidates,
+            max_products=max_products, errors="raise" if strict else "drop", random_state=seed,
+            time_limit=time_limit, allow_positive_price_coef=allow_positive_price_coef,
+            keep_on_sale=tuple(keep or ()), max_price_change=max_price_change, price_points=points,
+            backtest_split=split, n_draws=draws or None, robust_draws=robust_draws or None,
+            min_segment_size=min_segment_size,
+        )
         dates = {"date_format": date_format, "dayfirst": dayfirst}
         fmt = {"decimal": decimal, "encoding": encoding}
         tx = load_transactions(transactions, **dates, **fmt)
@@ -154,18 +165,7 @@ def plan(
                     console.print(f"read: {note}", markup=False, soft_wrap=True)
         guard.check()
         with progress_bar(console, enabled=not quiet) as progress:
-            result = build_plan(
-                tx, cat, sessions=ses, purchase_share=purchase_share, n_segments=segments,
-                max_bundles=max_bundles, max_offers=max_offers, min_margin=min_margin,
-                personalised=personalised, ladder=levels, bundle_utility=bundle_utility,  # type: ignore[arg-type]
-                min_support=min_support, min_lift=min_lift, max_candidates=max_candidates,
-                max_products=max_products, errors="raise" if strict else "drop",
-                random_state=seed, time_limit=time_limit, progress=guard.progress(progress),
-                allow_positive_price_coef=allow_positive_price_coef,
-                keep_on_sale=keep, max_price_change=max_price_change, price_points=points, backtest_split=split,
-                n_draws=draws or None, robust_draws=robust_draws or None,
-                min_segment_size=min_segment_size,
-            )
+            result = build_plan(tx, cat, config, sessions=ses, progress=guard.progress(progress))
         guard.check()
         folder = write_report(result, out, overwrite=overwrite, before_commit=guard.check)
         guard.written()

@@ -29,6 +29,10 @@ See ``formulations/choice_data.md`` for the model behind it. In short:
   paid that period, else the catalog list price; a bundle's listed price is the
   sum of its components' times ``list_price / components_price`` from the
   bundle frame (its discount), when those columns exist.
+
+Code: the occasions in :mod:`bundleopt.data.occasions`, the listed prices in
+:mod:`bundleopt.data.listed_prices`; this module assembles them (long format, or grouped
+by menu) and re-exports :func:`purchase_occasions` and :func:`no_purchase_draws`.
 """
 
 from __future__ import annotations
@@ -40,104 +44,18 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from bundleopt.data.listed_prices import _listed_prices
+from bundleopt.data.occasions import (
+    _no_purchase_occasions,
+    _purchase_side,
+    _visits_without_order,
+    no_purchase_draws,
+    purchase_occasions,
+)
 from bundleopt.data.schemas import NO_PURCHASE
 
-__all__ = ["GroupedChoiceData", "build_choice_data", "build_menu_choices", "purchase_occasions"]
-
-
-def _bundle_table(bundles: pd.DataFrame | None) -> pd.DataFrame:
-    if bundles is None or len(bundles) == 0:
-        return pd.DataFrame({"bundle_id": [], "components": [], "ratio": []})
-    missing = [c for c in ("bundle_id", "components") if c not in bundles.columns]
-    if missing:
-        raise ValueError(f"bundles: missing column(s) {missing}")
-    b = bundles.drop_duplicates("bundle_id")[["bundle_id", "components"]].copy()
-    b["bundle_id"] = b["bundle_id"].astype(str)
-    b["components"] = b["components"].map(lambda c: tuple(sorted(map(str, c))))
-    if {"list_price", "components_price"} <= set(bundles.columns):
-        d = bundles.drop_duplicates("bundle_id")
-        b["ratio"] = (d["list_price"] / d["components_price"]).to_numpy(dtype=float)
-    else:
-        b["ratio"] = 1.0
-    return b.reset_index(drop=True)
-
-
-def purchase_occasions(
-    transactions: pd.DataFrame, bundles: pd.DataFrame | None = None
-) -> pd.DataFrame:
-    """Split orders into purchase occasions (see the module docstring).
-
-    Returns one row per occasion: ``obs`` (``"<order_id>#<k>"``), ``order_id``,
-    ``customer``, ``timestamp``, ``alt`` (product or bundle id), ``price`` (paid
-    per unit; for a bundle the sum over its components).
-    """
-    tx = transactions
-    # one price per (order, product): the quantity-weighted mean price paid
-    lines = (
-        tx.assign(_rev=tx["quantity"] * tx["unit_price"])
-        .groupby(["order_id", "product_id"], sort=False)
-        .agg(
-            customer=("customer_id", "first"),
-            timestamp=("timestamp", "min"),
-            q=("quantity", "sum"),
-            rev=("_rev", "sum"),
-        )
-        .reset_index()
-    )
-    lines["price"] = lines["rev"] / lines["q"]
-    lines["alt"] = lines["product_id"].astype(str)
-    b = _bundle_table(bundles)
-    if len(b):
-        b = b.assign(_size=b["components"].map(len)).sort_values(
-            "_size", ascending=False, kind="stable"
-        )
-        baskets = lines.groupby("order_id", sort=False)["product_id"].agg(frozenset)
-        price_of = dict(
-            zip(
-                zip(lines["order_id"], lines["product_id"], strict=True),
-                lines["price"],
-                strict=True,
-            )
-        )
-        matched_rows = []
-        covered: set[tuple[str, str]] = set()
-        first = lines.groupby("order_id", sort=False)[["customer", "timestamp"]].first()
-        for oid, items in baskets.items():
-            if len(items) < 2:
-                continue
-            left = set(items)
-            for bid, comps in zip(b["bundle_id"], b["components"], strict=True):
-                if left.issuperset(comps):
-                    left.difference_update(comps)
-                    covered.update((oid, p) for p in comps)
-                    matched_rows.append(
-                        (
-                            oid,
-                            first.at[oid, "customer"],
-                            first.at[oid, "timestamp"],
-                            bid,
-                            sum(price_of[(oid, p)] for p in comps),
-                        )
-                    )
-        keep = [
-            (o, p) not in covered
-            for o, p in zip(lines["order_id"], lines["product_id"], strict=True)
-        ]
-        lines = lines[np.asarray(keep, dtype=bool)]
-        matched = pd.DataFrame(
-            matched_rows, columns=["order_id", "customer", "timestamp", "alt", "price"]
-        )
-        if len(matched):
-            lines = pd.concat([lines[matched.columns], matched], ignore_index=True)
-    occ = lines[["order_id", "customer", "timestamp", "alt", "price"]].sort_values(
-        ["timestamp", "order_id", "alt"], kind="stable"
-    )
-    occ["obs"] = (
-        occ["order_id"].astype(str)
-        + "#"
-        + occ.groupby("order_id", sort=False).cumcount().astype(str)
-    )
-    return occ[["obs", "order_id", "customer", "timestamp", "alt", "price"]].reset_index(drop=True)
+__all__ = ["GroupedChoiceData", "build_choice_data", "build_menu_choices", "no_purchase_draws",
+           "purchase_occasions"]
 
 
 def _check_choice_args(
@@ -152,159 +70,6 @@ def _check_choice_args(
         raise ValueError(f"purchase_share must be in (0, 1], got {purchase_share}")
     if availability not in ("always", "sold"):
         raise ValueError(f"availability must be 'always' or 'sold', got {availability!r}")
-
-
-def _purchase_side(
-    transactions: pd.DataFrame,
-    catalog: pd.DataFrame,
-    bundles: pd.DataFrame | None,
-    offers: Iterable[str] | None,
-) -> tuple[pd.DataFrame, pd.Index, pd.DataFrame, pd.Index, int]:
-    """Purchase occasions among the offers (with ``chosen_alt``), the products, the bundle
-    table, the alternatives ``[NO_PURCHASE, products..., bundles...]`` and the number of
-    occasions left out (product not an offer)."""
-    b = _bundle_table(bundles)
-    occ = purchase_occasions(transactions, b if len(b) else None)
-    products = (
-        pd.Index(sorted(set(map(str, offers))))
-        if offers is not None
-        else pd.Index(sorted(transactions["product_id"].astype(str).unique()))
-    )
-    unknown = products.difference(catalog["product_id"].astype(str))
-    if len(unknown):
-        raise ValueError(f"offers: product id(s) not in the catalog: {list(unknown[:10])}")
-    alts = pd.Index([NO_PURCHASE, *products, *b["bundle_id"]])
-    is_offer = occ["alt"].isin(alts)
-    n_dropped = int((~is_offer).sum())
-    occ = occ[is_offer].assign(chosen_alt=lambda d: d["alt"])
-    return occ, products, b, alts, n_dropped
-
-
-def _n_no_purchase(n_purchase: int, purchase_share: float) -> int:
-    """``round(n_purchase (1 - s) / s)``: the market-size assumption."""
-    return int(round(n_purchase * (1.0 - float(purchase_share)) / float(purchase_share)))
-
-
-def no_purchase_draws(
-    n_purchase: int, purchase_share: float, random_state: int, chunk: int = 1_000_000
-) -> np.ndarray:
-    """How many no-purchase occasions copy each purchase occasion: the counts of
-    ``rng.integers(0, n_purchase, n_none)``, drawn in chunks (the same stream as one draw,
-    without an ``n_none``-long array)."""
-    n_none = _n_no_purchase(n_purchase, purchase_share)
-    rng = np.random.default_rng(random_state)
-    counts = np.zeros(n_purchase, dtype=np.int64)
-    left = n_none if n_purchase else 0
-    while left > 0:
-        k = min(chunk, left)
-        counts += np.bincount(rng.integers(0, n_purchase, k), minlength=n_purchase)
-        left -= k
-    return counts
-
-
-def _visits_without_order(sessions: pd.DataFrame) -> pd.DataFrame:
-    has_order = (
-        sessions["order_id"].notna()
-        if "order_id" in sessions
-        else pd.Series(False, index=sessions.index)
-    )
-    return sessions[~has_order.to_numpy()]
-
-
-def _no_purchase_occasions(
-    occ: pd.DataFrame,
-    sessions: pd.DataFrame | None,
-    purchase_share: float | None,
-    random_state: int,
-) -> pd.DataFrame:
-    """One row per no-purchase occasion: ``obs``, ``customer``, ``timestamp``,
-    ``chosen_alt`` (:data:`NO_PURCHASE`), ``price`` (0)."""
-    if sessions is not None:
-        none = _visits_without_order(sessions)
-        none_occ = pd.DataFrame(
-            {
-                "obs": "visit:" + none["session_id"].astype(str),
-                "customer": none["customer_id"].astype(str).to_numpy(),
-                "timestamp": none["timestamp"].to_numpy(),
-            }
-        )
-    else:
-        n_none = _n_no_purchase(len(occ), purchase_share)  # type: ignore[arg-type]
-        rng = np.random.default_rng(random_state)
-        src = occ.iloc[rng.integers(0, len(occ), n_none)] if len(occ) else occ.iloc[:0]
-        none_occ = pd.DataFrame(
-            {
-                "obs": [f"none:{i}" for i in range(n_none)],
-                "customer": src["customer"].to_numpy(),
-                "timestamp": src["timestamp"].to_numpy(),
-            }
-        )
-    return none_occ.assign(chosen_alt=NO_PURCHASE, price=0.0)
-
-
-def _listed_prices(
-    transactions: pd.DataFrame,
-    catalog: pd.DataFrame,
-    products: pd.Index,
-    b: pd.DataFrame,
-    periods: pd.PeriodIndex,
-    prices: pd.DataFrame | None,
-    availability: str,
-    period: str,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(periods, alternatives) listed prices and availability; no-purchase first (price 0)."""
-    list_price = catalog.assign(product_id=catalog["product_id"].astype(str)).set_index(
-        "product_id"
-    )["list_price"]
-    # price table over the offered products and every bundle component (items)
-    comp_ids = sorted({p for comps in b["components"] for p in comps})
-    items = products.append(pd.Index(comp_ids).difference(products))
-    unknown = items.difference(list_price.index)
-    if len(unknown):
-        raise ValueError(f"bundles: component id(s) not in the catalog: {list(unknown[:10])}")
-    base = np.broadcast_to(
-        list_price.reindex(items).to_numpy(dtype=float), (len(periods), len(items))
-    )
-    if prices is not None:
-        missing = [c for c in ("date", "product_id", "price") if c not in prices.columns]
-        if missing:
-            raise ValueError(f"prices: missing column(s) {missing}")
-        pr = prices.assign(
-            _per=pd.to_datetime(prices["date"]).dt.to_period(period),
-            product_id=prices["product_id"].astype(str),
-        )
-        if "available" in pr:
-            pr = pr[pr["available"].astype(bool)]
-        tab = pr.pivot_table(index="_per", columns="product_id", values="price", aggfunc="median")
-        tab = tab.reindex(index=periods, columns=items)
-        listed = tab.to_numpy(dtype=float)
-        avail = np.isfinite(listed)
-        listed = np.where(avail, listed, base)
-    else:
-        tx = transactions.assign(
-            _per=transactions["timestamp"].dt.to_period(period),
-            product_id=transactions["product_id"].astype(str),
-        )
-        tab = tx.pivot_table(
-            index="_per", columns="product_id", values="unit_price", aggfunc="median"
-        )
-        tab = tab.reindex(index=periods, columns=items).to_numpy(dtype=float)
-        sold = np.isfinite(tab)
-        listed = np.where(sold, tab, base)
-        avail = np.ones_like(sold) if availability == "always" else sold
-    if len(b):
-        idx = [items.get_indexer(list(comps)) for comps in b["components"]]
-        b_price = np.column_stack(
-            [listed[:, ix].sum(axis=1) * r for ix, r in zip(idx, b["ratio"], strict=True)]
-        )
-        b_avail = np.column_stack([avail[:, ix].all(axis=1) for ix in idx])
-        listed = np.hstack([listed[:, : len(products)], b_price])
-        avail = np.hstack([avail[:, : len(products)], b_avail])
-    else:
-        listed, avail = listed[:, : len(products)], avail[:, : len(products)]
-    listed = np.hstack([np.zeros((len(periods), 1)), listed])
-    avail = np.hstack([np.ones((len(periods), 1), bool), avail])
-    return listed, avail
 
 
 def build_choice_data(

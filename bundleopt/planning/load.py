@@ -1,0 +1,68 @@
+"""Stage 1 of the planner: the user's tables validated (bad rows dropped and reported, or an
+error), optionally cut to the best-selling products, and the run's memory checked up front."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from bundleopt.data.validate import CleaningReport, validate
+from bundleopt.planning.config import PlanConfig
+
+__all__ = ["CleanData", "load_data"]
+
+
+@dataclass(frozen=True)
+class CleanData:
+    """Validated tables (:func:`bundleopt.data.validate`), the cleaning report and the
+    resource estimate of the heavy stages (:mod:`bundleopt.choice.resources`)."""
+
+    transactions: pd.DataFrame
+    catalog: pd.DataFrame
+    sessions: pd.DataFrame | None
+    report: CleaningReport
+    resources: Any
+
+
+def load_data(transactions: pd.DataFrame, catalog: pd.DataFrame, sessions: pd.DataFrame | None,
+              config: PlanConfig) -> CleanData:
+    """Validate the tables under ``config.errors``, keep the ``config.max_products`` best
+    sellers (reported), and stop at once when the memory the run needs is not there."""
+    if sessions is None and config.purchase_share is None:
+        raise ValueError("no-purchase is not observed: give sessions (visits) or purchase_share "
+                         "(the share of shop visits that end in a purchase, e.g. 0.3)")
+    checked = validate(transactions, catalog, sessions=sessions, errors=config.errors)
+    tx, report = checked.transactions, checked.report
+    if config.max_products is not None:
+        tx = _top_products(tx, config.max_products, report)
+    resources = _check_resources(tx, config.n_segments, config.k_range, config.max_candidates)
+    return CleanData(tx, checked.catalog, checked.sessions, report, resources)
+
+
+def _top_products(tx: pd.DataFrame, n: int, report: CleaningReport) -> pd.DataFrame:
+    """Keep the lines of the ``n`` products bought in the most orders (reported)."""
+    counts = tx.groupby("product_id")["order_id"].nunique().sort_values(ascending=False, kind="stable")
+    keep = set(counts.index[:n])
+    out = ~tx["product_id"].isin(keep)
+    report.add("transactions", "not_top_product", "product_id", tx[out])
+    report.n_rows_out["transactions"] = int((~out).sum())
+    return tx[~out].reset_index(drop=True)
+
+
+def _check_resources(tx: pd.DataFrame, n_segments: int | None, k_range: tuple[int, int],
+                     max_candidates: int | None) -> Any:
+    """Estimate memory and time of the heavy stages from the data's size and stop at once,
+    naming the option that helps, when the memory is not there
+    (:mod:`bundleopt.choice.resources`)."""
+    from bundleopt.choice.resources import check_memory, estimate_plan_resources
+
+    stamps = tx["timestamp"]
+    n_periods = int((stamps.max().normalize() - stamps.min().normalize()).days) + 1 if len(tx) else 1
+    estimate = estimate_plan_resources(
+        n_lines=len(tx), n_customers=int(tx["customer_id"].nunique()),
+        n_products=int(tx["product_id"].nunique()), n_candidates=int(max_candidates or 0),
+        n_periods=n_periods, n_segments=int(n_segments or max(k_range)))
+    check_memory(estimate)
+    return estimate
