@@ -2,7 +2,7 @@
 
 A mixed logit's coefficient draws, or a neural model's sampled customers, are R MNL
 segments of weight 1/R; the plan solved on them is exact for that sample and optimistic for
-the model (:func:`bundleopt.choice.sample_average_gap`). On the simulated bundle market of
+the model (:func:`bundleopt.sampling_gap.sample_average_gap`). On the simulated bundle market of
 :func:`bundleopt.choice.bundle_market.simulate_bundle_market` (income-dependent price
 sensitivity, complementary bundles):
 
@@ -27,11 +27,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bundleopt.choice import MixedLogit, sample_average_gap
+from bundleopt.choice import MixedLogit
 from bundleopt.choice.bundle_market import NO_PURCHASE, simulate_bundle_market
 from bundleopt.choice.bundle_net import BundleNet
 from bundleopt.optimize import solve
 from bundleopt.optimize.brute_force import brute_force
+from bundleopt.sampling_gap import sample_average_gap
 from bundleopt.scenario import Scenario
 
 

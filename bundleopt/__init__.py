@@ -26,8 +26,10 @@ _EXPORTS: dict[str, str] = {
     "LatentClassMNL": "bundleopt.choice",
     "MixedLogit": "bundleopt.choice",
     "TasteNet": "bundleopt.choice",
+    "BundleNet": "bundleopt.choice",
     "ChoiceModel": "bundleopt.choice",
     "preference_weights": "bundleopt.choice",
+    "sample_average_gap": "bundleopt.sampling_gap",
     # optimisation
     "Scenario": "bundleopt.scenario",
     "Constraints": "bundleopt.scenario",

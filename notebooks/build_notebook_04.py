@@ -248,7 +248,7 @@ the offers are 3 products and their 3 pairs (one never sold) at 3 price levels, 
 enough for exhaustive enumeration at any $R$.
 """),
     code("""
-from bundleopt.choice import sample_average_gap
+from bundleopt.sampling_gap import sample_average_gap
 from bundleopt.optimize.brute_force import brute_force
 
 small, small_truth = simulate_bundle_market(n_obs=2000, n_products=3, hidden=("p1+p3",), seed=2)

@@ -236,8 +236,8 @@ def test_solve_is_exact_for_the_sampled_model(market_fit: MixedLogit) -> None:
 
 
 def test_plan_is_scored_out_of_sample_and_the_gap_shrinks_with_more_draws(market_fit: MixedLogit) -> None:
-    from bundleopt.choice import sample_average_gap
     from bundleopt.optimize.brute_force import brute_force
+    from bundleopt.sampling_gap import sample_average_gap
 
     def enumerate_all(sc):  # exact, and fast on 3 offers x 3 levels whatever the number of draws
         return brute_force(sc)[0], "optimal"

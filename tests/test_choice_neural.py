@@ -135,8 +135,8 @@ def test_sampled_customers_are_mnl_segments_of_the_network(shop_fit: TasteNet) -
 
 
 def test_neural_plan_gap_out_of_sample_shrinks_with_more_customers(shop_fit: TasteNet) -> None:
-    from bundleopt.choice import sample_average_gap
     from bundleopt.optimize.brute_force import brute_force
+    from bundleopt.sampling_gap import sample_average_gap
 
     table = sample_average_gap(shop_fit, [1, 2, 3], PRICES, COSTS, n_draws=(2, 256), seeds=range(16),
                                n_eval_draws=2048, optimizer=lambda sc: (brute_force(sc)[0], "optimal"))

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from bundleopt.optimize import InfeasibleScenarioError, evaluate
+from bundleopt.optimize.assemble import make_solution
 from bundleopt.optimize.brute_force import brute_force
 from bundleopt.optimize.instances import (
     EXTRA_REGIMES,
@@ -22,7 +23,6 @@ from bundleopt.optimize.instances import (
     stress_case,
 )
 from bundleopt.scenario import NOT_OFFERED, Constraints, Decision
-from bundleopt.solution import make_solution
 
 
 def test_shapes_and_ids():

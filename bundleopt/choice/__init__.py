@@ -13,7 +13,7 @@ does not switch the process to float64.
 """
 
 from bundleopt.choice.bundle_net import BundleNet
-from bundleopt.choice.draw_segments import DrawSegments, mixed_logit_weights, sample_average_gap
+from bundleopt.choice.draw_segments import DrawSegments, mixed_logit_weights
 from bundleopt.choice.latent_class import LatentClassMNL
 from bundleopt.choice.mixed_logit import MixedLogit
 from bundleopt.choice.mnl import MNL
@@ -31,7 +31,6 @@ __all__ = [
     "ChoiceModel",
     "DrawSegments",
     "mixed_logit_weights",
-    "sample_average_gap",
     "preference_weights",
     "segment_weights",
     "simulate_mnl",

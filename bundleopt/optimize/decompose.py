@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from bundleopt.optimize import diagnose
+from bundleopt.optimize.assemble import make_solution
 from bundleopt.optimize.columns import X, Z
 from bundleopt.optimize.errors import SolverError
 from bundleopt.optimize.evaluation import evaluate
@@ -35,7 +36,7 @@ from bundleopt.optimize.menu_oracle import best_menu, simple_rules
 from bundleopt.optimize.model import build_model
 from bundleopt.optimize.rules import active_families, coupling_settings, segment_scenario
 from bundleopt.scenario import NOT_OFFERED, Decision, Scenario
-from bundleopt.solution import Solution, make_solution
+from bundleopt.solution import Solution
 
 INTEGRALITY_TOL = 1e-6
 

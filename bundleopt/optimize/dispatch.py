@@ -25,6 +25,7 @@ import numpy as np
 
 from bundleopt.checks import flag, number
 from bundleopt.optimize import coupled, decompose, diagnose
+from bundleopt.optimize.assemble import make_solution
 from bundleopt.optimize.certify import Candidate, judge, needs_second_opinion
 from bundleopt.optimize.highs_backend import SAFE_OPTIONS
 from bundleopt.optimize.menu_oracle import relaxation_bound
@@ -38,7 +39,7 @@ from bundleopt.optimize.milp import (
 from bundleopt.optimize.model import families_on
 from bundleopt.optimize.schedule import TighteningOptions
 from bundleopt.scenario import NOT_OFFERED, Decision, Scenario
-from bundleopt.solution import Solution, StageRecord, make_solution
+from bundleopt.solution import Solution, StageRecord
 
 # Share of the time limit the column generation of the coupled decomposition may use
 # when the full MILP could follow it (its build fits in the rest); else 0.9.
