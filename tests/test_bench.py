@@ -150,3 +150,21 @@ def test_gpu_benchmark_skips_with_a_reason_or_runs_unchanged_on_the_cpu(tmp_path
     df = gpu.main(["--force-cpu", "--mnl-n", "3000", "--ml-n", "400", "--ml-draws", "20", "--out", str(out)])
     assert list(df["model"]) == ["MNL", "MixedLogit"] and (df["fit_s"] > 0).all()
     assert df["device"].str.contains("cpu", case=False).all() and df["converged"].all()
+
+
+def test_end_to_end_records_a_market_the_pipeline_refuses(tmp_path, monkeypatch):
+    """A market whose plan the pipeline refuses (e.g. a positive price coefficient) is a
+    row saying so, and the suite goes on (before: the whole suite stopped)."""
+    import bundleopt.pipeline
+    from bundleopt.bench import end_to_end
+
+    def refuse(*args, **kwargs):
+        raise ValueError("segment 1: fitted price coefficient 0.074 >= 0")
+
+    monkeypatch.setattr(bundleopt.pipeline, "build_plan", refuse)
+    monkeypatch.setattr(end_to_end, "models_part", lambda cfg, seed, notes: [])  # not this test
+    monkeypatch.setattr(end_to_end, "_plot_models", lambda df, out: None)
+    df = end_to_end.run(size="tiny", out=tmp_path, seed=0)
+    row = df[df["dataset"] == "synthetic (seed 0)"].iloc[0]
+    assert row["plan"] == "no plan" and "price coefficient" in row["error"]
+    assert (tmp_path / "end_to_end.csv").exists()

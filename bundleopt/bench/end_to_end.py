@@ -122,9 +122,14 @@ def run(quick: bool = True, out: Path | None = None, seed: int = 0,
     for i in range(cfg["markets"]):
         progress(i, total, f"end-to-end: synthetic market {i + 1}/{cfg['markets']}")
         market = make_market(seed=seed + i, **cfg["market"])
-        plan, seconds = timed(lambda market=market: build_plan(
-            market.transactions, market.catalog, sessions=market.sessions, threads=1,
-            random_state=seed))
+        try:
+            plan, seconds = timed(lambda market=market: build_plan(
+                market.transactions, market.catalog, sessions=market.sessions, threads=1,
+                random_state=seed))
+        except ValueError as exc:  # the pipeline refused this market's data: say so, go on
+            notes.append(f"synthetic (seed {seed + i}): no plan, the pipeline stopped: {exc}")
+            rows.append({"dataset": f"synthetic (seed {seed + i})", "plan": "no plan", "error": str(exc)})
+            continue
         for r in _finish(score_plan(plan, market)):
             rows.append({"dataset": f"synthetic (seed {seed + i})", "n_segments": len(plan.segments),
                          "n_offers": plan.scenario.n_offers, "method": plan.solution.method,
