@@ -126,3 +126,21 @@ def test_build_estimate_counts_fairness_rows() -> None:
     sc = random_instance(50, 6, 4, personalised=True, seed=1)
     fair = sc.with_constraints(max_price_spread=0.1)
     assert estimate_build_seconds(fair) > 2.0 * estimate_build_seconds(sc)
+
+
+def test_segments_out_of_time_keep_the_products_that_must_stay_on_sale() -> None:
+    """A segment not solved in time falls back to a decision that keeps its rules; with
+    ``must_offer`` that is not "nothing offered" (before: infeasible, so SolverError)."""
+    from bundleopt.optimize.evaluation import evaluate
+
+    sc = random_instance(30, 4, 4, personalised=True, seed=7,
+                         constraints=Constraints(min_margin_rate=0.3, margin_rate_scope="segment",
+                                                 max_bundles=0))
+    keep = tuple(sc.components[o][0] for o in (0, 3, 5))
+    sc = sc.with_constraints(must_offer=keep)
+    exact = solve_decomposed(sc, milp=solve_milp, threads=1)
+    cut = solve_decomposed(sc, milp=solve_milp, threads=1, time_limit=1e-6)
+    assert cut.status == "time_limit"
+    assert evaluate(sc, cut.decision).feasible
+    assert (cut.decision.levels[:, [0, 3, 5]] >= 0).all()
+    assert cut.best_bound >= exact.profit * (1 - 1e-9)

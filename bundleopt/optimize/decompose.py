@@ -98,17 +98,37 @@ def solve_segment_oracle(sub: Scenario) -> tuple[Decision, float, float]:
 
 
 def _fallback_segment(sub: Scenario) -> tuple[Decision, float]:
-    """A segment not solved in time: the relaxation's best menu (every rule but the
-    level mask and offer cap relaxed) when it keeps the segment's rules, else nothing
-    offered; and a valid upper bound on the segment's profit (the relaxation's)."""
+    """A segment not solved in time: the first of these that keeps the segment's rules,
+    the relaxation's best menu (every rule but the level mask and offer cap relaxed),
+    that menu with the products that must stay on sale added, those products alone,
+    nothing offered; and a valid upper bound on the segment's profit (the relaxation's)."""
     on = set(active_families(sub))
     cap = sub.constraints.max_offers if "cardinality" in on else None
     margin = sub.market_size * np.nan_to_num(sub.prices - sub.costs[:, None])
-    _, bound, levels = best_menu(sub.v[0], float(sub.v0[0]), margin, level_mask(sub, on), cap)
-    decision = Decision(levels[None])
-    if not evaluate(sub, decision).feasible:
-        decision = Decision(np.full((1, sub.n_offers), NOT_OFFERED, dtype=int))
-    return decision, bound
+    mask = level_mask(sub, on)
+    _, bound, levels = best_menu(sub.v[0], float(sub.v0[0]), margin, mask, cap)
+    nothing = np.full(sub.n_offers, NOT_OFFERED, dtype=int)
+    tries = [levels, _with_kept(sub, levels, mask, margin), _with_kept(sub, nothing, mask, margin), nothing]
+    for menu in tries:
+        decision = Decision(np.asarray(menu)[None])
+        if evaluate(sub, decision).feasible:
+            return decision, bound
+    return Decision(nothing[None]), bound
+
+
+def _with_kept(sub: Scenario, levels: np.ndarray, mask: np.ndarray, margin: np.ndarray) -> np.ndarray:
+    """``levels`` with each product that must stay on sale (``must_offer``) offered alone,
+    at its allowed level of largest expected margin on its own, where it is not on yet."""
+    out = np.array(levels, dtype=int)
+    singles = sub.single_offer()
+    for product in sub.constraints.must_offer or ():
+        o = singles.get(product)
+        if o is None or out[o] != NOT_OFFERED or not mask[o].any():
+            continue
+        v = sub.v[0, o]
+        value = np.where(mask[o], margin[o] * v / (sub.v0[0] + v), -np.inf)
+        out[o] = int(np.argmax(value))
+    return out
 
 
 def solve_decomposed(
