@@ -168,3 +168,34 @@ def test_end_to_end_records_a_market_the_pipeline_refuses(tmp_path, monkeypatch)
     row = df[df["dataset"] == "synthetic (seed 0)"].iloc[0]
     assert row["plan"] == "no plan" and "price coefficient" in row["error"]
     assert (tmp_path / "end_to_end.csv").exists()
+
+
+def test_bench_never_writes_into_a_users_folder(tmp_path, monkeypatch):
+    """``bundleopt bench``: a folder with the user's files is refused before any work and left
+    as it was; the default folder is replaced run after run; --out replaced with --overwrite."""
+    import bundleopt.bench
+
+    ran = []
+
+    def fake_suite(quick, out, seed, progress):
+        ran.append(out)
+        pd.DataFrame({"x": [1]}).to_csv(out / "pricing.csv", index=False)
+        return pd.DataFrame({"x": [1]})
+
+    monkeypatch.setattr(bundleopt.bench, "suite_runner", lambda name: fake_suite)
+    monkeypatch.chdir(tmp_path)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "pricing.csv").write_text("my numbers\n")
+    r = CliRunner().invoke(app, ["bench", "pricing", "--out", str(mine), "--overwrite"])
+    assert r.exit_code == 1 and "not written by bundleopt" in r.output and not ran
+    assert (mine / "pricing.csv").read_text() == "my numbers\n"
+    for _ in range(2):  # the default results/pricing is bundleopt's: replaced
+        assert CliRunner().invoke(app, ["bench", "pricing"]).exit_code == 0
+    assert (tmp_path / "results" / "pricing" / "pricing.csv").exists()
+    assert (tmp_path / "results" / "pricing" / ".bundleopt-manifest.json").exists()
+    new = tmp_path / "new"
+    assert CliRunner().invoke(app, ["bench", "pricing", "--out", str(new)]).exit_code == 0
+    r = CliRunner().invoke(app, ["bench", "pricing", "--out", str(new)])
+    assert r.exit_code == 1 and "--overwrite" in r.output
+    assert CliRunner().invoke(app, ["bench", "pricing", "--out", str(new), "--overwrite"]).exit_code == 0
