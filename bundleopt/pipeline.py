@@ -46,7 +46,12 @@ from bundleopt.data.validate import CleaningReport
 from bundleopt.planning.assessing import assess, shop_decision, solve_plan
 from bundleopt.planning.bundles import build_choices, mine_candidates
 from bundleopt.planning.config import BUNDLE_UTILITIES, DEFAULT_LADDER, BundleUtility, PlanConfig
-from bundleopt.planning.fitting import fit_choice_models, fit_menu_models, fit_segment_models
+from bundleopt.planning.fitting import (
+    RisingDemand,
+    fit_choice_models,
+    fit_menu_models,
+    fit_segment_models,
+)
 from bundleopt.planning.load import load_data
 from bundleopt.planning.progress import ProgressCallback, StageClock
 from bundleopt.planning.scenario_stage import make_scenario, stock_limits
@@ -205,8 +210,18 @@ def build_plan(
     choices = build_choices(tx, cat, clean.sessions, candidates, segments.assignments,
                             segments.segment_ids, config)
     clock.start("fitting choice models")
-    fitted = fit_choice_models({s: choices.grouped.menus[s] for s in segments.segment_ids}, config,
-                               progress=clock.counter("fitting choice models", len(segments.segment_ids)))
+    while True:  # a segment whose demand rises with price is merged into its nearest, and all refitted
+        try:
+            fitted = fit_choice_models({s: choices.grouped.menus[s] for s in segments.segment_ids}, config,
+                                       progress=clock.counter("fitting choice models", len(segments.segment_ids)))
+            break
+        except RisingDemand as exc:
+            if len(segments.segment_ids) < 2:
+                raise
+            segments = segments.merged(exc.segment, f"its fitted price coefficient was {exc.coefficient:.3g} "
+                                       ">= 0 (demand rising with price: too few choices to estimate it)")
+            choices = build_choices(tx, cat, clean.sessions, candidates, segments.assignments,
+                                    segments.segment_ids, config)
     clock.start("building the scenario")
     offers = make_scenario(tx, cat, candidates, fitted.models, segments.segment_ids, choices.occasions, config)
     scenario = offers.scenario

@@ -457,8 +457,8 @@ class Scenario:
         :func:`bundleopt.choice.preference_weights` with ``prices`` (O, K). Offer ids
         default to ``alts``; the other arguments are as in :meth:`from_arrays`.
         """
-        from bundleopt.choice.weights import preference_weights, segment_weights
         from bundleopt.choice.draw_segments import segments_of
+        from bundleopt.choice.weights import preference_weights, segment_weights
 
         many = isinstance(models, (list, tuple))
         group = list(models) if many else [models]

@@ -347,3 +347,21 @@ def test_row_errors_are_one_line_with_rows_and_values():
     with pytest.raises(DataValidationError, match=r"rows \[1\] \(values 'abc'\)") as err:
         validate(tx, cat)
     _one_line(err)
+
+
+def test_a_segment_with_demand_rising_with_price_is_merged_and_refitted():
+    """Default plan on a synthetic shop where silhouette picks 4 segments and one of them
+    (125 customers) fits a price coefficient >= 0: that segment is merged into its nearest
+    and the models refitted, with a note (before: the plan stopped with an error)."""
+    m = make_market(seed=0, n_products=15, n_customers=500, n_segments=3, n_pairs=3)
+    plan = build_plan(m.transactions, m.catalog, sessions=m.sessions, threads=1, random_state=0)
+    merged = [n for n in plan.notes if "merged into segment" in n and "demand rising" in n]
+    assert len(merged) == 1 and len(plan.segments) == 3
+    assert (plan.price_coefficients < 0).all()
+    assert plan.segments["n_customers"].sum() == m.transactions["customer_id"].nunique()
+
+
+def test_demand_rising_in_every_segment_still_stops_the_plan():
+    m = make_market(seed=0, **{**TINY, "n_segments": 2, "beta_range": (-0.4, -0.3)})
+    with pytest.raises(ValueError, match="fitted price coefficient .* >= 0"):
+        build_plan(m.transactions, m.catalog, **{**PLAN, "n_segments": 2})

@@ -37,20 +37,35 @@ def pseudonymise(ids: Iterable[object], key: bytes | str) -> list[str]:
     return [hmac.new(key, str(i).encode("utf-8"), hashlib.sha256).hexdigest()[:16] for i in ids]
 
 
+def nearest_segment(assignments: pd.Series, features: pd.DataFrame, segment: int) -> int:
+    """The segment whose mean customer is nearest to ``segment``'s (features standardised
+    to mean 0, sd 1 over the customers; Euclidean distance between segment means)."""
+    seg = assignments.astype(int)
+    x = features.reindex(seg.index).astype(float)
+    z = ((x - x.mean()) / x.std(ddof=0).replace(0, 1.0)).fillna(0.0)
+    means = z.groupby(seg).mean()
+    others = means.drop(index=segment)
+    dist = np.linalg.norm(others.to_numpy() - means.loc[segment].to_numpy(), axis=1)
+    return int(others.index[int(np.argmin(dist))])
+
+
+def renumber(assignments: pd.Series) -> pd.Series:
+    """Segments relabelled ``0..k-1`` in the order of their old labels."""
+    codes = {old: new for new, old in enumerate(sorted(assignments.unique()))}
+    return assignments.map(codes).astype(int)
+
+
 def merge_small_segments(assignments: pd.Series, features: pd.DataFrame,
                          min_size: int) -> tuple[pd.Series, list[str]]:
     """``(assignments, notes)`` with every segment of fewer than ``min_size`` customers merged away.
 
-    Segments are relabelled ``0..k-1`` in order of their old labels. Features are
-    standardised (mean 0, sd 1) before distances between segment means are taken.
-    When every segment is small, all customers form one segment.
+    Segments are relabelled ``0..k-1`` in order of their old labels. Each small segment
+    goes to the :func:`nearest_segment`. When every segment is small, all customers form
+    one segment.
     """
     if not (isinstance(min_size, int) and not isinstance(min_size, bool) and min_size >= 1):
         raise ValueError(f"min_segment_size must be an integer >= 1, got {min_size!r}")
     seg = assignments.astype(int).copy()
-    x = features.reindex(seg.index).astype(float)
-    z = (x - x.mean()) / x.std(ddof=0).replace(0, 1.0)
-    z = z.fillna(0.0)
     notes = []
     while seg.nunique() > 1:
         sizes = seg.value_counts()
@@ -58,14 +73,10 @@ def merge_small_segments(assignments: pd.Series, features: pd.DataFrame,
         if small.empty:
             break
         s = int(small.sort_values(kind="stable").index[0])
-        means = z.groupby(seg).mean()
-        others = means.drop(index=s)
-        dist = np.linalg.norm(others.to_numpy() - means.loc[s].to_numpy(), axis=1)
-        target = int(others.index[int(np.argmin(dist))])
+        target = nearest_segment(seg, features, s)
         notes.append(f"segment {s} ({int(sizes[s])} customers, under {min_size}) merged into segment {target} "
                      "before prices were personalised")
         seg[seg == s] = target
-    codes = {old: new for new, old in enumerate(sorted(seg.unique()))}
     if notes:
-        notes.append(f"segments renumbered 0..{len(codes) - 1} after merging")
-    return seg.map(codes).astype(int), notes
+        notes.append(f"segments renumbered 0..{seg.nunique() - 1} after merging")
+    return renumber(seg), notes

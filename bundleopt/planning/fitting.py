@@ -20,7 +20,16 @@ import pandas as pd
 from bundleopt.data.schemas import NO_PURCHASE
 from bundleopt.planning.config import PlanConfig
 
-__all__ = ["FittedModels", "fit_choice_models", "fit_menu_models", "fit_segment_models"]
+__all__ = ["FittedModels", "RisingDemand", "fit_choice_models", "fit_menu_models", "fit_segment_models"]
+
+
+class RisingDemand(ValueError):
+    """A segment's fitted price coefficient is >= 0 (demand rising with price)."""
+
+    def __init__(self, message: str, segment: Any, coefficient: float) -> None:
+        super().__init__(message)
+        self.segment = segment
+        self.coefficient = coefficient
 
 
 @dataclass(frozen=True)
@@ -37,9 +46,10 @@ def fit_choice_models(menus: Mapping[Any, Any], config: PlanConfig,
                       progress: Callable[[Any], None] | None = None) -> FittedModels:
     """One MNL per segment on ``menus`` (segment -> MenuChoices, :func:`fit_menu_models`).
 
-    A segment whose fitted price coefficient is >= 0 (demand rising with price) is an
-    error naming it unless ``config.allow_positive_price_coef`` (then a note: its prices
-    go to the top of the ladder).
+    A segment whose fitted price coefficient is >= 0 (demand rising with price) is a
+    :class:`RisingDemand` error naming it unless ``config.allow_positive_price_coef``
+    (then a note: its prices go to the top of the ladder); the planner answers it by
+    merging that segment into its nearest and fitting again (:func:`bundleopt.pipeline.build_plan`).
     """
     models = fit_menu_models(menus, smoothing=config.smoothing, progress=progress)
     rows, notes = [], []
@@ -55,10 +65,10 @@ def fit_choice_models(menus: Mapping[Any, Any], config: PlanConfig,
     rising = {s: float(m.params_["price"]) for s, m in models.items() if m.params_["price"] >= 0}
     for s, b in rising.items():
         if not config.allow_positive_price_coef:
-            raise ValueError(
+            raise RisingDemand(
                 f"segment {s}: fitted price coefficient {b:.3g} >= 0 (demand rising with price; "
                 f"{len(rising)} of {len(models)} segment(s)): check its prices for outliers or use "
-                "fewer segments, or allow it with allow_positive_price_coef=True")
+                "fewer segments, or allow it with allow_positive_price_coef=True", s, b)
         notes.append(f"segment {s}: price coefficient {b:.3g} >= 0 (allowed); "
                      "its prices go to the top of the ladder")
     params = pd.DataFrame(rows, columns=["segment", "parameter", "estimate", "std_error"])

@@ -23,6 +23,26 @@ class Segmentation:
     importance: pd.Series
     segment_ids: list[int]
     notes: tuple[str, ...]
+    features: pd.DataFrame | None = None  # per customer: what the segments were formed on
+
+    def merged(self, segment: int, why: str) -> Segmentation:
+        """These segments with ``segment`` merged into the nearest one
+        (:func:`bundleopt.plan_parts.privacy.nearest_segment`), renumbered ``0..k-2``; the
+        note says which and ``why``."""
+        from bundleopt.plan_parts.privacy import nearest_segment, renumber
+
+        if self.features is None or len(self.segment_ids) < 2:
+            raise ValueError("cannot merge: one segment, or no customer features kept")
+        seg = self.assignments.astype(int).copy()
+        target = nearest_segment(seg, self.features, segment)
+        n = int((seg == segment).sum())
+        seg[seg == segment] = target
+        seg = renumber(seg)
+        profiles = self.features.reindex(seg.index).groupby(seg.to_numpy()).mean()
+        note = (f"segment {segment} ({n} customers) merged into segment {target}: {why}; "
+                f"segments renumbered 0..{seg.nunique() - 1}")
+        return Segmentation(seg, profiles, self.importance, sorted(int(s) for s in seg.unique()),
+                            (*self.notes, note), self.features)
 
 
 def segment_customers(tx: pd.DataFrame, catalog: pd.DataFrame, config: PlanConfig) -> Segmentation:
@@ -49,4 +69,4 @@ def segment_customers(tx: pd.DataFrame, catalog: pd.DataFrame, config: PlanConfi
             notes += merged
             profiles = feats.reindex(assignments.index).groupby(assignments.to_numpy()).mean()
     seg_ids = sorted(int(s) for s in assignments.unique())
-    return Segmentation(assignments, profiles, model.importance_, seg_ids, tuple(notes))
+    return Segmentation(assignments, profiles, model.importance_, seg_ids, tuple(notes), feats)
