@@ -314,15 +314,21 @@ def _markdown(plan: Any, title: str) -> str:
     summ = plan.data_summary
     comp = plan.comparison[["plan", "profit", "gain", "uplift", "feasible"]]
     tables = _has_tabulate()
-    from bundleopt.plan_parts.summary import assumptions, top_changes
+    from bundleopt.plan_parts.summary import (
+        assumptions,
+        top_changes,
+        trust_sentence,
+        what_to_change,
+    )
 
-    lines = [f"# {_md_text(title)}", "", *_md_headline(plan, tables)]
+    lines = [f"# {_md_text(title)}", "", f"**{_md_text(trust_sentence(plan))}**", "",
+             *[f"- {_md_text(t)}" for t in what_to_change(plan)], "", *_md_headline(plan, tables)]
     iv = getattr(plan, "intervals", None)
     if iv is not None:
         lines += [_md_text(_interval_sentence(iv)), ""]
-    if getattr(plan, "offer_reasons", None) is not None and tables:
-        lines += ["### Top changes", "", _md_table(top_changes(plan), ",.2f"), ""]
     lines += ["## Assumptions", "", *[f"- **{_md_text(k)}**: {_md_text(v)}" for k, v in assumptions(plan)], ""]
+    if getattr(plan, "offer_reasons", None) is not None and tables:
+        lines += ["## Top changes", "", _md_table(top_changes(plan), ",.2f"), ""]
     shown = plan.table.drop(columns=["cost"]).sort_values("profit", ascending=False, kind="stable").head(50)
     lines += [
         f"Data: {summ['transaction_rows']} lines, {summ['customers']} customers, {summ['orders']} orders, "
@@ -575,7 +581,9 @@ def _write_all(plan: Any, folder: Path, title: str, customer_key: bytes | str | 
     bt = getattr(plan, "backtest", None)
     _to_csv(bt.by_offer if bt is not None else pd.DataFrame(), folder / "backtest.csv")
     (folder / "report.md").write_text(_markdown(plan, title), encoding="utf-8")
-    (folder / "report.html").write_text(_html(plan, title), encoding="utf-8")
+    from bundleopt.plan_parts.report_html import render_html
+
+    (folder / "report.html").write_text(render_html(plan, title, _check_sections(plan)), encoding="utf-8")
 
 
 def write_report(plan: Any, out: str | Path, *, overwrite: bool = False,
