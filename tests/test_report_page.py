@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -111,8 +113,103 @@ def check_page_structure(out: Path, plan, max_rows: int = 25) -> _Page:
         assert len(full) == 1 and len(full[0]["rows"]) - 1 == min(n, 5000)
     # every figure has a caption naming its unit, and every figure file the report writes is shown
     assert page.figures and all(f["caption"] and "unit" in f["caption"].lower() for f in page.figures), page.figures
-    assert {f["img"] for f in page.figures} == {n for n in report.REPORT_FILES if n.endswith(".png")}
+    pngs = {n for n in report.REPORT_FILES if n.endswith(".png")}
+    if not plan.scenario.is_bundle.any():  # no candidate: a sentence says so instead of an empty map
+        pngs.discard("bundle_map.png")
+    assert {f["img"] for f in page.figures} == pngs
     return page
+
+
+_NUMBER = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?%|[-+]?\d[\d,]*\.\d+|n/a")
+
+
+def _numbers(text: str) -> list[float | str]:
+    """The decimal numbers in ``text`` in order (``"1,234.50"`` -> 1234.5, ``"+12.5%"`` -> 0.125),
+    ``"n/a"`` kept as text."""
+    out: list[float | str] = []
+    for tok in _NUMBER.findall(text):
+        if tok == "n/a":
+            out.append(tok)
+        elif tok.endswith("%"):
+            out.append(float(tok[:-1].replace(",", "")) / 100)
+        else:
+            out.append(float(tok.replace(",", "")))
+    return out
+
+
+def _same(shown: float | str, value: float | None, pct: bool = False) -> bool:
+    """``shown`` (parsed from the page) is ``value`` rounded as the page rounds it."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return shown == "n/a"
+    return shown != "n/a" and abs(shown - value) <= (0.0005 if pct else 0.005 + 1e-12 * abs(value))
+
+
+class _Texts(HTMLParser):
+    """Text of the elements with an id (nested ids each get their own text)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open: list[tuple[str, str | None]] = []
+        self.text: dict[str, list[str]] = {}
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("img", "meta", "br"):
+            return
+        ident = dict(attrs).get("id")
+        self.open.append((tag, ident))
+        if ident:
+            self.text[ident] = []
+
+    def handle_endtag(self, tag):
+        while self.open and self.open.pop()[0] != tag:
+            pass
+
+    def handle_data(self, data):
+        for _, ident in self.open:
+            if ident:
+                self.text[ident].append(data)
+
+
+def check_numbers_match_json(out: Path) -> dict:
+    """Every number of report.html's headline sentence, decomposition table and interval
+    sentence equals plan.json's (as rounded on the page). Returns plan.json."""
+    doc = json.loads((out / "plan.json").read_text())
+    page = parse_page(out / "report.html")
+    texts = _Texts()
+    texts.feed((out / "report.html").read_text(encoding="utf-8"))
+    head = doc["headline"]
+    # the sentence: plan profit, base profit, gain, uplift (or n/a with its reason)
+    said = _numbers("".join(texts.text["headline-sentence"]))
+    assert _same(said[0], head["profit"]) and _same(said[1], head["base_profit"]) and _same(said[2], head["gain"])
+    assert _same(said[3], head["uplift"], pct=True)
+    assert math.isclose(head["profit"], doc["profit"], rel_tol=1e-12)
+    # the decomposition: one row per step, in order
+    table = next(t for t in page.tables if t["id"] == "headline")
+    rows = table["rows"][1:]
+    assert len(rows) == len(head["steps"]) >= 4
+    for row, step in zip(rows, head["steps"], strict=True):
+        assert row[0] == step["description"]
+        assert _same(_numbers(row[1])[0], step["profit"]) and _same(_numbers(row[2])[0], step["part"])
+        assert _same(_numbers(row[3])[0] if row[3] != "n/a" else "n/a", step["part_pct"], pct=True)
+    assert math.isclose(sum(s["part"] for s in head["steps"]), head["gain"], rel_tol=1e-9, abs_tol=1e-6)
+    # the interval: plan profit, gain, uplift low..high
+    iv = {r["quantity"]: r for r in doc["intervals"]["table"]}
+    said = _numbers("".join(texts.text["interval"]))
+    assert said[0] == doc["intervals"]["level"]  # "90% interval" -> 0.9
+    expect = [(iv["plan_profit"]["low"], False), (iv["plan_profit"]["high"], False),
+              (iv["gain"]["low"], False), (iv["gain"]["high"], False)]
+    for shown, (value, pct) in zip(said[1:5], expect, strict=True):
+        assert _same(shown, value, pct)
+    if iv["uplift"]["low"] is None:
+        assert said[5] == "n/a"
+    else:
+        assert _same(said[5], iv["uplift"]["low"], True) and _same(said[6], iv["uplift"]["high"], True)
+    return doc
+
+
+def test_the_page_shows_the_numbers_of_the_json(plan, tmp_path):
+    out = report.write_report(plan, tmp_path / "rep")
+    check_numbers_match_json(out)
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +257,7 @@ def test_every_figure_names_its_unit_on_its_axes(plan, tmp_path, monkeypatch):
     assert set(saved) == {n for n in report.REPORT_FILES if n.endswith(".png")}
     for name, axes in saved.items():
         assert axes, name
-        for xlabel, ylabel, _ in axes:
+        for _, ylabel, _ in axes:
             assert ylabel, f"{name}: an axis without a y label"
         if name in ("calibration.png", "intervals.png"):  # numeric x axes (the others are categories)
             assert all(x for x, _, _ in axes), f"{name}: no x label"

@@ -157,6 +157,19 @@ def _summary(plan: Any, top_k: int) -> tuple[str, str]:
     return "".join(parts), changes
 
 
+def _plan_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The plan's rows as shown: most profitable first; the price against list as a signed
+    percentage (not a "discount" that reads -0.20 for a rise); the name only when it says
+    more than the id; the cost left to plan.csv."""
+    shown = table.sort_values("profit", ascending=False, kind="stable").drop(columns=["cost"])
+    if "discount" in shown:
+        vs_list = (shown["price"] / shown["list_price"] - 1).map(lambda v: f"{v:+.0%}")
+        shown = shown.assign(discount=vs_list).rename(columns={"discount": "price vs list"})
+    if "name" in shown and (shown["name"].astype(str) == shown["offer"].astype(str)).all():
+        shown = shown.drop(columns=["name"])
+    return shown
+
+
 def render_html(plan: Any, title: str, sections: Sequence[Section] = (), *, max_rows: int = 25,
                 top_k: int = 15, full_rows: int = 5000) -> str:
     """The report page (module docstring). ``sections``: the checks' sections, shared with
@@ -170,7 +183,7 @@ def render_html(plan: Any, title: str, sections: Sequence[Section] = (), *, max_
                  "</details>")
     elif notes:
         notes = f"<ul>{notes}</ul>"
-    shown = plan.table.drop(columns=["cost"]).sort_values("profit", ascending=False, kind="stable")
+    shown = _plan_rows(plan.table)
     n = len(shown)
     plan_block = (f"<p>The {min(max_rows, n)} most profitable of {n:,} rows (segment x offer). Units: "
                   "expected purchase occasions per data period (a bundle counts once; product_units counts "
@@ -182,6 +195,13 @@ def render_html(plan: Any, title: str, sections: Sequence[Section] = (), *, max_
         more = (f" (the first {full_rows:,}; every row is in plan.csv)" if n > full_rows else "")
         plan_block += (f'<details id="plan-all"><summary>Show all {n:,} rows{esc(more)}, in a scrolling '
                        "table</summary>" + _scroll(html_table(full), tall=True) + "</details>")
+    bundles = (_figure("bundle_map.png", "bundle map") if bool(plan.scenario.is_bundle.any()) else
+               "<p>No bundle candidates: no pair of products was bought together often enough "
+               f"(mining settings: min_support {esc(str(plan.settings.get('min_support')))}, min_lift "
+               f"{esc(str(plan.settings.get('min_lift')))}; candidates.csv). The bundle map is empty.</p>")
+    uplift_na = ("<p>An uplift shown as \u2014 is not available: the shop's modelled profit is not a "
+                 "meaningful base for a percentage (see the summary).</p>"
+                 if "uplift" in plan.comparison and plan.comparison["uplift"].isna().any() else "")
     checks = []
     for heading, text, frame, image in sections:
         block = f"<h2>{esc(heading)}</h2><p>{esc(text)}</p>"
@@ -208,10 +228,10 @@ def render_html(plan: Any, title: str, sections: Sequence[Section] = (), *, max_
 <h2>Plan</h2>{plan_block}
 <h2>Comparison</h2><p>The plan, the shop's prices and simple baselines (shop: list prices with
 co-purchases of candidate pairs; status_quo: list prices, no bundles); profits are {esc(PROFIT_UNIT)}.</p>
-{_scroll(html_table(plan.comparison))}
+{_scroll(html_table(plan.comparison))}{uplift_na}
 {_figure("profit_by_segment.png", "profit by segment")}
 <h2>Prices</h2>{_figure("price_ladder.png", "price ladder per segment")}
-<h2>Bundles</h2>{_figure("bundle_map.png", "bundle map")}
+<h2>Bundles</h2>{bundles}
 {"".join(checks)}
 <h2>Segments</h2>{_scroll(html_table(plan.segments))}
 <h2>Data cleaning</h2><pre>{esc(plan.cleaning.summary())}</pre>
