@@ -321,7 +321,8 @@ def _markdown(plan: Any, title: str) -> str:
         what_to_change,
     )
 
-    lines = [f"# {_md_text(title)}", "", f"**{_md_text(trust_sentence(plan))}**", "",
+    lines = [f"# {_md_text(title)}", "", "## Summary: what to change and why", "",
+             f"**{_md_text(trust_sentence(plan))}**", "",
              *[f"- {_md_text(t)}" for t in what_to_change(plan)], "", *_md_headline(plan, tables)]
     iv = getattr(plan, "intervals", None)
     if iv is not None:

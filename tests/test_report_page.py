@@ -311,7 +311,8 @@ def test_a_1000_offer_report_stays_readable(tmp_path):
     """About 1,000 offers: the page keeps its shape, the browser lays it out within the window."""
     m = make_market(seed=5, n_products=1000, n_customers=1500, n_pairs=5)
     big = build_plan(m.transactions, m.catalog, sessions=m.sessions, n_segments=2, min_lift=1.2, threads=1,
-                     n_draws=10, backtest_split=0.75, max_bundles=None)
+                     n_draws=10, backtest_split=0.75, max_bundles=None, time_limit=10,
+                     constraints={"stock": None})
     assert big.scenario.n_offers >= 900
     out = report.write_report(big, tmp_path / "rep")
     check_page_structure(out, big)
