@@ -309,7 +309,7 @@ def test_screenshot_in_chromium(plan, tmp_path):
 @pytest.mark.slow
 def test_a_1000_offer_report_stays_readable(tmp_path):
     """About 1,000 offers: the page keeps its shape, the browser lays it out within the window."""
-    m = make_market(seed=5, n_products=1000, n_customers=1500, n_pairs=5)
+    m = make_market(seed=5, n_products=1200, n_customers=1500, n_pairs=5)  # ~1,000 of them sold
     big = build_plan(m.transactions, m.catalog, sessions=m.sessions, n_segments=2, min_lift=1.2, threads=1,
                      n_draws=10, backtest_split=0.75, max_bundles=None, time_limit=10,
                      constraints={"stock": None})
@@ -320,3 +320,29 @@ def test_a_1000_offer_report_stays_readable(tmp_path):
     if shots.find_browser() is not None:
         shots.screenshot(out / "report.html", tmp_path / "shot.png", 1280, 2400)
         assert shots.page_width(out / "report.html", 1280) <= 1280
+
+
+def test_what_to_change_names_each_change_with_its_part_of_the_gain(plan):
+    from bundleopt.plan_parts.summary import what_to_change
+
+    said = what_to_change(plan)
+    parts = plan.headline.steps.set_index("step")["part"]
+    text = " ".join(said)
+    assert f"its own menu ({parts['personalisation']:+,.2f})" in text
+    if parts["bundles"]:
+        assert f"bundle deal(s) ({parts['bundles']:+,.2f})" in text
+    if parts["price_changes"]:
+        assert f"of list ({parts['price_changes']:+,.2f})" in text
+
+
+def test_an_interval_that_misses_its_point_is_said_to(plan):
+    from dataclasses import replace
+
+    from bundleopt.plan_parts.summary import interval_sentence
+
+    iv = plan.intervals
+    assert "lies" not in interval_sentence(iv) or "this interval" in interval_sentence(iv)
+    table = iv.table.copy()
+    row = table["quantity"] == "plan_profit"
+    table.loc[row, "point"] = float(table.loc[row, "low"].iloc[0]) - 1.0
+    assert "lies below this interval" in interval_sentence(replace(iv, table=table))

@@ -170,6 +170,13 @@ def _plan_rows(table: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
+def _comparison_rows(comparison: pd.DataFrame) -> pd.DataFrame:
+    """The comparison as shown: the uplift as a signed percentage ("n/a" where there is none)."""
+    if "uplift" not in comparison:
+        return comparison
+    return comparison.assign(uplift=comparison["uplift"].map(lambda v: "n/a" if v != v else f"{v:+.1%}"))
+
+
 def render_html(plan: Any, title: str, sections: Sequence[Section] = (), *, max_rows: int = 25,
                 top_k: int = 15, full_rows: int = 5000) -> str:
     """The report page (module docstring). ``sections``: the checks' sections, shared with
@@ -199,7 +206,7 @@ def render_html(plan: Any, title: str, sections: Sequence[Section] = (), *, max_
                "<p>No bundle candidates: no pair of products was bought together often enough "
                f"(mining settings: min_support {esc(str(plan.settings.get('min_support')))}, min_lift "
                f"{esc(str(plan.settings.get('min_lift')))}; candidates.csv). The bundle map is empty.</p>")
-    uplift_na = ("<p>An uplift shown as \u2014 is not available: the shop's modelled profit is not a "
+    uplift_na = ("<p>An uplift shown as n/a is not available: the shop's modelled profit is not a "
                  "meaningful base for a percentage (see the summary).</p>"
                  if "uplift" in plan.comparison and plan.comparison["uplift"].isna().any() else "")
     checks = []
@@ -228,7 +235,7 @@ def render_html(plan: Any, title: str, sections: Sequence[Section] = (), *, max_
 <h2>Plan</h2>{plan_block}
 <h2>Comparison</h2><p>The plan, the shop's prices and simple baselines (shop: list prices with
 co-purchases of candidate pairs; status_quo: list prices, no bundles); profits are {esc(PROFIT_UNIT)}.</p>
-{_scroll(html_table(plan.comparison))}{uplift_na}
+{_scroll(html_table(_comparison_rows(plan.comparison)))}{uplift_na}
 {_figure("profit_by_segment.png", "profit by segment")}
 <h2>Prices</h2>{_figure("price_ladder.png", "price ladder per segment")}
 <h2>Bundles</h2>{bundles}

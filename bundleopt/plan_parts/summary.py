@@ -183,6 +183,11 @@ def interval_sentence(iv: Any) -> str:
     up = t.loc["uplift"]
     text += (f", uplift {up['low']:+.1%} to {up['high']:+.1%}." if pd.notna(up["low"]) else
              ", uplift n/a (see the intervals section).")
+    point, low, high = (float(t.at["plan_profit", c]) for c in ("point", "low", "high"))
+    if not low <= point <= high:
+        text += (f" The plan's profit at the estimates ({point:,.2f}) lies {'below' if point < low else 'above'} "
+                 "this interval: profit is not linear in the parameters, so their uncertainty shifts it one "
+                 "way; read the interval as how much the figure may move, not as a range around it.")
     return text
 
 
@@ -227,7 +232,7 @@ def trust_sentence(plan: Any) -> str:
     from bundleopt.plan_parts.controls import ladder_edge_counts
 
     n_top, n_on = ladder_edge_counts(plan.scenario, plan.solution.decision.levels)
-    edge = (f" {n_top} of the {n_on} prices on offer sit at the top of the price ladder, above list: the "
+    edge = (f" {n_top:,} of the {n_on:,} prices on offer sit at the top of the price ladder, above list: the "
             "model would go higher still, beyond the prices in the data, so those rises are its least "
             "certain advice." if n_top else "")
     bt = getattr(plan, "backtest", None)
@@ -256,7 +261,8 @@ def what_to_change(plan: Any) -> list[str]:
     part = ({} if head is None else dict(zip(head.steps["step"], head.steps["part"], strict=True)))
 
     def worth(step: str) -> str:
-        return f" ({part[step]:+,.2f})" if step in part else ""
+        # a part of exactly 0 means the decomposition credited this change to a later step
+        return f" ({part[step]:+,.2f})" if part.get(step) else ""
 
     singles = ~sc.is_bundle
     on_now, on_before = levels != NOT_OFFERED, (sq != NOT_OFFERED)[None, :]
@@ -272,7 +278,7 @@ def what_to_change(plan: Any) -> list[str]:
         ratio = sc.prices[np.arange(sc.n_offers)[None, :], np.maximum(levels, 0)] / sc.list_prices()[None, :]
         up, down = int((moved & (ratio > 1)).sum()), int((moved & (ratio < 1)).sum())
         where = "menu x product pairs" if levels.shape[0] > 1 else "products"
-        out.append(f"Change {int(moved.sum())} prices ({up} up, {down} down; counted over {where}), from "
+        out.append(f"Change {int(moved.sum()):,} prices ({up:,} up, {down:,} down; counted over {where}), from "
                    f"{ratio[moved].min() - 1:+.0%} to {ratio[moved].max() - 1:+.0%} of list"
                    f"{worth('price_changes')}.")
     dropped = on_before & ~on_now & singles[None, :]
