@@ -23,6 +23,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from bundleopt.plan_parts.summary import (
@@ -72,26 +73,16 @@ details summary{cursor:pointer;margin:0.5em 0}"""
 
 
 def _cell(value: Any) -> tuple[str, bool]:
-    """``(text, is_text)``: numbers with 2 decimals and separators, missing as an em dash."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "\u2014", False
-    if isinstance(value, bool):
+    """``(text, is_text)``: numbers with 2 decimals and separators, missing as an em dash,
+    booleans as yes/no."""
+    if isinstance(value, bool | np.bool_):
         return ("yes" if value else "no"), True
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}", False
-    if isinstance(value, float):
-        return (f"{value:,.2f}" if math.isfinite(value) else str(value)), False
-    try:
-        import numpy as np
-
-        if isinstance(value, np.bool_):
-            return ("yes" if value else "no"), True
-        if isinstance(value, np.integer):
-            return f"{int(value):,}", False
-        if isinstance(value, np.floating):
-            return _cell(float(value))
-    except ImportError:  # pragma: no cover
-        pass
+    if isinstance(value, int | np.integer):
+        return f"{int(value):,}", False
+    if value is None or (isinstance(value, float | np.floating) and math.isnan(value)):
+        return "\u2014", False
+    if isinstance(value, float | np.floating):
+        return (f"{float(value):,.2f}" if math.isfinite(value) else str(value)), False
     return str(value), True
 
 
