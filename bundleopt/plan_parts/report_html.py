@@ -144,7 +144,8 @@ def _summary(plan: Any, top_k: int) -> tuple[str, str]:
                    f"(contribution: the offer's {esc(PROFIT_UNIT)} in the plan, or in the status quo for "
                    f"one taken off sale). Every offer: <a href=\"plan.csv\">plan.csv</a>.</p>"
                    + _scroll(html_table(top, table_id="top-changes", headers=[
-                       "menu", "offer", "name", "change", "list price", "new price", "contribution"])))
+                       "menu (segment)" if plan.scenario.personalised else "menu", "offer", "name", "change",
+                       "list price", "new price", "contribution"])))
     return "".join(parts), changes
 
 

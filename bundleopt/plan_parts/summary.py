@@ -45,7 +45,7 @@ def assumptions(plan: Any) -> list[tuple[str, str]]:
     share = st.get("purchase_share")
     rows = [
         ("data window", f"{summ['first_day']} to {summ['last_day']}: {summ['transaction_rows']:,} lines, "
-                        f"{summ['customers']:,} customers, {summ['products']} products"),
+                        f"{summ['customers']:,} customers, {summ['products']:,} products"),
         ("no-purchase", "observed visits (sessions)" if st.get("sessions") else
          f"assumed: {share:.0%} of shop visits end in a purchase (purchase_share); profits scale with it"
          if share is not None else "unknown"),
