@@ -40,7 +40,6 @@ import pandas as pd
 
 from bundleopt.outdir import staged_folder
 from bundleopt.report_parts.csv_safe import _to_csv
-from bundleopt.report_parts.html_page import _html
 from bundleopt.report_parts.markdown import _markdown
 from bundleopt.report_parts.plan_json import plan_to_json
 from bundleopt.report_parts.plots import (
@@ -50,6 +49,7 @@ from bundleopt.report_parts.plots import (
     plot_price_ladder,
     plot_profit_by_segment,
 )
+from bundleopt.report_parts.sections import _check_sections
 
 __all__ = ["REPORT_FILES", "plot_bundle_map", "plot_price_ladder", "plot_profit_by_segment",
            "plan_to_json", "write_report"]
@@ -96,7 +96,9 @@ def _write_all(plan: Any, folder: Path, title: str, customer_key: bytes | str | 
     bt = getattr(plan, "backtest", None)
     _to_csv(bt.by_offer if bt is not None else pd.DataFrame(), folder / "backtest.csv")
     (folder / "report.md").write_text(_markdown(plan, title), encoding="utf-8")
-    (folder / "report.html").write_text(_html(plan, title), encoding="utf-8")
+    from bundleopt.plan_parts.report_html import render_html
+
+    (folder / "report.html").write_text(render_html(plan, title, _check_sections(plan)), encoding="utf-8")
 
 
 def write_report(plan: Any, out: str | Path, *, overwrite: bool = False,

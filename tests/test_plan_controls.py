@@ -112,3 +112,42 @@ def test_prices_at_the_top_of_the_ladder_are_flagged():
     note = ladder_edge_note(sc, levels)
     assert len(note) == 1 and note[0].startswith("1 of 4 offered prices are at the top")
     assert ladder_edge_note(sc, np.array([[3, 2, -1, -1], [2, 2, -1, -1]])) == []
+
+
+def test_the_controls_work_from_the_command_line_and_the_report_states_them(market, tmp_path):
+    """--price-points, --max-price-change and --keep-on-sale as a shop owner types them: the
+    plan keeps them and the report's assumptions box lists them, with the ladder's reach."""
+    import json
+
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from bundleopt.cli import app
+
+    m, cat, loser = market
+    m.transactions.to_csv(tmp_path / "tx.csv", index=False)
+    cat.to_csv(tmp_path / "cat.csv", index=False)
+    m.sessions.to_csv(tmp_path / "ses.csv", index=False)
+    out = tmp_path / "plan"
+    result = CliRunner().invoke(app, [
+        "plan", "-t", str(tmp_path / "tx.csv"), "-c", str(tmp_path / "cat.csv"), "--sessions",
+        str(tmp_path / "ses.csv"), "--segments", "2", "--uniform", "--min-lift", "1.2", "--draws", "0",
+        "--backtest", "none", "--price-points", ".99", "--max-price-change", "0.1", "--keep-on-sale", loser,
+        "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "plan.csv", dtype={"offer": str})
+    singles = table[~table["is_bundle"]]
+    assert (abs(singles["price"] / singles["list_price"] - 1) <= 0.1 + 1e-9).all()
+    moved = table[table["price"] != table["list_price"]]
+    assert len(moved) and np.allclose((moved["price"] + 0.01) % 1.0, 0.0, atol=1e-9)
+    assert loser in set(table["offer"])
+    settings = json.loads((out / "plan.json").read_text())["settings"]
+    assert settings["price_points"] == ".99" and settings["max_price_change"] == 0.1
+    assert settings["keep_on_sale"] == [loser]
+    page = (out / "report.html").read_text()
+    box = page[page.index('id="assumptions"'):page.index("</div>", page.index('id="assumptions"'))]
+    assert "prices end in .99" in box and "10% of the list price for every product" in box
+    assert f"1 product(s) must stay on sale: {loser}" in box
+    assert "a price may rise up to 20% above list (the default ladder)" in box
+    md = (out / "report.md").read_text()
+    assert md.index("## Assumptions") < md.index("## Top changes")  # summary, assumptions, top changes

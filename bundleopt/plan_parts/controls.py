@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["check_price_points", "keep_on_sale_rules", "limit_price_change", "offer_names",
-           "round_to_price_points"]
+__all__ = ["check_price_points", "keep_on_sale_rules", "ladder_edge_counts", "ladder_edge_note",
+           "limit_price_change", "offer_names", "round_to_price_points"]
 
 
 def check_price_points(points: str | float | None) -> str | float | None:
@@ -142,17 +142,23 @@ def offer_names(catalog: pd.DataFrame, components: Sequence[tuple[Any, ...]]) ->
     return [" + ".join(names.get(str(p), str(p)) for p in comp) for comp in components]
 
 
+def ladder_edge_counts(scenario: Any, levels: np.ndarray) -> tuple[int, int]:
+    """``(at_top, offered)``: offered prices at the top of their ladder where that top is
+    above list price, and all offered prices (menu x offer pairs)."""
+    top = np.array([np.flatnonzero(np.isfinite(row))[-1] for row in scenario.prices])
+    above = scenario.prices[np.arange(scenario.n_offers), top] > scenario.list_prices() * (1 + 1e-9)
+    on = levels != -1
+    at_top = on & (levels == top[None, :]) & above[None, :]
+    return int(at_top.sum()), int(on.sum())
+
+
 def ladder_edge_note(scenario: Any, levels: np.ndarray) -> list[str]:
     """A note when offered prices sit at the top of their ladder above list price.
 
     There the model's optimum lies beyond the ladder: the plan would raise prices further
     if allowed, on the strength of a price response measured mostly at lower prices.
     """
-    top = np.array([np.flatnonzero(np.isfinite(row))[-1] for row in scenario.prices])
-    above = scenario.prices[np.arange(scenario.n_offers), top] > scenario.list_prices() * (1 + 1e-9)
-    on = levels != -1
-    at_top = on & (levels == top[None, :]) & above[None, :]
-    n_on, n_top = int(on.sum()), int(at_top.sum())
+    n_top, n_on = ladder_edge_counts(scenario, levels)
     if n_top == 0:
         return []
     return [f"{n_top} of {n_on} offered prices are at the top of their ladder, above list price: the "

@@ -46,6 +46,8 @@ def draw_calibration(backtest: Any, fig: Any) -> None:
 
 def draw_intervals(intervals: Any, fig: Any) -> None:
     """Profit of the plan and of the status quo under each parameter draw (histograms)."""
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
     ax = fig.add_subplot()
     if intervals is None or intervals.draws.empty:
         ax.text(0.5, 0.5, "no intervals (build_plan(n_draws=...) / --draws)", ha="center", va="center")
@@ -55,6 +57,8 @@ def draw_intervals(intervals: Any, fig: Any) -> None:
     bins = min(30, max(5, len(d) // 5))
     ax.hist(d["status_quo_profit"], bins=bins, alpha=0.6, label="status quo")
     ax.hist(d["plan_profit"], bins=bins, alpha=0.6, label="plan")
+    ax.xaxis.set_major_locator(MaxNLocator(6))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))  # no "1e6" offset to decode
     ax.set_xlabel("expected profit per data period (currency of the catalog)")
     ax.set_ylabel("parameter draws")
     ax.set_title(f"Profit under {len(d)} draws of the fitted parameters", fontsize=10)

@@ -48,15 +48,22 @@ def _markdown(plan: Any, title: str) -> str:
     summ = plan.data_summary
     comp = plan.comparison[["plan", "profit", "gain", "uplift", "feasible"]]
     tables = _has_tabulate()
-    from bundleopt.plan_parts.summary import assumptions, top_changes
+    from bundleopt.plan_parts.summary import (
+        assumptions,
+        top_changes,
+        trust_sentence,
+        what_to_change,
+    )
 
-    lines = [f"# {_md_text(title)}", "", *_md_headline(plan, tables)]
+    lines = [f"# {_md_text(title)}", "", "## Summary: what to change and why", "",
+             f"**{_md_text(trust_sentence(plan))}**", "",
+             *[f"- {_md_text(t)}" for t in what_to_change(plan)], "", *_md_headline(plan, tables)]
     iv = getattr(plan, "intervals", None)
     if iv is not None:
         lines += [_md_text(_interval_sentence(iv)), ""]
-    if getattr(plan, "offer_reasons", None) is not None and tables:
-        lines += ["### Top changes", "", _md_table(top_changes(plan), ",.2f"), ""]
     lines += ["## Assumptions", "", *[f"- **{_md_text(k)}**: {_md_text(v)}" for k, v in assumptions(plan)], ""]
+    if getattr(plan, "offer_reasons", None) is not None and tables:
+        lines += ["## Top changes", "", _md_table(top_changes(plan), ",.2f"), ""]
     shown = plan.table.drop(columns=["cost"]).sort_values("profit", ascending=False, kind="stable").head(50)
     lines += [
         f"Data: {summ['transaction_rows']} lines, {summ['customers']} customers, {summ['orders']} orders, "

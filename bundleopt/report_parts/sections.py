@@ -17,11 +17,10 @@ def _headline_frame(plan: Any) -> pd.DataFrame:
 
 
 def _headline_sentence(plan: Any) -> str:
-    head = plan.headline
-    return (f"Expected profit of the plan: {plan.profit:,.2f} against {head.base_profit:,.2f} for the "
-            f"shop as it is (every product at its list price, no bundle deal): gain {head.gain:+,.2f}, "
-            f"uplift {head.uplift_text()}. The parts below add up to the gain; each is an exact "
-            "re-evaluation of an intermediate decision.")
+    """The headline sentence (one definition: :func:`bundleopt.plan_parts.summary.headline_sentence`)."""
+    from bundleopt.plan_parts.summary import headline_sentence
+
+    return headline_sentence(plan)
 
 
 def _check_sections(plan: Any, top_k: int = 20) -> list[tuple[str, str, pd.DataFrame | None, str | None]]:
@@ -72,11 +71,7 @@ def _check_sections(plan: Any, top_k: int = 20) -> list[tuple[str, str, pd.DataF
 
 
 def _interval_sentence(iv: Any) -> str:
-    t = iv.table.set_index("quantity")
-    text = (f"{iv.level:.0%} interval over {len(iv.draws)} draws of the fitted parameters: plan profit "
-            f"{t.at['plan_profit', 'low']:,.2f} to {t.at['plan_profit', 'high']:,.2f}, gain "
-            f"{t.at['gain', 'low']:+,.2f} to {t.at['gain', 'high']:+,.2f}")
-    up = t.loc["uplift"]
-    text += (f", uplift {up['low']:+.1%} to {up['high']:+.1%}." if pd.notna(up["low"]) else
-             ", uplift n/a (see the intervals section).")
-    return text
+    """The interval sentence (one definition: :func:`bundleopt.plan_parts.summary.interval_sentence`)."""
+    from bundleopt.plan_parts.summary import interval_sentence
+
+    return interval_sentence(iv)
