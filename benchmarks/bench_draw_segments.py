@@ -3,7 +3,7 @@
 A mixed logit's coefficient draws, or a neural model's sampled customers, are R MNL
 segments of weight 1/R; the plan solved on them is exact for that sample and optimistic for
 the model (:func:`bundleopt.sampling_gap.sample_average_gap`). On the simulated bundle market of
-:func:`bundleopt.choice.bundle_market.simulate_bundle_market` (income-dependent price
+:func:`bundleopt.datasets.bundle_market.simulate_bundle_market` (income-dependent price
 sensitivity, complementary bundles):
 
 1. **gap**: a MixedLogit (log-normal price coefficient) and a BundleNet are fitted; for each
@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from bundleopt.choice import MixedLogit
-from bundleopt.choice.bundle_market import NO_PURCHASE, simulate_bundle_market
+from bundleopt.datasets.bundle_market import NO_PURCHASE, simulate_bundle_market
 from bundleopt.choice.bundle_net import BundleNet
 from bundleopt.optimize import solve
 from bundleopt.optimize.brute_force import brute_force

@@ -216,8 +216,8 @@ bundles never offered, compare what BundleNet learns for those three with the tr
 (the additive baseline, `interaction=False`, says 0 for every bundle).
 """),
     code("""
-from bundleopt.choice.bundle_market import NO_PURCHASE as NONE
-from bundleopt.choice.bundle_market import simulate_bundle_market
+from bundleopt.datasets.bundle_market import NO_PURCHASE as NONE
+from bundleopt.datasets.bundle_market import simulate_bundle_market
 from bundleopt.choice.bundle_net import BundleNet
 
 market, truth = simulate_bundle_market(n_obs=2500, n_products=6, hidden=3, seed=1)

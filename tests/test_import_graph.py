@@ -83,3 +83,10 @@ def test_choice_package_has_no_cycle_of_its_own(ig):
     _, edges = ig.import_edges(ROOT, "bundleopt")
     inside = [e for e in edges if e.source.startswith("bundleopt.choice") and e.target.startswith("bundleopt.choice")]
     assert ig.strongly_connected(ig.graph(inside, ["top", "deferred"])) == []
+
+
+def test_bundleopt_has_no_import_cycle(ig):
+    """The package's layers import one way (ARCHITECTURE.md), imports inside functions
+    included: no cycle between modules, nor between the sub-packages."""
+    assert ig.main(["--root", str(ROOT), "--package", "bundleopt", "--cycles-only"]) == 0
+    assert ig.main(["--root", str(ROOT), "--package", "bundleopt", "--level", "2", "--cycles-only"]) == 0

@@ -1,6 +1,6 @@
 """A synthetic market with a non-linear truth: each model's plan, scored under the truth.
 
-Part of suite ``end-to-end`` (issue 18, 4c). :func:`bundleopt.choice.bundle_market.simulate_bundle_market`
+Part of suite ``end-to-end`` (issue 18, 4c). :func:`bundleopt.datasets.bundle_market.simulate_bundle_market`
 draws choices among no purchase, P products and all their pairs as bundles, from a truth
 whose price sensitivity is a logistic curve in the customer's income (an interaction
 between a customer feature and price) and whose bundles are complements across
@@ -24,7 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from bundleopt.choice.bundle_market import NO_PURCHASE, BundleMarketTruth, simulate_bundle_market
+from bundleopt.datasets.bundle_market import NO_PURCHASE, BundleMarketTruth, simulate_bundle_market
 
 
 def make_models(truth: BundleMarketTruth, n_draws: int = 50, seed: int = 0) -> dict:

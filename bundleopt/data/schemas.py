@@ -20,10 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["id", "float", "datetime", "str"]
+from bundleopt.alternatives import NO_PURCHASE as NO_PURCHASE  # re-exported: defined once there
 
-#: Identifier of the no-purchase alternative in long-format choice data.
-NO_PURCHASE = "__none__"
+Kind = Literal["id", "float", "datetime", "str"]
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 :func:`backtest` splits the (validated) transactions in time at ``split`` (a day, or
 the share of the data's days in the fitting window), fits one MNL per segment on
-the earlier window exactly as the plan does (:func:`bundleopt.pipeline.fit_menu_models`
+the earlier window exactly as the plan does (:func:`bundleopt.choice.segment_fits.fit_menu_models`
 on :func:`bundleopt.data.choice_data.build_menu_choices`), and scores the later
 window's own menus (its listed prices and availability, day by day): for each segment
 ``s`` and alternative ``j``,
@@ -150,8 +150,8 @@ def backtest(
     ``bundles`` are the candidate bundles when bundles are estimated from co-purchases;
     ``offers`` the products (default: those in the transactions).
     """
+    from bundleopt.choice.segment_fits import fit_menu_models
     from bundleopt.data.choice_data import build_menu_choices
-    from bundleopt.pipeline import fit_menu_models
 
     day = _split_day(transactions["timestamp"], split)
     early = transactions["timestamp"] < day

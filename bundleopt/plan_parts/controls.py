@@ -24,8 +24,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["check_price_points", "keep_on_sale_rules", "ladder_edge_counts", "ladder_edge_note",
+__all__ = ["DEFAULT_LADDER", "check_price_points", "keep_on_sale_rules", "ladder_edge_counts", "ladder_edge_note",
            "limit_price_change", "offer_names", "round_to_price_points"]
+
+
+#: the planner's price levels, as multiples of the list price: up to 20 % below and 20 %
+#: above list (:class:`bundleopt.planning.config.PlanConfig`'s default ``ladder``)
+DEFAULT_LADDER = (0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.15, 1.2)
 
 
 def check_price_points(points: str | float | None) -> str | float | None:

@@ -129,9 +129,9 @@ def top_changes(plan: Any, k: int = 15) -> pd.DataFrame:
 
 
 def _is_default_ladder(ladder: list[float]) -> bool:
-    """Whether ``ladder`` is the planner's default (:data:`bundleopt.planning.config.DEFAULT_LADDER`;
+    """Whether ``ladder`` is the planner's default (:data:`bundleopt.plan_parts.controls.DEFAULT_LADDER`;
     1.0 is always added)."""
-    from bundleopt.planning.config import DEFAULT_LADDER
+    from bundleopt.plan_parts.controls import DEFAULT_LADDER
 
     return sorted(set(ladder)) == sorted({*DEFAULT_LADDER, 1.0})
 

@@ -21,14 +21,13 @@ from typing import Any, Literal
 import numpy as np
 
 from bundleopt.checks import flag, number
+from bundleopt.plan_parts.controls import DEFAULT_LADDER
 from bundleopt.scenario import Constraints
 
 __all__ = ["BUNDLE_UTILITIES", "DEFAULT_LADDER", "BundleUtility", "PlanConfig"]
 
 BUNDLE_UTILITIES = ("copurchase", "additive")
 BundleUtility = Literal["copurchase", "additive"]
-#: price levels as multiples of the list price: up to 20 % below and 20 % above list
-DEFAULT_LADDER = (0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.15, 1.2)
 #: the highest ladder level accepted: beyond 10 x the list price a level is a typo, and
 #: prices such as 1e308 overflow the preference weights ``exp(beta p)``
 MAX_LADDER = 10.0

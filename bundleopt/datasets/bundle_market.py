@@ -26,7 +26,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-NO_PURCHASE = "none"
+from bundleopt.alternatives import NO_PURCHASE
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def simulate_bundle_market(n_obs: int = 3000, n_products: int = 6, hidden: Seque
                            complementarity: float = 1.0, substitution: float = -1.0,
                            beta_low: float = 0.4, beta_high: float = 2.0, taste: float = 0.3,
                            bundle_share: float = 0.6, seed: int = 0) -> tuple[pd.DataFrame, BundleMarketTruth]:
-    """Long-format choices (``obs, alt, chosen, price, income``; no purchase is ``"none"``,
+    """Long-format choices (``obs, alt, chosen, price, income``; no purchase is :data:`bundleopt.alternatives.NO_PURCHASE`,
     products ``"p1".."pP"`` and bundles ``"p<i>+p<j>"``) and the truth.
 
     Each occasion offers every product and each visible bundle with probability
