@@ -65,8 +65,12 @@ def test_plan_on_csv_files_writes_the_report(files, tmp_path):
     assert doc["settings"]["min_lift"] == 1.2 and doc["settings"]["sessions"] is True
     assert len(doc["segments"]) == 2
     assert "written to" in result.output
-    # the decomposed headline comes first in the terminal
-    assert result.output.index("Where the gain comes from") < result.output.index("Plan: offers")
+    # the report's trust sentence, then the decomposed headline, come first in the terminal
+    md = (out / "report.md").read_text()
+    trust = md.split("## Summary: what to change and why", 1)[1].split("**")[1]
+    words = " ".join(result.output.split())
+    assert " ".join(trust.split()) in words
+    assert words.index(" ".join(trust.split())) < words.index("Where the gain comes from") < words.index("Plan: offers")
     # a second run into the same folder is refused, then allowed with --overwrite
     again = runner.invoke(app, ["plan", "-t", str(files / "tx.csv"), "-c", str(files / "cat.csv"),
                                 "--purchase-share", "0.6", "--segments", "2", "--out", str(out)])

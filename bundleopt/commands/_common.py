@@ -131,6 +131,9 @@ def print_plan(console: Console, plan: Any, max_rows: int = 40) -> None:
     summ = plan.data_summary
     head = getattr(plan, "headline", None)
     if head is not None:
+        from bundleopt.plan_parts.summary import interval_sentence, trust_sentence
+
+        console.print(f"[bold]{escape(trust_sentence(plan))}[/]", soft_wrap=True)
         steps = head.steps[["description", "profit", "part", "part_pct", "feasible"]]
         steps = steps.assign(part_pct=steps["part_pct"].map(lambda v: "n/a" if v != v else f"{v:+.1%}"))
         console.print(frame_table(steps, "Where the gain comes from (each step re-evaluated exactly; "
@@ -138,11 +141,8 @@ def print_plan(console: Console, plan: Any, max_rows: int = 40) -> None:
         console.print(f"plan {head.profit:,.2f} vs the shop as it is {head.base_profit:,.2f}: "
                       f"gain {head.gain:+,.2f}, uplift {head.uplift_text()}", markup=False)
         iv = getattr(plan, "intervals", None)
-        if iv is not None:
-            t = iv.table.set_index("quantity")
-            console.print(f"{iv.level:.0%} interval over {len(iv.draws)} parameter draws: plan profit "
-                          f"{t.at['plan_profit', 'low']:,.2f} to {t.at['plan_profit', 'high']:,.2f}, gain "
-                          f"{t.at['gain', 'low']:+,.2f} to {t.at['gain', 'high']:+,.2f}", markup=False)
+        if iv is not None:  # the report's sentence, one definition
+            console.print(interval_sentence(iv), markup=False, soft_wrap=True)
     console.print(
         f"[bold]{summ['transaction_rows']}[/] lines, [bold]{summ['customers']}[/] customers, "
         f"[bold]{summ['products']}[/] products, {summ['first_day']} to {summ['last_day']}; "
