@@ -102,3 +102,23 @@ def test_moves_in_closed_form_and_per_menu_rule_checks_equal_full_re_evaluation(
         np.testing.assert_array_equal(move_feasibility(sc, base, g, o, new, chunk=7), full.feasible)
         n_feasible, n_moves = n_feasible + int(full.feasible.sum()), n_moves + len(g)
     assert 0 < n_feasible < n_moves  # the rules decide some moves either way
+
+
+def test_rules_that_cannot_bind_cost_nothing_without_a_re_solve():
+    sc = _scenario().with_constraints(max_offers=10, max_bundles=1, max_bundles_per_product=1)
+    sol = solve(sc)
+    calls = []
+
+    def counting_solve(sub):
+        calls.append(sub.constraints)
+        return solve(sub)
+
+    costs = rule_costs(sc, sol.profit, solve=counting_solve).set_index("rule")
+    # 4 offers <= 10, 1 bundle <= 1, each product in 1 bundle: the same problem without them
+    for rule in ("max_offers", "max_bundles", "max_bundles_per_product"):
+        assert costs.at[rule, "cost"] == 0.0 and costs.at[rule, "status"].startswith("not re-solved")
+        assert math.isclose(costs.at[rule, "profit_without"], solve(sc.with_constraints(**{rule: None})).profit,
+                            rel_tol=1e-9)
+    # the bundle discount rule can bind: re-solved
+    assert len(calls) == 1 and calls[0].min_bundle_discount is None
+    assert costs.at["min_bundle_discount", "status"] == "optimal"

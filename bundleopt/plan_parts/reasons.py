@@ -10,7 +10,8 @@
   is usually smaller than the offer's own contribution, the difference being the
   sales it takes from other offers.)
 * :func:`rule_costs`: for each rule family switched on, the plan's profit with that
-  family switched off (re-solved) minus the plan's profit: what the rule costs.
+  family switched off (re-solved) minus the plan's profit: what the rule costs (0 without
+  a re-solve when the rule cannot bind on any decision: :func:`vacuous_rule`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import pandas as pd
 
 from bundleopt.scenario import NOT_OFFERED, Decision, Scenario
 
-__all__ = ["offer_reasons", "rule_costs"]
+__all__ = ["move_changes", "move_feasibility", "offer_reasons", "rule_costs", "vacuous_rule"]
 
 
 def _next_level(prices: np.ndarray, k: int, step: int) -> int | None:
@@ -193,6 +194,11 @@ def rule_costs(scenario: Scenario, profit: float, solve: Callable[[Scenario], An
     solve = solve or default_solve
     rows = []
     for rule in scenario.constraints.active():
+        why = vacuous_rule(scenario, rule)
+        if why:  # the same problem without it: nothing to re-solve
+            rows.append({"rule": rule, "setting": _setting(getattr(scenario.constraints, rule)),
+                         "profit_without": float(profit), "cost": 0.0, "status": f"not re-solved: {why}"})
+            continue
         off = {rule: None}
         if rule == "max_cannibalisation":
             off["protected_products"] = None
@@ -201,6 +207,29 @@ def rule_costs(scenario: Scenario, profit: float, solve: Callable[[Scenario], An
                      "profit_without": float(sol.profit), "cost": float(sol.profit) - float(profit),
                      "status": sol.status})
     return pd.DataFrame(rows, columns=["rule", "setting", "profit_without", "cost", "status"])
+
+
+def vacuous_rule(scenario: Scenario, rule: str) -> str:
+    """Why ``rule`` cannot bind on any decision of ``scenario`` ("" when it can): then the
+    problem without it is the same problem, and its cost is 0 without a re-solve (a re-solve
+    could only differ by the solver's time limit)."""
+    c = scenario.constraints
+    n_bundles = int(scenario.is_bundle.sum())
+    if rule == "max_offers" and scenario.n_offers <= c.max_offers:
+        return f"{scenario.n_offers} offer(s), at most {c.max_offers} allowed"
+    if rule == "max_bundles" and n_bundles <= c.max_bundles:
+        return f"{n_bundles} bundle candidate(s), at most {c.max_bundles} allowed"
+    if rule == "max_bundles_per_product":
+        per = pd.Series([p for comp in scenario.components if len(comp) > 1 for p in comp]).value_counts()
+        if (int(per.max()) if len(per) else 0) <= c.max_bundles_per_product:
+            return "no product is in more bundle candidates than allowed"
+    if rule in ("min_bundle_discount", "max_bundle_discount") and n_bundles == 0:
+        return "no bundle candidate"
+    if rule == "max_price_spread" and scenario.n_menus == 1:
+        return "one menu for everybody"
+    if rule == "stock" and not c.stock:
+        return "no stock limit given"
+    return ""
 
 
 def _setting(value: Any) -> str:
