@@ -98,9 +98,10 @@ def _menu_scenario(scenario: Scenario, s: int) -> Scenario:
 
 
 def move_feasibility(scenario: Scenario, base: np.ndarray, menu: np.ndarray, offer: np.ndarray,
-                     new: np.ndarray, chunk: int = 2_000) -> np.ndarray:
+                     new: np.ndarray, chunk: int | None = None) -> np.ndarray:
     """Whether each single move keeps every rule (:func:`bundleopt.optimize.evaluate.evaluate_many`
-    on the moved decisions, ``chunk`` moves at a time, so memory stays bounded).
+    on the moved decisions, ``chunk`` moves at a time (default: about 4 million levels held),
+    so memory stays bounded).
 
     With personalised menus and no rule coupling menus (``_GLOBAL_RULES``, or the overall
     margin rate), a move on menu ``g`` can only change the rules of that menu: the moved
@@ -116,7 +117,10 @@ def move_feasibility(scenario: Scenario, base: np.ndarray, menu: np.ndarray, off
     coupled = any(r in active for r in _GLOBAL_RULES) or (
         "min_margin_rate" in active and c.margin_rate_scope == "overall")
     out = np.zeros(len(menu), bool)
-    if scenario.n_menus == 1 or coupled:
+    whole = scenario.n_menus == 1 or coupled
+    if chunk is None:
+        chunk = max(1, 4_000_000 // (scenario.n_offers * (scenario.n_menus if whole else 1)))
+    if whole:
         for start in range(0, len(menu), chunk):
             sl = slice(start, start + chunk)
             lv = np.repeat(base[None], len(menu[sl]), axis=0)
