@@ -28,8 +28,8 @@ import numpy as np
 import pandas as pd
 
 from bundleopt.choice import MixedLogit
-from bundleopt.datasets.bundle_market import NO_PURCHASE, simulate_bundle_market
 from bundleopt.choice.bundle_net import BundleNet
+from bundleopt.datasets.bundle_market import NO_PURCHASE, simulate_bundle_market
 from bundleopt.optimize import solve
 from bundleopt.optimize.brute_force import brute_force
 from bundleopt.sampling_gap import sample_average_gap

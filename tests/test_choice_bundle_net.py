@@ -9,10 +9,10 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from bundleopt.datasets.bundle_market import NO_PURCHASE, simulate_bundle_market
 from bundleopt.choice.bundle_net import BundleNet, customer_tastes
 from bundleopt.choice.neural import init_params
 from bundleopt.choice.precision import float64
+from bundleopt.datasets.bundle_market import NO_PURCHASE, simulate_bundle_market
 
 
 def make(truth, **kw) -> BundleNet:

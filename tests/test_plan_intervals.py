@@ -117,3 +117,28 @@ def test_linear_weights_match_the_pipeline_weights_at_other_parameters():
     expected = _bundle_weights(moved, ids, comps, prices, {"pair": 1.3}, "additive")
     fast = linear_weights(v[None], prices, {0: _utility_design(model, ids, comps)}, {0: model.params_})
     np.testing.assert_allclose(fast({0: theta})[0], expected, rtol=1e-10)
+
+
+def test_draws_in_one_block_are_the_draws_one_vector_at_a_time():
+    """draw_parameters draws the same numbers as drawing each segment's vector in turn, draw
+    after draw (the intervals did that before they were vectorised, issue 15)."""
+    from bundleopt.plan_parts.intervals import draw_parameters
+
+    sc = _scenario()
+    models = _models(sc, 0.2)
+    for s, m in models.items():  # correlated estimates
+        a = np.random.default_rng(s).normal(0, 0.1, (5, 5))
+        m.cov_ = pd.DataFrame(a @ a.T, index=NAMES, columns=NAMES)
+    next(iter(models.values())).cov_.iloc[0, :] = np.nan  # one parameter held at its estimate
+    arrays, names, fixed = draw_parameters(models, 7, np.random.default_rng(3))
+    assert len(fixed) == 1
+    rng = np.random.default_rng(3)
+    for d in range(7):
+        for s, m in models.items():
+            cov = m.cov_.to_numpy()
+            ok = np.isfinite(np.diag(cov)) & np.isfinite(cov).all(axis=1)
+            vals, vecs = np.linalg.eigh(cov[np.ix_(ok, ok)])
+            theta = m.params_.to_numpy().copy()
+            theta[ok] += (vecs * np.sqrt(np.clip(vals, 0, None))) @ rng.standard_normal(int(ok.sum()))
+            np.testing.assert_allclose(arrays[s][d], theta, rtol=1e-12, atol=1e-14)
+            assert list(names[s]) == list(m.params_.index)

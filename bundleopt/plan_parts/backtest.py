@@ -169,11 +169,12 @@ def backtest(
     segs = [s for s in test_data.menus if s in fit_data.menus and fit_data.menus[s].n_occasions > 0]
     models = fit_menu_models({s: fit_data.menus[s] for s in segs}, smoothing=smoothing)
     cost = catalog.set_index(catalog["product_id"].astype(str))["unit_cost"].astype(float)
+    cost_of = {k: v for k, v in cost.items() if np.isfinite(v)}  # a missing cost adds 0 (pandas sum)
     comp = {} if bundles is None else dict(zip(bundles["bundle_id"], bundles["components"], strict=True))
     rows = []
     for s in segs:
         mc, model = test_data.menus[s], models[s]
-        costs = np.array([0.0 if a == NO_PURCHASE else float(cost.reindex(list(comp.get(a, (a,)))).sum())
+        costs = np.array([0.0 if a == NO_PURCHASE else float(sum(cost_of.get(str(c), 0.0) for c in comp.get(a, (a,))))
                           for a in map(str, mc.alt_ids)])
         pred = predicted_choices(model, mc)
         obs = np.bincount(mc.choice, weights=mc.count, minlength=len(mc.alt_ids))

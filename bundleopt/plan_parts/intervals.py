@@ -29,7 +29,7 @@ import pandas as pd
 
 from bundleopt.scenario import Decision, Scenario
 
-__all__ = ["Intervals", "RobustPlan", "draw_models", "parameter_intervals", "robust_plan"]
+__all__ = ["Intervals", "RobustPlan", "draw_models", "draw_parameters", "parameter_intervals", "robust_plan"]
 
 #: ``weights_of({segment: parameter Series}) -> v`` (S, O, K): the scenario's weights at those parameters
 WeightsOf = Callable[[Mapping[Any, pd.Series]], np.ndarray]
@@ -52,13 +52,16 @@ class Intervals:
     note: str
 
 
-def draw_models(models: Mapping[Any, Any], n_draws: int,
-                rng: np.random.Generator) -> tuple[list[dict[Any, pd.Series]], list[str]]:
-    """``n_draws`` parameter sets ``{segment: Series}`` drawn from ``N(estimate, cov_)`` per model.
+def draw_parameters(models: Mapping[Any, Any], n_draws: int, rng: np.random.Generator,
+                    ) -> tuple[dict[Any, np.ndarray], dict[Any, pd.Index], list[str]]:
+    """``n_draws`` parameter vectors per model from ``N(estimate, cov_)``, as arrays.
 
-    Returns the draws and the names of parameters held at their estimate (covariance
-    not finite). The square root of the covariance is taken by eigen-decomposition
-    with negative eigenvalues (rounding) set to 0.
+    Returns ``({segment: (n_draws, P) draws}, {segment: parameter names}, held)`` with
+    ``held`` the parameters held at their estimate (covariance not finite). The square
+    root of each covariance is taken once, by eigen-decomposition with negative
+    eigenvalues (rounding) set to 0. The standard normals are drawn draw by draw and
+    segment by segment from ``rng`` (one block: the same numbers as drawing them in
+    that order one vector at a time).
     """
     fixed: list[str] = []
     roots = {}
@@ -70,15 +73,27 @@ def draw_models(models: Mapping[Any, Any], n_draws: int,
         sub = cov[np.ix_(ok, ok)]
         vals, vecs = np.linalg.eigh((sub + sub.T) / 2) if ok.any() else (np.zeros(0), np.zeros((0, 0)))
         roots[s] = (est, ok, vecs * np.sqrt(np.clip(vals, 0.0, None)), m.params_.index)
-    out = []
-    for _ in range(n_draws):
-        drawn = {}
-        for s, (est, ok, root, names) in roots.items():
-            theta = est.copy()
-            theta[ok] += root @ rng.standard_normal(int(ok.sum()))
-            drawn[s] = pd.Series(theta, index=names)
-        out.append(drawn)
-    return out, fixed
+    sizes = [int(ok.sum()) for _, ok, _, _ in roots.values()]
+    z = rng.standard_normal((n_draws, sum(sizes)))
+    out, names, start = {}, {}, 0
+    for (s, (est, ok, root, index)), k in zip(roots.items(), sizes, strict=True):
+        theta = np.tile(est, (n_draws, 1))
+        theta[:, ok] += z[:, start:start + k] @ root.T
+        start += k
+        out[s], names[s] = theta, index
+    return out, names, fixed
+
+
+def draw_models(models: Mapping[Any, Any], n_draws: int,
+                rng: np.random.Generator) -> tuple[list[dict[Any, pd.Series]], list[str]]:
+    """``n_draws`` parameter sets ``{segment: Series}`` drawn from ``N(estimate, cov_)`` per model
+    (:func:`draw_parameters`, one Series per draw and segment).
+
+    Returns the draws and the names of parameters held at their estimate (covariance
+    not finite).
+    """
+    arrays, names, fixed = draw_parameters(models, n_draws, rng)
+    return [{s: pd.Series(arrays[s][d], index=names[s]) for s in arrays} for d in range(n_draws)], fixed
 
 
 def linear_weights(v: np.ndarray, prices: np.ndarray, design: Mapping[Any, np.ndarray],
@@ -92,13 +107,17 @@ def linear_weights(v: np.ndarray, prices: np.ndarray, design: Mapping[Any, np.nd
     """
     p = np.nan_to_num(np.asarray(prices, dtype=float))
     keys = list(estimates)
+    est = {s: estimates[s].to_numpy(dtype=float) for s in keys}
+    at_price = {s: int(estimates[s].index.get_loc(price)) for s in keys}
 
     def weights_of(params: Mapping[Any, pd.Series]) -> np.ndarray:
         out = np.empty_like(v)
         for i, s in enumerate(keys):
-            delta = (params[s] - estimates[s]).to_numpy(dtype=float)
-            d_beta = float(params[s][price] - estimates[s][price])
-            out[i] = v[i] * np.exp((design[s] @ delta)[:, None] + d_beta * p)
+            given = params[s]
+            if not given.index.equals(estimates[s].index):  # fast path: the same parameters in order
+                given = given.reindex(estimates[s].index)
+            delta = given.to_numpy(dtype=float) - est[s]
+            out[i] = v[i] * np.exp((design[s] @ delta)[:, None] + delta[at_price[s]] * p)
         return out
 
     return weights_of
@@ -128,6 +147,7 @@ def parameter_intervals(
     left out and counted in the note.
     """
     from bundleopt.optimize import evaluate
+    from bundleopt.optimize.evaluation import segment_outcomes, validate_decision
     from bundleopt.plan_parts.headline import percent_base
 
     if not (isinstance(n_draws, int) and n_draws >= 2):
@@ -137,6 +157,7 @@ def parameter_intervals(
     rng = np.random.default_rng(random_state)
     drawn, fixed = draw_models(models, n_draws, rng)
     sq = scenario.status_quo()
+    both = np.stack([validate_decision(scenario, decision), validate_decision(scenario, sq)])
     rows, rejected, bad_base = [], 0, 0
     for d, ms in enumerate(drawn):
         try:
@@ -144,12 +165,15 @@ def parameter_intervals(
         except ValueError:
             rejected += 1
             continue
-        p_ev, q_ev = evaluate(sc, decision), evaluate(sc, sq)
-        why = percent_base(q_ev.profit, q_ev.revenue, min_base_margin)
+        # evaluate()'s profit and revenue of the plan and the status quo, in one batch
+        out = segment_outcomes(sc, both)
+        p_profit, q_profit = sc.market_size * out.margin @ sc.weights
+        q_revenue = float(sc.market_size * out.revenue[1] @ sc.weights)
+        why = percent_base(float(q_profit), q_revenue, min_base_margin)
         bad_base += bool(why)
-        gain = p_ev.profit - q_ev.profit
-        rows.append({"draw": d, "plan_profit": p_ev.profit, "status_quo_profit": q_ev.profit,
-                     "gain": gain, "uplift": gain / q_ev.profit if not why else np.nan})
+        gain = float(p_profit - q_profit)
+        rows.append({"draw": d, "plan_profit": float(p_profit), "status_quo_profit": float(q_profit),
+                     "gain": gain, "uplift": gain / float(q_profit) if not why else np.nan})
     draws = pd.DataFrame(rows, columns=["draw", "plan_profit", "status_quo_profit", "gain", "uplift"])
     point_p, point_q = evaluate(scenario, decision), evaluate(scenario, sq)
     point_why = percent_base(point_q.profit, point_q.revenue, min_base_margin)
