@@ -126,7 +126,7 @@ def _component_price_sum(sc: Scenario, q: Quantities) -> np.ndarray:
     list_price = sc.list_prices()[singles]
     comp_price = np.where(q.on[:, :, singles], q.price[:, :, singles], list_price)  # (N, G, J)
     mult = multiplicity(sc) * sc.is_bundle[:, None]
-    return np.einsum("ngj,oj->ngo", comp_price, mult)
+    return comp_price @ mult.T  # (n, g, j) x (j, o): through BLAS (einsum here was 16 s at 1,000 offers)
 
 
 def check_bundle_discount(sc: Scenario, q: Quantities, rule: str) -> RuleCheck:
