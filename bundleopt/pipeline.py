@@ -42,7 +42,7 @@ from typing import Any
 
 import pandas as pd
 
-from bundleopt.data.validate import CleaningReport
+from bundleopt.data.validation import CleaningReport
 from bundleopt.planning.assessing import assess, shop_decision, solve_plan
 from bundleopt.planning.bundles import build_choices, mine_candidates
 from bundleopt.planning.config import BUNDLE_UTILITIES, DEFAULT_LADDER, BundleUtility, PlanConfig

@@ -269,7 +269,7 @@ def test_validation_only_ever_raises_value_errors(tx, drop_col, errors):
 def test_no_rows_left_says_why():
     import pytest
 
-    from bundleopt.data.validate import DataValidationError
+    from bundleopt.data.validation import DataValidationError
     from bundleopt.datasets.market import make_market
 
     m = make_market(seed=1, n_products=6, n_customers=60)

@@ -14,7 +14,7 @@ from bundleopt.data.number_format import (
     detect_separator,
     parse_number_column,
 )
-from bundleopt.data.validate import DataValidationError
+from bundleopt.data.validation import DataValidationError
 from bundleopt.datasets.market import make_market
 
 

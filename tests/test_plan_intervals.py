@@ -94,7 +94,7 @@ def test_linear_weights_match_the_pipeline_weights_at_other_parameters():
     import copy
 
     from bundleopt.data.choice_data import build_menu_choices
-    from bundleopt.data.validate import validate
+    from bundleopt.data.validation import validate
     from bundleopt.datasets import make_market
     from bundleopt.pipeline import _bundle_weights, _utility_design, fit_menu_models
     from bundleopt.plan_parts.intervals import linear_weights

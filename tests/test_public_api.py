@@ -71,3 +71,23 @@ def test_sweep_stays_the_function_after_importing_its_module():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=300)
     assert out.stdout.split() == ["[]", "True"]
+
+
+def test_no_submodule_anywhere_is_shadowed_by_a_name_of_its_package():
+    """``import bundleopt.x.y`` and ``bundleopt.x.y`` are the same module for every package
+    (before: ``bundleopt.data.validate`` was the function, hiding ``data/validate.py``)."""
+    import importlib
+    import pkgutil
+
+    import bundleopt
+
+    shadowed = []
+    for info in pkgutil.walk_packages(bundleopt.__path__, "bundleopt."):
+        if not info.ispkg:
+            continue
+        pkg = importlib.import_module(info.name)
+        for sub in pkgutil.iter_modules(pkg.__path__):
+            module = importlib.import_module(f"{info.name}.{sub.name}")
+            if hasattr(pkg, sub.name) and getattr(pkg, sub.name) is not module:
+                shadowed.append(f"{info.name}.{sub.name}")
+    assert shadowed == []

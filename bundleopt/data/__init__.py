@@ -4,7 +4,7 @@ from bundleopt.data.choice_data import build_choice_data
 from bundleopt.data.dates import DateFormatError, parse_dates
 from bundleopt.data.io import load_catalog, load_sessions, load_transactions, read_table
 from bundleopt.data.schemas import CATALOG, NO_PURCHASE, SESSIONS, TRANSACTIONS, Column, Schema
-from bundleopt.data.validate import (
+from bundleopt.data.validation import (
     CleaningReport,
     DataValidationError,
     ValidatedData,

@@ -1,7 +1,7 @@
 """Loading tables from CSV or Parquet files.
 
 Loading only reads and renames (and, when told how, reads dates); checking is
-:mod:`bundleopt.data.validate`'s job. Reading rules, the same for CSV and Parquet:
+:mod:`bundleopt.data.validation`'s job. Reading rules, the same for CSV and Parquet:
 
 * id and text columns (``category``) are text: leading zeros survive, and ids
   such as ``NA``, ``null``, ``None`` or ``nan`` are ids, not missing values (only
@@ -36,7 +36,7 @@ from bundleopt.data.number_format import (
     parse_number_column,
 )
 from bundleopt.data.schemas import CATALOG, SESSIONS, TRANSACTIONS, Schema
-from bundleopt.data.validate import DataValidationError
+from bundleopt.data.validation import DataValidationError
 
 _CSV = (".csv", ".csv.gz", ".csv.zip", ".csv.bz2", ".csv.xz", ".txt", ".tsv")
 _PARQUET = (".parquet", ".pq", ".parq")

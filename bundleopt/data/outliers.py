@@ -10,7 +10,7 @@ far beyond any promotion, which is rarely past 70% off, or any price change with
 a data window). The list price is checked with the same rule against the median
 price paid (once the outlier lines are gone).
 
-Functions return masks and references; :mod:`bundleopt.data.validate` decides
+Functions return masks and references; :mod:`bundleopt.data.validation` decides
 whether they are fatal or dropped, and reports them by product and line.
 """
 

@@ -1,5 +1,5 @@
 """Row checks shared by the table validators: read ids, numbers and dates, then raise on or
-drop-and-report the rows that fail (``errors="raise"`` / ``"drop"``, :mod:`bundleopt.data.validate`)."""
+drop-and-report the rows that fail (``errors="raise"`` / ``"drop"``, :mod:`bundleopt.data.validation`)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Column specifications of the tables bundleopt reads: catalog, transactions, sessions.
 
 A schema is data: an ordered tuple of :class:`Column` specs. Validation
-(:mod:`bundleopt.data.validate`) and loading (:mod:`bundleopt.data.io`) read them;
+(:mod:`bundleopt.data.validation`) and loading (:mod:`bundleopt.data.io`) read them;
 nothing else hard-codes column names.
 
 Identifiers (product, order, customer, session ids) are normalised to ``str`` so

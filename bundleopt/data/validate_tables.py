@@ -1,6 +1,6 @@
 """Each table checked and normalised on its own: :func:`validate_catalog`,
 :func:`validate_transactions`, :func:`validate_sessions` (the policy is in
-:mod:`bundleopt.data.validate`, which adds the checks across tables)."""
+:mod:`bundleopt.data.validation`, which adds the checks across tables)."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ from typing import Literal, overload
 
 import pandas as pd
 
-from bundleopt.data.validate import CleaningReport, validate
+from bundleopt.data.validation import CleaningReport, validate
 from bundleopt.datasets.real import load_tafeng_raw
 
 __all__ = ["load_tafeng", "tafeng_from_raw"]

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from bundleopt.data.validate import CleaningReport, validate
+from bundleopt.data.validation import CleaningReport, validate
 from bundleopt.planning.config import PlanConfig
 
 __all__ = ["CleanData", "load_data"]
