@@ -18,129 +18,24 @@ apply to each segment's menu.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from bundleopt.checks import flag, number
+from bundleopt.constraints import Constraints
+from bundleopt.scenario_checks import (
+    _as_components,
+    _check_finite_nonneg,
+    _check_hashable,
+    _check_list_level,
+    _check_magnitudes,
+    _check_shape,
+)
 
 NOT_OFFERED = -1
-# Largest odds of buying against not buying in a segment, (sum of the offers' largest
-# weights) / v0: beyond about 1e15 ~ 1 / (4.5 eps), v0 + sum v rounds to sum v in double
-# precision, so the no-purchase share, and every rule or profit figure that depends on
-# it, is lost in rounding. Such weights come from a utility with a wrong unit or sign.
-_MAX_PURCHASE_ODDS = 1e15
-
-
-@dataclass(frozen=True)
-class Constraints:
-    """Business rules. ``None`` switches a rule off.
-
-    Attributes
-    ----------
-    max_offers : C, most offers on a menu (per segment when personalised).
-    max_bundles : C_b, most bundles on a menu (per segment when personalised).
-    min_margin : per-offer margin floor: a level with ``(p - c) / p < min_margin``
-        is never offered (dropped before the model is built).
-    min_margin_rate : m, aggregate expected margin rate,
-        ``sum (p - c) v z >= m * sum p v z``, per segment or overall
-        (``margin_rate_scope``).
-    max_bundles_per_product : r, each product is a component of at most r offered
-        bundles (per menu).
-    min_bundle_discount : d_min, no-arbitrage: an offered bundle costs at most
-        ``(1 - d_min) * sum of its components' prices`` (a component's price is its
-        chosen price on the same menu, or its list price when it is not offered).
-        ``0.0`` is plain no-arbitrage.
-    max_bundle_discount : d_max, an offered bundle costs at least
-        ``(1 - d_max) * sum of its components' prices``.
-    max_cannibalisation : gamma, expected standalone sales of each protected
-        product stay at least ``(1 - gamma)`` of its reference sales
-        (:meth:`Scenario.reference_sales`: all singles at list price, no bundles).
-    protected_products : products the cannibalisation cap applies to
-        (None = every product that has a single offer).
-    max_price_spread : delta, personalised prices of one offer across two segments
-        that are both offered it satisfy ``p_s <= (1 + delta) p_s'``.
-    stock : product id -> units available; expected units of the product (through
-        singles and bundles) times ``Scenario.market_size`` stay at most its stock.
-    must_offer : products that must stay on sale: each one's single offer is on every
-        menu (every segment's, when prices are personalised), at some allowed level.
-    """
-
-    max_offers: int | None = None
-    max_bundles: int | None = None
-    min_margin: float | None = None
-    min_margin_rate: float | None = None
-    margin_rate_scope: Literal["overall", "segment"] = "overall"
-    max_bundles_per_product: int | None = None
-    min_bundle_discount: float | None = None
-    max_bundle_discount: float | None = None
-    max_cannibalisation: float | None = None
-    protected_products: tuple[Any, ...] | None = None
-    max_price_spread: float | None = None
-    stock: Mapping[Any, float] | None = None
-    must_offer: tuple[Any, ...] | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("max_offers", "max_bundles", "max_bundles_per_product"):
-            value = getattr(self, name)
-            if value is not None and number(f"Constraints.{name}", value, integer=True) < 0:
-                raise ValueError(f"Constraints.{name} must be a non-negative integer, got {value!r}")
-        for name in ("min_margin", "min_margin_rate", "min_bundle_discount",
-                     "max_bundle_discount", "max_cannibalisation"):
-            value = getattr(self, name)
-            if value is not None and not 0.0 <= number(f"Constraints.{name}", value) < 1.0:
-                raise ValueError(f"Constraints.{name} must be in [0, 1), got {value!r}")
-        if self.max_price_spread is not None and number(
-            "Constraints.max_price_spread", self.max_price_spread
-        ) < 0:
-            raise ValueError(
-                f"Constraints.max_price_spread must be >= 0, got {self.max_price_spread!r}"
-            )
-        if self.margin_rate_scope not in ("overall", "segment"):
-            raise ValueError(
-                "Constraints.margin_rate_scope must be 'overall' or 'segment', "
-                f"got {self.margin_rate_scope!r}"
-            )
-        if (self.min_bundle_discount is not None and self.max_bundle_discount is not None
-                and self.min_bundle_discount > self.max_bundle_discount):
-            raise ValueError(
-                f"Constraints.min_bundle_discount ({self.min_bundle_discount}) exceeds "
-                f"max_bundle_discount ({self.max_bundle_discount})"
-            )
-        if self.stock is not None:
-            if not isinstance(self.stock, Mapping):
-                raise ValueError("Constraints.stock must be a mapping product id -> units, "
-                                 f"got a {type(self.stock).__name__}")
-            bad = {k: v for k, v in self.stock.items() if not _nonneg_number(v)}
-            if bad:
-                raise ValueError(f"Constraints.stock must be finite numbers >= 0; bad entries: {bad}")
-        if self.protected_products is not None:
-            if isinstance(self.protected_products, (str, bytes)) or not isinstance(
-                self.protected_products, Iterable
-            ):
-                raise ValueError(
-                    "Constraints.protected_products must be a collection of product ids, got "
-                    f"{self.protected_products!r} (for one product write ({self.protected_products!r},))"
-                )
-            object.__setattr__(self, "protected_products", tuple(self.protected_products))
-        if self.must_offer is not None:
-            if isinstance(self.must_offer, (str, bytes)) or not isinstance(self.must_offer, Iterable):
-                raise ValueError(
-                    "Constraints.must_offer must be a collection of product ids, got "
-                    f"{self.must_offer!r} (for one product write ({self.must_offer!r},))"
-                )
-            try:
-                kept = tuple(dict.fromkeys(self.must_offer))  # each product once, in order
-            except TypeError:
-                raise ValueError(f"Constraints.must_offer must hold product ids, got {self.must_offer!r}") from None
-            object.__setattr__(self, "must_offer", kept or None)  # () keeps nothing: off
-
-    def active(self) -> list[str]:
-        """Names of the rules that are switched on."""
-        skip = {"margin_rate_scope", "protected_products"}
-        return [f for f in self.__dataclass_fields__ if f not in skip and getattr(self, f) is not None]
 
 
 @dataclass(frozen=True)
@@ -484,97 +379,3 @@ class Scenario:
             components=components, segment_ids=segment_ids, constraints=constraints,
             market_size=market_size, list_level=list_level,
         )
-
-
-def _check_shape(name: str, arr: np.ndarray, shape: tuple[int, ...]) -> None:
-    if arr.shape != shape:
-        raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
-
-
-def _check_finite_nonneg(name: str, arr: np.ndarray) -> None:
-    bad = np.flatnonzero(~np.isfinite(arr) | (arr < 0))
-    if bad.size:
-        raise ValueError(f"{name} must be finite and >= 0; bad entries at {bad[:5].tolist()}: {arr[bad[:5]]}")
-
-
-def _check_hashable(name: str, ids: Any) -> None:
-    """Ids are dictionary keys throughout (menus, tables): a list or array as an id is refused."""
-    for i, x in enumerate(ids):
-        try:
-            hash(x)
-        except TypeError:
-            raise ValueError(f"{name}[{i}] = {x!r} is not a usable id (a {type(x).__name__}); "
-                             "use strings or numbers") from None
-
-
-def _nonneg_number(value: object) -> bool:
-    try:
-        return number("", value) >= 0
-    except ValueError:
-        return False
-
-
-def _as_components(components: Any) -> tuple[tuple[Any, ...], ...]:
-    """Components as a tuple of tuples of product ids; a string in place of a tuple is
-    refused (``tuple("AB")`` would silently be the products ``"A"`` and ``"B"``)."""
-    if isinstance(components, (str, bytes)) or not isinstance(components, Iterable):
-        raise ValueError(f"components must be a sequence of tuples of product ids, got {components!r}")
-    out = []
-    for o, comp in enumerate(components):
-        if isinstance(comp, (str, bytes)) or not isinstance(comp, Iterable):
-            raise ValueError(f"components[{o}] must be a tuple of product ids, got {comp!r} "
-                             f"(for a single product write ({comp!r},))")
-        out.append(tuple(comp))
-    return tuple(out)
-
-
-def _check_list_level(list_level: Any, price_ok: np.ndarray, offer_ids: Sequence[Any]) -> np.ndarray:
-    """``list_level`` as ints, each the index of an existing level of its offer's ladder;
-    the message names the entry and its offer."""
-    raw = np.asarray(list_level).reshape(-1)
-    n_o, n_k = price_ok.shape
-    _check_shape("list_level", raw, (n_o,))
-    if raw.dtype.kind not in "iuf":
-        raise ValueError(f"list_level must be whole numbers (ladder indices), got {raw[:10].tolist()}")
-    for o, value in enumerate(raw):
-        if not (np.isfinite(value) and value == np.round(value)):
-            raise ValueError(f"list_level[{o}] (offer {offer_ids[o]!r}) = {value.item()!r} is not a whole number")
-        if not 0 <= value < n_k:
-            raise ValueError(f"list_level[{o}] (offer {offer_ids[o]!r}) = {int(value)} is outside the "
-                             f"ladder's levels 0..{n_k - 1}")
-        if not price_ok[o, int(value)]:
-            raise ValueError(f"list_level[{o}] (offer {offer_ids[o]!r}) = {int(value)} points to a "
-                             "missing level (its price is NaN)")
-    return raw.astype(int)
-
-
-def _check_magnitudes(v: np.ndarray, v0: np.ndarray, prices: np.ndarray, segment_ids: Sequence[Any]) -> None:
-    """Refuse preference weights that double arithmetic cannot carry.
-
-    Only ratios matter to the choice probabilities (``v`` and ``v0`` of a segment may be
-    scaled together), so two things are refused per segment: sums or revenue terms
-    ``p * (v0 + sum_o max_k v)`` that overflow, and purchase odds
-    ``sum_o max_k v[s, o, k] / v0[s]`` above ``_MAX_PURCHASE_ODDS`` (1e15), where the
-    no-purchase share is lost in rounding. A ``v0`` below the smallest normal double
-    is refused for the same reason. A ``v0`` far from 1 is fine: the solver's model is
-    conditioned (``bundleopt.optimize.conditioning``), and scaling a segment's ``v`` and
-    ``v0`` together leaves the plan unchanged (tested).
-    """
-    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        most = v.max(axis=2).sum(axis=1)
-        total = v0 + most
-        odds = most / v0
-        revenue = total * np.nanmax(prices)
-    for s, sid in enumerate(segment_ids):
-        if not np.isfinite(revenue[s]) or v0[s] < np.finfo(float).tiny:
-            raise ValueError(
-                f"segment {sid!r}: preference weights overflow double arithmetic (v0 = {v0[s]:.3g}, "
-                f"sum of the largest v = {most[s]:.3g}); only v / v0 matters, so divide the "
-                "segment's v and v0 by a common factor"
-            )
-        if odds[s] > _MAX_PURCHASE_ODDS:
-            raise ValueError(
-                f"segment {sid!r}: preference weights {odds[s]:.3g} times the no-purchase weight v0 "
-                f"(more than {_MAX_PURCHASE_ODDS:.0e}) leave the no-purchase share below double "
-                "precision; check the utilities (a price coefficient's unit or sign?)"
-            )

@@ -1,7 +1,7 @@
 """The rule registry: one record per business-rule family, read by every consumer.
 
 A rule family (``formulations/rules.md``) is defined once, here, by a
-:class:`RuleFamily`: the :class:`~bundleopt.scenario.Constraints` fields it reads, when
+:class:`RuleFamily`: the :class:`~bundleopt.constraints.Constraints` fields it reads, when
 it is switched on, the builder that adds its MILP rows (by name, in
 :mod:`bundleopt.optimize.families`), its exact check (:mod:`bundleopt.optimize.rule_checks`),
 whether it ties segments' menus together, whether leaving out dominated ladder levels

@@ -50,7 +50,7 @@ class PlanConfig:
         always added, the levels are kept sorted.
     bundle_utility : ``"copurchase"`` or ``"additive"`` (``formulations/bundle_utility.md``).
     no_arbitrage : a bundle costs at most the sum of its components' prices on its menu.
-    constraints : further :class:`~bundleopt.scenario.Constraints` fields, e.g.
+    constraints : further :class:`~bundleopt.constraints.Constraints` fields, e.g.
         ``{"max_price_spread": 0.1}``; they override the fields above. Without a
         ``"stock"`` entry, the catalog's ``stock`` column (units) sets the stock rule
         (:func:`bundleopt.planning.scenario_stage.stock_limits`); ``{"stock": None}``
