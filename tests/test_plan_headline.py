@@ -70,3 +70,31 @@ def test_percent_base_rules():
 def test_loss_makers_are_singles_whose_list_price_does_not_cover_cost():
     sc = _scenario(costs=(10.0, 3.0, 12.0))  # a at cost: no margin either
     assert [sc.offer_ids[o] for o in loss_makers(sc)] == ["a", "c"]
+
+
+def test_a_weak_re_solve_does_not_move_the_gain_to_personalisation():
+    """A restricted re-solve stopped by its time limit (here: one that returns the status
+    quo) must not leave the price and bundle parts at 0: each of the plan's menus offered
+    to all is a candidate, scored exactly on the restricted problem."""
+    from dataclasses import replace
+
+    from bundleopt.optimize.evaluation import evaluate_many
+    from bundleopt.solution import Solution
+
+    sc = _scenario(personalised=True)
+    sol = solve(sc)
+
+    def timed_out(sub):
+        weak = sub.status_quo()
+        return replace(sol, decision=weak, status="time_limit")
+
+    assert isinstance(sol, Solution)
+    head = decompose_gain(sc, sol.decision, solve=timed_out)
+    steps = head.steps.set_index("step")
+    uniform = replace(sc, personalised=False)
+    menus = np.asarray(sol.decision.levels)[:, None, :]
+    best_menu = evaluate_many(uniform, menus)
+    assert steps.at["bundles", "profit"] >= np.max(np.where(best_menu.feasible, best_menu.profit, -np.inf)) - 1e-9
+    assert steps.at["price_changes", "part"] + steps.at["bundles", "part"] > 0
+    assert math.isclose(steps["part"].sum(), head.gain, rel_tol=1e-12)
+    assert "plan offered to all" in " ".join(steps["note"])

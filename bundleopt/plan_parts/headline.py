@@ -109,6 +109,31 @@ def _tile(scenario: Scenario, row: np.ndarray) -> Decision:
     return Decision(np.tile(np.asarray(row, dtype=int), (scenario.n_menus, 1)))
 
 
+def _best_uniform(sub: Scenario, sol: Any, previous: np.ndarray, plan: Decision,
+                  singles_only: bool) -> tuple[np.ndarray, str]:
+    """The best one-menu decision known for the restricted problem ``sub``, and a note.
+
+    Candidates: the re-solve's answer, the previous step's decision, and each of the
+    plan's menus offered to everybody (bundles dropped for the singles-only step). All
+    are scored exactly on ``sub`` and only those keeping its rules count, so a re-solve
+    stopped by its time limit does not move the gain to the last step.
+    """
+    from bundleopt.optimize.evaluation import evaluate_many
+
+    menus = np.asarray(plan.levels, dtype=int).copy()
+    if singles_only:
+        menus[:, sub.is_bundle] = NOT_OFFERED
+    cands = np.concatenate([np.asarray(sol.decision.levels[:1], dtype=int), np.asarray(previous)[None], menus])
+    ev = evaluate_many(sub, cands[:, None, :])
+    labels = [f"re-solved with one price for all ({sol.status})", "the previous step kept (the re-solve found less)",
+              *[f"a segment's menu of the plan offered to all (the re-solve, {sol.status}, found less)"] * len(menus)]
+    score = np.where(ev.feasible, ev.profit, -np.inf)
+    best = int(np.argmax(score)) if np.isfinite(score).any() else 0
+    if np.isfinite(score[0]) and score[0] >= score[best]:
+        best = 0  # ties go to the re-solve's answer
+    return cands[best], labels[best]
+
+
 def decompose_gain(
     scenario: Scenario,
     plan_decision: Decision,
@@ -144,11 +169,7 @@ def decompose_gain(
             row, note = previous, "no bundle candidates: nothing to add"
         else:
             sol = solve(sub)
-            row = sol.decision.levels[0]
-            note = f"re-solved with one price for all ({sol.status})"
-            kept = evaluate(sub, Decision(previous[None]))
-            if kept.feasible and kept.profit > evaluate(sub, sol.decision).profit:
-                row, note = previous, "the previous step kept (the re-solve found less)"
+            row, note = _best_uniform(sub, sol, previous, plan_decision, singles_only=name == "price_changes")
         decisions[name] = _tile(scenario, row)
         notes[name] = note
         previous = np.asarray(row)
