@@ -26,6 +26,7 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
 
+from bundleopt.optimize import core_rows
 from bundleopt.optimize import families as fam
 from bundleopt.optimize.levels import dominated_levels, level_mask, top_of_others
 from bundleopt.optimize.rules import REGISTRY, active_families, dominance_safe, family
@@ -177,10 +178,10 @@ def build_model(
         m.info = info
         _define_variables(m, info)
         _define_objective(m, info)
-        fam.define_core_constraints(m, scenario)
+        core_rows.define_core_constraints(m, scenario)
         if info.strengthen:
-            fam.define_rlt_bounds(m, scenario)
-            fam.define_attraction_cuts(m, scenario)
+            core_rows.define_rlt_bounds(m, scenario)
+            core_rows.define_attraction_cuts(m, scenario)
         for rule in REGISTRY:  # each family's builder, in registry order
             if rule.name in on:
                 getattr(fam, rule.rows)(m, scenario)
@@ -217,6 +218,6 @@ def _define_objective(m: pyo.ConcreteModel, info: BuildInfo) -> None:
     coef = profit_coefficients(info.scenario)
     keys = [key for key in m.ZI if coef[key] != 0.0]
     m.profit = pyo.Objective(
-        expr=fam.linear([coef[key] for key in keys], [m.z[key] for key in keys]),
+        expr=core_rows.linear([coef[key] for key in keys], [m.z[key] for key in keys]),
         sense=pyo.maximize,
     )
