@@ -12,14 +12,14 @@ from sklearn.exceptions import NotFittedError
 
 from bundleopt.choice.draws import standard_draws, uniform_draws
 from bundleopt.choice.long_format import pack_long
-from bundleopt.choice.mixed_logit import (
+from bundleopt.choice.mixed_logit import MixedLogit
+from bundleopt.choice.precision import float64
+from bundleopt.choice.simulated_likelihood import (
     Layout,
-    MixedLogit,
     _block_loglik,
     group_panel,
     sim_loglik_and_grad,
 )
-from bundleopt.choice.precision import float64
 from bundleopt.choice.spec import Specification
 
 
