@@ -150,7 +150,7 @@ def _class_loglik(theta: jax.Array, data: PanelMenuData) -> jax.Array:
 
 
 def _panel_loglik(params: jax.Array, data: PanelMenuData, n_classes: int, n_theta: int, n_z: int) -> jax.Array:
-    from bundleopt.choice.latent_class import _log_prior, _unpack
+    from bundleopt.choice.latent_likelihood import _log_prior, _unpack
 
     theta, gamma = _unpack(params, n_classes, n_theta, n_z)
     return jnp.sum(jax.nn.logsumexp(_log_prior(gamma, data.Z) + _class_loglik(theta, data), axis=1))
@@ -170,7 +170,7 @@ def panel_derivatives(params: jax.Array, data: PanelMenuData, n_classes: int, n_
 @jax.jit
 def posterior(theta: jax.Array, gamma: jax.Array, data: PanelMenuData) -> tuple[jax.Array, jax.Array]:
     """E-step: ``(h (I, C), LL)``."""
-    from bundleopt.choice.latent_class import _log_prior
+    from bundleopt.choice.latent_likelihood import _log_prior
 
     joint = _log_prior(gamma, data.Z) + _class_loglik(theta, data)
     lse = jax.nn.logsumexp(joint, axis=1, keepdims=True)
@@ -179,10 +179,10 @@ def posterior(theta: jax.Array, gamma: jax.Array, data: PanelMenuData) -> tuple[
 
 @jax.jit
 def em_step(theta: jax.Array, gamma: jax.Array, data: PanelMenuData) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """One generalised-EM iteration (as :func:`bundleopt.choice.latent_class.em_step`): the
+    """One generalised-EM iteration (as :func:`bundleopt.choice.latent_likelihood.em_step`): the
     M-step's class block is one Newton step on the grouped MNL with record weights
     ``w_r h[i(r), c]`` (closed-form gradient and Hessian)."""
-    from bundleopt.choice.latent_class import _log_prior, _newton
+    from bundleopt.choice.latent_likelihood import _log_prior, _newton
 
     h, ll = posterior(theta, gamma, data)
     w_rec = data.menus.count[:, None] * h[data.customer]  # (R, C)
@@ -309,7 +309,7 @@ def fit_latent_menus(model: Any, panel: PanelMenuChoices, max_rows_check: int = 
     from bundleopt.choice.compile_cache import enable_compilation_cache
     from bundleopt.choice.grouped import raw_moments
     from bundleopt.choice.identification import Assessment, diverging, identify, subspace_covariance
-    from bundleopt.choice.latent_class import _log_prior, _unpack
+    from bundleopt.choice.latent_likelihood import _log_prior, _unpack
 
     enable_compilation_cache()
     spec = model._spec()
