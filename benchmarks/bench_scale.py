@@ -42,8 +42,8 @@ import pandas as pd  # noqa: E402
 from bundleopt.bench.common import wall_times  # noqa: E402
 from bundleopt.choice.fitting import maximize_loglik  # noqa: E402
 from bundleopt.choice.likelihood import MNLData, loglik_and_grad, loglik_grad_hess  # noqa: E402
+from bundleopt.choice.parquet_source import full_pass  # noqa: E402
 from bundleopt.choice.simulate import draw_choices  # noqa: E402
-from bundleopt.choice.streaming import full_pass  # noqa: E402
 
 
 def pick_device(name: str) -> jax.Device:

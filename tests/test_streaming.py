@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 
 from bundleopt.choice import MNL
+from bundleopt.choice.parquet_source import iter_observation_chunks, padded_size
 from bundleopt.choice.simulate import simulate_mnl
-from bundleopt.choice.streaming import StreamingMNL, iter_observation_chunks, padded_size
+from bundleopt.choice.streaming import StreamingMNL
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +106,8 @@ def test_balanced_fast_path_equals_general_path_and_in_memory(tmp_path):
     """A balanced file sorted by obs takes the pandas-free path; its chunks equal the
     general pack_long path's, and the fit equals the in-memory MNL."""
     from bundleopt.choice.long_format import pack_long
-    from bundleopt.choice.streaming import iter_observation_tables
+    from bundleopt.choice.parquet_source import iter_observation_tables
+    from bundleopt.choice.precision import float64
 
     df, _ = simulate_mnl(n_obs=5000, n_alts=4, n_features=2, seed=4)  # shapes as above: no new compile
     df["alt"] = df["alt"].astype("int16")
@@ -131,4 +133,5 @@ def test_balanced_fast_path_equals_general_path_and_in_memory(tmp_path):
     # an irregular chunk (a missing row) falls back to the general path
     table = next(iter_observation_tables(path, ["obs", "alt", "chosen", "x0", "x1"], "obs", 1500))
     assert src._pack_balanced(table.slice(1)) is None
-    assert src._pack(table.slice(1)).n_obs == src._pack(table).n_obs
+    with float64():  # _pack builds the JAX arrays; chunks() calls it in float64, as here
+        assert src._pack(table.slice(1)).n_obs == src._pack(table).n_obs

@@ -45,8 +45,8 @@ import pandas as pd
 
 from bundleopt.adaptive.market import NO_PURCHASE, Catalog
 from bundleopt.choice.likelihood import MNLData, loglik_grad_hess
+from bundleopt.choice.parquet_source import full_pass
 from bundleopt.choice.precision import in_float64
-from bundleopt.choice.streaming import full_pass
 from bundleopt.optimize import solve
 from bundleopt.scenario import NOT_OFFERED, Decision, Scenario
 
