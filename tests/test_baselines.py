@@ -156,16 +156,16 @@ def test_compare_baselines_table():
 def test_greedy_screen_changes_nothing(rules, monkeypatch):
     """The fast screen of personalised moves only skips moves that break a rule: the
     greedy path is the same with a screen that lets every move through."""
-    import bundleopt.optimize.baselines as baselines
+    import bundleopt.optimize.greedy as greedy
 
     sc = random_instance(12, 4, 3, n_bundles=3, seed=9, personalised=True, constraints=Constraints(**rules))
     screened = greedy_add_drop(sc)
 
-    class PassAll(baselines._Screen):
+    class PassAll(greedy._Screen):
         def passes(self, levels, moves):
             return np.ones(len(moves), dtype=bool)
 
-    monkeypatch.setattr(baselines, "_Screen", PassAll)
+    monkeypatch.setattr(greedy, "_Screen", PassAll)
     plain = greedy_add_drop(sc)
     np.testing.assert_array_equal(screened.levels, plain.levels)
     assert evaluate(sc, screened).feasible

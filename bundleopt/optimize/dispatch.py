@@ -8,7 +8,7 @@
 * personalised prices with dualisable coupling rules: :mod:`bundleopt.optimize.coupled`
   (Lagrangian decomposition and repair), then the MILP when the gap is too wide;
 * otherwise the MILP (:func:`bundleopt.optimize.milp.solve_milp`), warm-started
-  from :func:`bundleopt.optimize.baselines.greedy_add_drop` and bound-tightened.
+  from :func:`bundleopt.optimize.greedy.greedy_add_drop` and bound-tightened.
 
 Every answer is judged (:mod:`bundleopt.optimize.certify`) before it is returned.
 

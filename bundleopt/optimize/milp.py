@@ -94,9 +94,9 @@ def heuristic_start(scenario: Scenario, time_limit: float | None = None) -> tupl
     """Feasible greedy add/drop decision from the baselines module, or None (with a
     note), within ``time_limit`` seconds (its search and its repair phase each)."""
     try:
-        from bundleopt.optimize.baselines import greedy_add_drop
+        from bundleopt.optimize.greedy import greedy_add_drop
     except ImportError:
-        return None, "warm start: baselines.greedy_add_drop not available"
+        return None, "warm start: greedy.greedy_add_drop not available"
 
     try:
         decision = (greedy_add_drop(scenario) if time_limit is None else
