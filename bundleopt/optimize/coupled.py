@@ -34,10 +34,8 @@ from __future__ import annotations
 
 import time
 
-import highspy
 import numpy as np
 
-from bundleopt.optimize.columns import X, Z
 from bundleopt.optimize.coupled_master import (
     Column,
     CoupledResult,
@@ -45,11 +43,11 @@ from bundleopt.optimize.coupled_master import (
     _column,
     _master_lp,
     _repair,
+    coupling_rows,
 )
-from bundleopt.optimize.highs_backend import compile_model, new_highs
 from bundleopt.optimize.menu_oracle import best_menu, simple_rules
-from bundleopt.optimize.model import build_model
 from bundleopt.optimize.rules import active_families, coupling_families
+from bundleopt.optimize.segment_oracle import LpOracle, local_scenario
 from bundleopt.scenario import NOT_OFFERED, Decision, Scenario
 
 # Families whose rows join segments and that this module dualises.
@@ -75,124 +73,6 @@ def applies(scenario: Scenario) -> bool:
     if "fairness" in rules:  # by price windows: the segments' own rules must be simple
         return simple_rules(scenario, local_families(scenario))
     return True
-
-
-def local_scenario(scenario: Scenario, s: int) -> Scenario:
-    """Segment ``s`` alone (weight 1) with only its per-menu rules: the coupling rules
-    (overall margin rate, cannibalisation, stock, fairness) switched off."""
-    from bundleopt.optimize.decompose import segment_scenario
-
-    c = scenario.constraints
-    changes: dict[str, object] = {"max_cannibalisation": None, "stock": None, "max_price_spread": None,
-                                  "protected_products": None}
-    if c.margin_rate_scope == "overall":
-        changes["min_margin_rate"] = None
-    return segment_scenario(scenario, s).with_constraints(**changes)
-
-
-class LpOracle:
-    """Segment s's projected LP (``build_model(projected=True)``, ``milp.md``), built
-    and handed to HiGHS once; each call changes only the objective to the reward and
-    re-solves from the last basis. Its value bounds the best menu for any reward
-    (every menu maps to a feasible point with the same objective); when the vertex has
-    every ``z / x`` in {0, 1} it is that menu. A fractional vertex is rounded
-    (``z / x > 0.5``) and the menu kept only when it keeps the segment's rules."""
-
-    def __init__(self, scenario: Scenario, s: int, threads: int | None) -> None:
-        from bundleopt.optimize.evaluation import evaluate
-
-        self.sub = local_scenario(scenario, s)
-        self._evaluate = evaluate
-        # every ladder level kept: dominance holds for the profit, not for a reward with
-        # multiplier terms. "fairness" is not dominance-safe and adds no projected rows.
-        families = set(active_families(self.sub)) | {"fairness"}
-        self.model = build_model(self.sub, families=families, projected=True)
-        self.cm = compile_model(self.model)
-        lay = self.cm.layout
-        self.zcol = np.flatnonzero(lay.role == Z)
-        self.zo, self.zk = lay.offer[self.zcol].astype(int), lay.level[self.zcol].astype(int)
-        self.xcol = lay.find(X, 0)
-        self.n = self.cm.lp.num_col_
-        self.h = new_highs(threads)
-        self.h.setOptionValue("solver", "simplex")
-        self.h.passModel(self.cm.lp)
-
-    def __call__(self, reward: np.ndarray) -> tuple[float, np.ndarray | None]:
-        """``(upper bound, levels or None)`` for the per-probability ``reward`` (O, K)."""
-        coef = np.nan_to_num(reward[self.zo, self.zk]) * self.sub.v[0, self.zo, self.zk]
-        cost = np.zeros(self.n)
-        cost[self.zcol] = -coef * self.cm.scaling.col_scale[self.zcol]
-        top = float(np.abs(cost).max()) if self.n else 0.0
-        unit = 2.0 ** np.round(np.log2(top)) if top > 0 else 1.0
-        self.h.changeColsCost(self.n, np.arange(self.n, dtype=np.int32), cost / unit)
-        self.h.run()
-        if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            raise RuntimeError("segment LP ended with "
-                               f"{self.h.modelStatusToString(self.h.getModelStatus())}")
-        value = -(self.h.getInfo().objective_function_value - self.cm.lp.offset_) * unit
-        values = self.cm.to_model(self.h.getSolution().col_value)
-        ratio = values[self.zcol] / values[self.xcol]
-        levels = np.full(self.sub.n_offers, NOT_OFFERED, dtype=int)
-        on = ratio > 0.5
-        levels[self.zo[on]] = self.zk[on]
-        if np.all(np.minimum(np.abs(ratio), np.abs(1.0 - ratio)) <= 1e-6):
-            return value, levels
-        if self._evaluate(self.sub, Decision(levels[None])).feasible:
-            return value, levels
-        return value, None
-
-
-def coupling_rows(scenario: Scenario, tol: float = 1e-9) -> CouplingRows:
-    """The coupling rules of ``scenario`` as rows over the purchase probabilities
-    (same tolerances-free maths as :mod:`bundleopt.optimize.evaluation`):
-
-    * overall margin rate m: ``g = (1 - m) p - c``, ``b = 0``;
-    * cannibalisation of product j (single offer o_j): ``g[o_j, :] = 1``,
-      ``b = (1 - gamma) ref[o_j]`` (rows with ``b <= 0`` always hold: left out);
-    * stock of product j: ``g[o, :] = -M n_jo``, ``b = -stock_j``.
-
-    ``slack`` from the evaluator's tolerance ``tol`` (normalised excesses): margin rate
-    ``tol max(1, highest price)`` (its excess is divided by ``max(1, revenue)``),
-    cannibalisation ``tol``, stock ``tol max(1, stock_j)``.
-    """
-    sc = scenario
-    c = sc.constraints
-    shape = (sc.n_offers, sc.prices.shape[1])
-    g, b, names, slack = [], [], [], []
-    if c.min_margin_rate is not None and c.margin_rate_scope == "overall":
-        g.append(np.nan_to_num((1 - c.min_margin_rate) * sc.prices - sc.costs[:, None]))
-        b.append(0.0)
-        names.append("min_margin_rate")
-        slack.append(tol * max(1.0, float(np.nanmax(np.where(np.isfinite(sc.prices), sc.prices, 0.0)))))
-    if c.max_cannibalisation is not None:
-        single = sc.single_offer()
-        protected = [p for p in sc.products if p in single] if c.protected_products is None \
-            else list(c.protected_products)
-        ref = sc.reference_sales()
-        for p in protected:
-            o = single[p]
-            floor = (1 - c.max_cannibalisation) * ref[o]
-            if floor <= 0:
-                continue
-            row = np.zeros(shape)
-            row[o, :] = 1.0
-            g.append(row)
-            b.append(float(floor))
-            names.append(f"max_cannibalisation[{p!r}]")
-            slack.append(tol)
-    for p, units in (c.stock or {}).items():
-        row = np.zeros(shape)
-        for o, comp in enumerate(sc.components):
-            n = comp.count(p)
-            if n:
-                row[o, :] = -sc.market_size * n
-        g.append(row)
-        b.append(-float(units))
-        names.append(f"stock[{p!r}]")
-        slack.append(tol * max(1.0, float(units)))
-    g_arr = np.array(g) if g else np.zeros((0, *shape))
-    return CouplingRows(g=g_arr, b=np.array(b, dtype=float), names=tuple(names),
-                        slack=np.array(slack, dtype=float))
 
 
 def solve_coupled(scenario: Scenario, *, deadline: float | None = None, mip_gap: float = 1e-4,

@@ -14,7 +14,7 @@ from bundleopt.optimize.conditioning import LinearProgram
 from bundleopt.optimize.highs_backend import INF, new_highs, to_highs
 from bundleopt.scenario import NOT_OFFERED, Decision, Scenario
 
-__all__ = ["Column", "CoupledResult", "CouplingRows"]
+__all__ = ["Column", "CoupledResult", "CouplingRows", "coupling_rows"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,59 @@ class CouplingRows:
     b: np.ndarray  # (R,)
     names: tuple[str, ...]
     slack: np.ndarray | None = None
+
+
+def coupling_rows(scenario: Scenario, tol: float = 1e-9) -> CouplingRows:
+    """The coupling rules of ``scenario`` as rows over the purchase probabilities
+    (same tolerances-free maths as :mod:`bundleopt.optimize.evaluation`):
+
+    * overall margin rate m: ``g = (1 - m) p - c``, ``b = 0``;
+    * cannibalisation of product j (single offer o_j): ``g[o_j, :] = 1``,
+      ``b = (1 - gamma) ref[o_j]`` (rows with ``b <= 0`` always hold: left out);
+    * stock of product j: ``g[o, :] = -M n_jo``, ``b = -stock_j``.
+
+    ``slack`` from the evaluator's tolerance ``tol`` (normalised excesses): margin rate
+    ``tol max(1, highest price)`` (its excess is divided by ``max(1, revenue)``),
+    cannibalisation ``tol``, stock ``tol max(1, stock_j)``.
+    """
+    sc = scenario
+    c = sc.constraints
+    shape = (sc.n_offers, sc.prices.shape[1])
+    g, b, names, slack = [], [], [], []
+    if c.min_margin_rate is not None and c.margin_rate_scope == "overall":
+        g.append(np.nan_to_num((1 - c.min_margin_rate) * sc.prices - sc.costs[:, None]))
+        b.append(0.0)
+        names.append("min_margin_rate")
+        slack.append(tol * max(1.0, float(np.nanmax(np.where(np.isfinite(sc.prices), sc.prices, 0.0)))))
+    if c.max_cannibalisation is not None:
+        single = sc.single_offer()
+        protected = [p for p in sc.products if p in single] if c.protected_products is None \
+            else list(c.protected_products)
+        ref = sc.reference_sales()
+        for p in protected:
+            o = single[p]
+            floor = (1 - c.max_cannibalisation) * ref[o]
+            if floor <= 0:
+                continue
+            row = np.zeros(shape)
+            row[o, :] = 1.0
+            g.append(row)
+            b.append(float(floor))
+            names.append(f"max_cannibalisation[{p!r}]")
+            slack.append(tol)
+    for p, units in (c.stock or {}).items():
+        row = np.zeros(shape)
+        for o, comp in enumerate(sc.components):
+            n = comp.count(p)
+            if n:
+                row[o, :] = -sc.market_size * n
+        g.append(row)
+        b.append(-float(units))
+        names.append(f"stock[{p!r}]")
+        slack.append(tol * max(1.0, float(units)))
+    g_arr = np.array(g) if g else np.zeros((0, *shape))
+    return CouplingRows(g=g_arr, b=np.array(b, dtype=float), names=tuple(names),
+                        slack=np.array(slack, dtype=float))
 
 
 @dataclass
