@@ -216,9 +216,9 @@ bundles never offered, compare what BundleNet learns for those three with the tr
 (the additive baseline, `interaction=False`, says 0 for every bundle).
 """),
     code("""
+from bundleopt.choice.bundle_net import BundleNet
 from bundleopt.datasets.bundle_market import NO_PURCHASE as NONE
 from bundleopt.datasets.bundle_market import simulate_bundle_market
-from bundleopt.choice.bundle_net import BundleNet
 
 market, truth = simulate_bundle_market(n_obs=2500, n_products=6, hidden=3, seed=1)
 net = BundleNet(components=truth.components, product_features=truth.products[["category"]],
@@ -248,8 +248,8 @@ the offers are 3 products and their 3 pairs (one never sold) at 3 price levels, 
 enough for exhaustive enumeration at any $R$.
 """),
     code("""
-from bundleopt.sampling_gap import sample_average_gap
 from bundleopt.optimize.brute_force import brute_force
+from bundleopt.sampling_gap import sample_average_gap
 
 small, small_truth = simulate_bundle_market(n_obs=2000, n_products=3, hidden=("p1+p3",), seed=2)
 small_net = BundleNet(components=small_truth.components, product_features=small_truth.products[["category"]],
