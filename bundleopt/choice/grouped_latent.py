@@ -43,6 +43,16 @@ from bundleopt.choice.grouped import (
     group_records,
     make_menu_data,
 )
+from bundleopt.choice.latent_likelihood import (
+    _log_prior,
+    _newton,
+    _unpack,
+    membership_step,
+    mixture_loglik,
+    mixture_posterior,
+    newton_mle,
+    run_em,
+)
 from bundleopt.choice.precision import in_float64
 
 __all__ = ["PanelMenuChoices", "fit_latent_menus", "panel_menus_from_long"]
@@ -150,10 +160,8 @@ def _class_loglik(theta: jax.Array, data: PanelMenuData) -> jax.Array:
 
 
 def _panel_loglik(params: jax.Array, data: PanelMenuData, n_classes: int, n_theta: int, n_z: int) -> jax.Array:
-    from bundleopt.choice.latent_likelihood import _log_prior, _unpack
-
     theta, gamma = _unpack(params, n_classes, n_theta, n_z)
-    return jnp.sum(jax.nn.logsumexp(_log_prior(gamma, data.Z) + _class_loglik(theta, data), axis=1))
+    return mixture_loglik(_class_loglik(theta, data), gamma, data.Z)
 
 
 _STATIC = ("n_classes", "n_theta", "n_z")
@@ -170,11 +178,7 @@ def panel_derivatives(params: jax.Array, data: PanelMenuData, n_classes: int, n_
 @jax.jit
 def posterior(theta: jax.Array, gamma: jax.Array, data: PanelMenuData) -> tuple[jax.Array, jax.Array]:
     """E-step: ``(h (I, C), LL)``."""
-    from bundleopt.choice.latent_likelihood import _log_prior
-
-    joint = _log_prior(gamma, data.Z) + _class_loglik(theta, data)
-    lse = jax.nn.logsumexp(joint, axis=1, keepdims=True)
-    return jnp.exp(joint - lse), jnp.sum(lse)
+    return mixture_posterior(_class_loglik(theta, data), gamma, data.Z)
 
 
 @jax.jit
@@ -182,8 +186,6 @@ def em_step(theta: jax.Array, gamma: jax.Array, data: PanelMenuData) -> tuple[ja
     """One generalised-EM iteration (as :func:`bundleopt.choice.latent_likelihood.em_step`): the
     M-step's class block is one Newton step on the grouped MNL with record weights
     ``w_r h[i(r), c]`` (closed-form gradient and Hessian)."""
-    from bundleopt.choice.latent_likelihood import _log_prior, _newton
-
     h, ll = posterior(theta, gamma, data)
     w_rec = data.menus.count[:, None] * h[data.customer]  # (R, C)
 
@@ -192,76 +194,20 @@ def em_step(theta: jax.Array, gamma: jax.Array, data: PanelMenuData) -> tuple[ja
         return th + _newton(g, H)
 
     theta = jax.vmap(class_step, in_axes=(0, 1))(theta, w_rec)
-    n_free, n_z = gamma.shape[0] - 1, gamma.shape[1]
-    if n_free == 0:
-        return theta, gamma, ll
-
-    def q_member(free: jax.Array) -> jax.Array:
-        gm = jnp.concatenate([jnp.zeros((1, n_z), gamma.dtype), free.reshape(n_free, n_z)], axis=0)
-        return jnp.sum(h * _log_prior(gm, data.Z))
-
-    free = gamma[1:].reshape(-1)
-    free = free + _newton(jax.grad(q_member)(free), jax.hessian(q_member)(free))
-    return theta, jnp.concatenate([gamma[:1], free.reshape(n_free, n_z)], axis=0), ll
+    return theta, membership_step(h, gamma, data.Z), ll
 
 
 # ------------------------------------------------------------------------ fitting
 def _em(model: Any, theta, gamma, data: PanelMenuData) -> tuple[jax.Array, jax.Array, float, int]:
-    prev, it = -np.inf, 0
-    for it in range(1, model.max_em_iter + 1):  # noqa: B007
-        new_theta, new_gamma, ll_arr = em_step(theta, gamma, data)
-        ll = float(ll_arr)
-        if not (np.isfinite(ll) and np.all(np.isfinite(np.asarray(new_theta)))):
-            break
-        theta, gamma = new_theta, new_gamma
-        if ll - prev < model.em_tol:
-            break
-        prev = ll
-    _, ll_arr = posterior(theta, gamma, data)
-    return theta, gamma, float(ll_arr), it
+    return run_em(em_step, posterior, theta, gamma, data, model.max_em_iter, model.em_tol)
 
 
 def _direct_mle(x0: np.ndarray, data: PanelMenuData, static: dict, max_iter: int, basis: np.ndarray):
-    """Newton with step halving from the EM point, L-BFGS when Newton cannot proceed
-    (the long-format fit's ``_direct_mle`` on the grouped likelihood)."""
-    import scipy.optimize
-
-    from bundleopt.choice.fitting import backtrack, single_blas_thread
-    from bundleopt.choice.identification import reduced_newton_step
-
-    n_total = float(np.asarray(data.menus.count).sum())
-
-    def derivs(c):
-        return panel_derivatives(jnp.asarray(c), data, **static)
-
-    def lbfgs(x0_: np.ndarray) -> np.ndarray:
-        def fun(x):
-            v, g = panel_value_and_grad(jnp.asarray(x), data, **static)
-            return -float(v) / n_total, -np.asarray(g) / n_total
-
-        with single_blas_thread():
-            res = scipy.optimize.minimize(fun, x0_, jac=True, method="L-BFGS-B",
-                                          options={"maxiter": max_iter, "gtol": 1e-9, "ftol": 1e-15})
-        return np.asarray(res.x)
-
-    x = np.asarray(x0, dtype=np.float64)
-    ll, g, H = (np.asarray(a) for a in derivs(x))
-    used_lbfgs = False
-    for _ in range(50):
-        step, dec = reduced_newton_step(g, H, basis)
-        if not np.isfinite(dec) or dec < 0:
-            if used_lbfgs:
-                break
-            x, used_lbfgs = lbfgs(x), True
-            ll, g, H = (np.asarray(a) for a in derivs(x))
-            continue
-        if dec / n_total < 1e-14:
-            return x, float(ll), H, True
-        found, _ = backtrack(derivs, x, step, ll, rtol=1e-10)
-        if found is None:
-            break
-        x, ll, g, H = found
-    return x, float(ll), H, bool(np.max(np.abs(g)) / n_total < 1e-6)
+    """The long-format fit's maximisation (:func:`bundleopt.choice.latent_likelihood.newton_mle`)
+    on the grouped likelihood."""
+    return newton_mle(x0, lambda c: panel_derivatives(jnp.asarray(c), data, **static),
+                      lambda c: panel_value_and_grad(jnp.asarray(c), data, **static),
+                      float(np.asarray(data.menus.count).sum()), max_iter, basis)
 
 
 def _separation(theta: np.ndarray, gamma: np.ndarray, data: PanelMenuData, panel: PanelMenuChoices,
@@ -309,8 +255,6 @@ def fit_latent_menus(model: Any, panel: PanelMenuChoices, max_rows_check: int = 
     from bundleopt.choice.compile_cache import enable_compilation_cache
     from bundleopt.choice.grouped import raw_moments
     from bundleopt.choice.identification import Assessment, diverging, identify, subspace_covariance
-    from bundleopt.choice.latent_likelihood import _log_prior, _unpack
-
     enable_compilation_cache()
     spec = model._spec()
     mc = panel.menus

@@ -45,6 +45,7 @@ from bundleopt.choice.latent_likelihood import (
     _unpack,
     em_step,
     posterior,
+    run_em,
 )
 from bundleopt.choice.likelihood import (
     loglik_grad_hess,
@@ -311,20 +312,7 @@ class LatentClassMNL(ChoiceEstimator):
         return out
 
     def _em(self, theta, gamma, data: PanelData) -> tuple[jax.Array, jax.Array, float, int]:
-        prev = -np.inf
-        ll = -np.inf
-        it = 0
-        for it in range(1, self.max_em_iter + 1):  # noqa: B007
-            new_theta, new_gamma, ll_arr = em_step(theta, gamma, data)
-            ll = float(ll_arr)
-            if not (np.isfinite(ll) and np.all(np.isfinite(np.asarray(new_theta)))):
-                break
-            theta, gamma = new_theta, new_gamma
-            if ll - prev < self.em_tol:
-                break
-            prev = ll
-        _, ll_arr = posterior(theta, gamma, data)
-        return theta, gamma, float(ll_arr), it
+        return run_em(em_step, posterior, theta, gamma, data, self.max_em_iter, self.em_tol)
 
     # ------------------------------------------------------------------ prediction
     @in_float64
