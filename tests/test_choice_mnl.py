@@ -111,12 +111,14 @@ def test_large_data_path_finds_the_same_maximum():
     """Prefix L-BFGS + approximate-Hessian steps + one exact check = plain L-BFGS + Newton."""
     from bundleopt.choice.fitting import maximize_loglik
     from bundleopt.choice.likelihood import make_data
+    from bundleopt.choice.precision import float64
     from bundleopt.choice.simulate import simulate_mnl_arrays
 
     X, y, avail, _ = simulate_mnl_arrays(8000, 5, 3, seed=6)
-    data = make_data(X, y, avail, np.eye(5)[:, 1:])
-    plain = maximize_loglik(data, warm_start_obs=None)
-    fast = maximize_loglik(data, warm_start_obs=400, block=250)
+    with float64():  # the kernels, called directly, in the models' precision
+        data = make_data(X, y, avail, np.eye(5)[:, 1:])
+        plain = maximize_loglik(data, warm_start_obs=None)
+        fast = maximize_loglik(data, warm_start_obs=400, block=250)
     assert fast.lbfgs_obs == 500 and fast.n_full_grad >= 1  # max(400, 8000 // 16) rows
     assert plain.converged and fast.converged
     np.testing.assert_allclose(fast.theta, plain.theta, rtol=1e-6, atol=1e-7)
