@@ -11,6 +11,8 @@ from __future__ import annotations
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from bundleopt.choice.spec import Specification
+
 
 class ChoiceEstimator(BaseEstimator):
     """scikit-learn base of :class:`~bundleopt.choice.MNL` and the other choice models.
@@ -27,3 +29,8 @@ class ChoiceEstimator(BaseEstimator):
     def _check_fitted(self) -> None:
         """Raise ``NotFittedError`` unless fitted (scikit-learn's ``check_is_fitted``)."""
         check_is_fitted(self, msg="this %(name)s is not fitted yet: call fit(df, ...) first")
+
+    def _spec(self) -> Specification:
+        """The utility specification of a model with ``features``, ``asc``, ``reference``
+        and ``features_by_alt`` parameters (MNL, latent class, mixed logit)."""
+        return Specification.create(self.features, self.asc, self.reference, self.features_by_alt)

@@ -114,9 +114,6 @@ class LatentClassMNL(ChoiceEstimator):
         self.em_tol = em_tol
         self.max_iter = max_iter
 
-    def _spec(self) -> Specification:
-        return Specification.create(self.features, self.asc, self.reference, self.features_by_alt)
-
     # ------------------------------------------------------------------ data
     def _membership_design(self, df: pd.DataFrame, obs_cust: pd.Series, cust_ids: pd.Index) -> np.ndarray:
         """``Z`` (I, 1 + M): an intercept and each customer's membership features."""

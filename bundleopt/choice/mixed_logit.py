@@ -119,9 +119,6 @@ class MixedLogit(ChoiceEstimator):
         self.block_elements = block_elements
 
     # ------------------------------------------------------------------ setup
-    def _spec(self) -> Specification:
-        return Specification.create(self.features, self.asc, self.reference, self.features_by_alt)
-
     def _layout(self, spec: Specification, alt_ids: pd.Index) -> Layout:
         random = dict(self.random or {})
         if not random:

@@ -85,9 +85,6 @@ class MNL(ChoiceEstimator):
         self.max_iter = max_iter
 
     # ------------------------------------------------------------------ fitting
-    def _spec(self) -> Specification:
-        return Specification.create(self.features, self.asc, self.reference, self.features_by_alt)
-
     @in_float64
     def fit(
         self,
