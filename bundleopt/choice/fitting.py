@@ -17,7 +17,12 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.optimize
 
-from bundleopt.choice.identification import Identification, identify, reduced_newton_step
+from bundleopt.choice.identification import (
+    Identification,
+    identify,
+    identify_factored,
+    reduced_newton_step,
+)
 from bundleopt.choice.likelihood import (
     MNLData,
     block_size,
@@ -288,21 +293,28 @@ def maximize_menu_loglik(
     within the identified subspace, until the decrement per unit weight is below ``tol``.
     The log-likelihood is concave, so this is the maximiser the row-by-row fit finds.
     """
-    from bundleopt.choice.grouped import derivatives, raw_moments
+    from bundleopt.choice.grouped import (
+        dense_neg_hessian,
+        derivative_factors,
+        numpy_derivatives,
+        raw_moments,
+    )
 
     p = data.A.shape[1] + data.X.shape[2]
     total_w = float(np.asarray(data.count).sum())
     scale = 1.0 / max(total_w, 1e-300)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    ll0, g0, H0 = (np.asarray(a) for a in derivatives(jnp.zeros(p), data))
-    ident = identify(H0, np.asarray(raw_moments(data)))
+    f0 = derivative_factors(jnp.zeros(p), data)[2]
+    ident = identify_factored(f0.diag, f0.left, f0.right, np.asarray(raw_moments(data)))
+    H0 = dense_neg_hessian(f0)
+    np.negative(H0, out=H0)
     timings["identify"] = time.perf_counter() - t0
     theta = share_start(data) if theta0 is None else np.asarray(theta0, dtype=np.float64).copy()
-    ll, g, H = (np.asarray(a) for a in derivatives(jnp.asarray(theta), data))
+    ll, g, H = numpy_derivatives(theta, data)
     t0 = time.perf_counter()
     theta, ll, g, H, converged, n_newton, n_evals = damped_newton(
-        lambda c: derivatives(jnp.asarray(c), data), theta, ll, g, H, ident.basis,
+        lambda c: numpy_derivatives(c, data), theta, ll, g, H, ident.basis,
         scale=scale, tol=tol, max_newton=max_newton, min_newton=1)
     n_hess = 2 + n_evals
     timings["newton"] = time.perf_counter() - t0

@@ -109,6 +109,13 @@ class MenuData(NamedTuple):
 
 
 def make_menu_data(mc: MenuChoices, A: np.ndarray) -> MenuData:
+    """``mc`` on the device with the ASC map ``A``: a selection matrix (each column one 1,
+    each row at most one), as :meth:`~bundleopt.choice.spec.ModelSpec.asc_matrix` builds
+    it, so that :func:`derivatives` maps alternative space to constants by indexing."""
+    A = np.asarray(A, dtype=float)
+    if A.size and not (np.isin(A, (0.0, 1.0)).all() and (A.sum(axis=0) == 1).all() and (A.sum(axis=1) <= 1).all()):
+        raise ValueError("the ASC map must select one alternative per constant (each column one 1, "
+                         "each row at most one)")
     return MenuData(
         X=jnp.asarray(mc.X, dtype=jnp.float64), avail=jnp.asarray(mc.avail, dtype=bool),
         menu=jnp.asarray(mc.menu, dtype=jnp.int32), choice=jnp.asarray(mc.choice, dtype=jnp.int32),
@@ -156,9 +163,19 @@ def _safe_div(a: jax.Array, b: jax.Array) -> jax.Array:
     return jnp.where(b > 0, a / jnp.where(b > 0, b, 1.0), 0.0)
 
 
-@jax.jit
-def derivatives(theta: jax.Array, d: MenuData) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """``(LL, gradient, Hessian)`` in closed form over menus and records.
+class HessianFactors(NamedTuple):
+    """``-H = diag(diag) + left^T right`` in parameter space (``p = n_asc + K``): a diagonal
+    plus a product of two ``(2M + 2K) x p`` factors (symmetric as a whole). With ``M`` menus
+    far fewer than ``J`` alternatives, the factors are small and the dense ``p x p`` matrix
+    is one matrix product away (:func:`dense_neg_hessian`)."""
+
+    diag: jax.Array
+    left: jax.Array
+    right: jax.Array
+
+
+def _parts(theta: jax.Array, d: MenuData) -> tuple[jax.Array, jax.Array, HessianFactors]:
+    """``(LL, gradient, factors of -H)`` in closed form over menus and records.
 
     Per record, ``P`` puts ``pi`` on the chosen alternative and ``a q_l`` on the others,
     ``q_l = E[m, l] / T[m, j]`` (``l != j``); with ``mu[m, j] = sum_{l != j} q_l z[m, l]``
@@ -166,7 +183,11 @@ def derivatives(theta: jax.Array, d: MenuData) -> tuple[jax.Array, jax.Array, ja
     ``-H = sum_r w (Z^T diag(P) Z - y y^T)`` with ``y = a mu + pi z_r``, which expands into
     per-cell sums (cell = (menu, chosen alternative)) of ``alpha = sum w a``,
     ``alpha2 = sum w a^2``, ``kappa = sum w a pi`` (and their products with ``x_r``) times
-    menu-level terms in ``E``; the alternative block is mapped to the constants by ``A``.
+    menu-level terms in ``E``. The alternatives' block is a diagonal plus
+    ``-E^T C E + Eg^T E + E^T Eg - E^T kt - kt^T E = [E; G]^T [F; E]`` with
+    ``F = Eg - kt - C E`` and ``G = Eg - kt`` (``Eg = E gamma``, ``kt = kappa / T``, ``C``
+    the menus' sums of ``gamma = alpha2 / T^2``): rank ``2M``. The constants take their
+    alternatives' rows and columns (``A`` selects, :func:`make_menu_data`).
     """
     ll_r, a, pi, E, T = _core(theta, d)
     M, J, K = d.X.shape
@@ -177,41 +198,80 @@ def derivatives(theta: jax.Array, d: MenuData) -> tuple[jax.Array, jax.Array, ja
     alpha, alpha2, kappa = seg(w * a), seg(w * a * a), seg(w * a * pi)
     xi_k = seg((w * a * pi)[:, None] * xr)  # (M, J, K)
     S1 = _excl(E[:, :, None] * d.X)  # (M, J, K): sum_{l != j} E_l x_l
-    # gradient (alternative space, then ASCs through A)
+    idx = jnp.argmax(d.A, axis=0)  # the alternative of each constant (A selects: make_menu_data)
+    # gradient (alternative space, then the constants' alternatives)
     at = _safe_div(alpha, T)
     B = jnp.sum(at, axis=1)
     omega = E * (B[:, None] - at)  # (M, J): sum_j alpha_j q^{(j)}_l
     g_alt = jnp.sum(alpha, axis=0) - jnp.sum(omega, axis=0)
     g_beta = jnp.sum((w * a)[:, None] * xr, axis=0) - jnp.sum(at[:, :, None] * S1, axis=(0, 1))
-    g = jnp.concatenate([d.A.T @ g_alt, g_beta])
+    g = jnp.concatenate([g_alt[idx], g_beta])
 
-    # -H in alternative space (J + K)
+    # -H in alternative space (J + K): diag part sum_cells alpha Q2 + sum_r w a pi z z^T,
+    # minus sum_cells alpha2 mu mu^T, minus the cross terms sum_cells (mu zeta^T + zeta mu^T),
+    # zeta = [kappa e_j, xi_k]
     Xb = d.X
-    # diag part: sum_cells alpha Q2 + sum_r w a pi z z^T
-    aa = jnp.diag(jnp.sum(omega, axis=0)) + jnp.diag(jnp.sum(kappa, axis=0))
-    ab = jnp.einsum("ml,mlk->lk", omega, Xb) + jnp.sum(xi_k, axis=0)
-    bb = jnp.einsum("ml,mlk,mlh->kh", omega, Xb, Xb) + jnp.einsum("r,rk,rh->kh", w * a * pi, xr, xr)
-    # minus sum_cells alpha2 mu mu^T
     gam = _safe_div(alpha2, T * T)
     C = jnp.sum(gam, axis=1)
     Eg = E * gam
-    aa = aa - (E.T @ (C[:, None] * E) - Eg.T @ E - E.T @ Eg + jnp.diag(jnp.sum(E * Eg, axis=0)))
+    kt = _safe_div(kappa, T)
+    d_aa = jnp.sum(omega + kappa - E * Eg + 2 * E * kt, axis=0)  # (J,)
+    ab = jnp.einsum("ml,mlk->lk", omega, Xb) + jnp.sum(xi_k, axis=0)
+    bb = jnp.einsum("ml,mlk,mlh->kh", omega, Xb, Xb) + jnp.einsum("r,rk,rh->kh", w * a * pi, xr, xr)
     F = jnp.einsum("mj,mjk->mk", gam, S1)
     ab = ab - (jnp.einsum("ml,mk->lk", E, F) - jnp.einsum("ml,mlk->lk", Eg, S1))
     bb = bb - jnp.einsum("mj,mjk,mjh->kh", gam, S1, S1)
-    # minus the cross terms sum_cells (mu zeta^T + zeta mu^T), zeta = [kappa e_j, xi_k]
-    kt = _safe_div(kappa, T)
-    cross_aa = E.T @ kt
-    cross_aa = cross_aa - jnp.diag(jnp.diag(cross_aa))  # q^{(j)}_j = 0
     xt = _safe_div(1.0, T)[:, :, None] * xi_k  # xi / T
     cross_ab = jnp.einsum("ml,mk->lk", E, jnp.sum(xt, axis=1)) - jnp.einsum("ml,mlk->lk", E, xt)
     cross_ba = jnp.einsum("mjk,mj->kj", S1, kt)  # (K, J): sum_m kappa m1
     cross_bb = jnp.einsum("mjk,mjh->kh", S1, xt)
-    aa = aa - cross_aa - cross_aa.T
     ab = ab - cross_ab - cross_ba.T
     bb = bb - cross_bb - cross_bb.T
-    Ht = jnp.block([[d.A.T @ aa @ d.A, d.A.T @ ab], [ab.T @ d.A, bb]])
-    return jnp.sum(w * ll_r), g, -(Ht + Ht.T) / 2
+    bb = (bb + bb.T) / 2
+    # the constants' rows and columns, then the features' border as two more factor pairs:
+    # [ab^T | 0]^T [0 | I] + [0 | I]^T [ab^T | bb - diag(bb)]
+    G = Eg - kt
+    low_left = jnp.concatenate([E, G])[:, idx]
+    low_right = jnp.concatenate([Eg - kt - C[:, None] * E, E])[:, idx]
+    abi = ab[idx].T  # (K, n_asc)
+    eye, zk = jnp.eye(K), jnp.zeros((2 * M, K))
+    left = jnp.block([[low_left, zk], [abi, jnp.zeros((K, K))], [jnp.zeros_like(abi), eye]])
+    right = jnp.block([[low_right, zk], [jnp.zeros_like(abi), eye], [abi, bb - jnp.diag(jnp.diag(bb))]])
+    diag = jnp.concatenate([d_aa[idx], jnp.diag(bb)])
+    return jnp.sum(w * ll_r), g, HessianFactors(diag, left, right)
+
+
+@jax.jit
+def derivatives(theta: jax.Array, d: MenuData) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """``(LL, gradient, Hessian)`` in closed form over menus and records (:func:`_parts`),
+    the Hessian dense (small models, inside JAX programs: the latent-class EM step)."""
+    ll, g, f = _parts(theta, d)
+    neg = jnp.diag(f.diag) + f.left.T @ f.right
+    return ll, g, -(neg + neg.T) / 2
+
+
+@jax.jit
+def derivative_factors(theta: jax.Array, d: MenuData) -> tuple[jax.Array, jax.Array, HessianFactors]:
+    """``(LL, gradient, factors of -H)`` (:func:`_parts`): ``O(M J + R K)`` memory."""
+    return _parts(theta, d)
+
+
+def dense_neg_hessian(f: HessianFactors) -> np.ndarray:
+    """``-H`` as a dense numpy array from its factors: one BLAS product and the diagonal
+    added in place (one ``p x p`` array; the product is symmetric up to rounding)."""
+    left, right = np.asarray(f.left), np.asarray(f.right)
+    out = left.T @ right
+    out[np.diag_indices_from(out)] += np.asarray(f.diag)
+    return out
+
+
+def numpy_derivatives(theta: np.ndarray, d: MenuData) -> tuple[float, np.ndarray, np.ndarray]:
+    """``(LL, gradient, Hessian)`` as numpy values: :func:`derivative_factors` in JAX and
+    the dense Hessian by :func:`dense_neg_hessian` (large ``J``: no ``J x J`` temporaries)."""
+    ll, g, f = derivative_factors(jnp.asarray(theta), d)
+    H = dense_neg_hessian(f)
+    np.negative(H, out=H)
+    return float(ll), np.asarray(g), H
 
 
 @jax.jit

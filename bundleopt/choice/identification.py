@@ -41,6 +41,7 @@ __all__ = [
     "IdentificationWarning",
     "Identification",
     "identify",
+    "identify_factored",
     "reduced_newton_step",
     "subspace_covariance",
     "separating_direction",
@@ -82,26 +83,77 @@ def identify(H0: np.ndarray, raw: np.ndarray | None = None, rtol: float = 1e-9) 
     and ``D W`` that of ``-H0``. Parameters with zero diagonal are unidentified outright.
     """
     M = -np.asarray(H0, dtype=float)
-    p = M.shape[0]
-    diag = np.diag(M).copy()
-    if p == 0:
-        return Identification(np.eye(0), np.zeros(0, bool), np.zeros(0))
-    floor = 1e-20 * (np.asarray(raw, dtype=float) if raw is not None else np.max(np.abs(diag)))
-    zero = ~(diag > np.maximum(floor, 1e-300))
-    scale = np.sqrt(np.where(zero, 0.0, diag))
-    live = np.flatnonzero(~zero)
-    null = np.zeros((p, 0))
-    unidentified = zero.copy()
+    zero, scale, live = _live(np.diag(M).copy(), raw)
+    W = np.zeros((live.size, 0))
     if live.size:
         d = 1.0 / scale[live]
         Ms = M[np.ix_(live, live)] * d[:, None] * d[None, :]
         vals, vecs = np.linalg.eigh((Ms + Ms.T) / 2)
-        small = vals < rtol * max(len(live), 1)
-        if small.any():
-            W = vecs[:, small]
-            unidentified[live] |= np.max(np.abs(W), axis=1) > 1e-6
-            null = np.zeros((p, W.shape[1]))
-            null[live] = W * d[:, None]
+        W = vecs[:, vals < rtol * max(len(live), 1)]
+    return _identification(W, zero, scale, live)
+
+
+def identify_factored(
+    diag: np.ndarray, left: np.ndarray, right: np.ndarray, raw: np.ndarray | None = None,
+    rtol: float = 1e-9, min_diag_share: float = 1e-3,
+) -> Identification:
+    """:func:`identify` for ``-H0 = diag(diag) + left^T right`` (``left``, ``right``:
+    ``q x p`` with ``q`` much smaller than ``p``, :class:`~bundleopt.choice.grouped.HessianFactors`),
+    in ``O(p q^2)`` instead of the ``O(p^3)`` eigen-decomposition.
+
+    Why the null space is found in a ``q``-dimensional subspace: where ``diag_j > 0``,
+    ``-H0 v = 0`` gives ``v_j = -(left^T (right v))_j / diag_j``, so every null vector lies in
+    ``span(columns of diag^{-1} left^T, e_j for the other j)``. Coordinates whose ``diag_j``
+    is below ``min_diag_share`` of the full diagonal entry are taken as such other ``j``
+    (their unit vectors join the subspace). A near-null vector of the scaled matrix (the
+    eigenvalue ``lam`` below ``rtol p``) lies within ``lam`` times
+    ``max (-H0)_jj / diag_j <= 1 / min_diag_share`` of that subspace, so the Rayleigh-Ritz
+    values on it (never below the true smallest eigenvalues) fall below the threshold for the
+    same vectors up to that distance. Falls back to the dense :func:`identify` when more
+    than a quarter of the coordinates need their own unit vector.
+    """
+    diag, left, right = (np.asarray(a, dtype=float) for a in (diag, left, right))
+    full_diag = diag + np.einsum("qi,qi->i", left, right)
+    zero, scale, live = _live(full_diag, raw)
+    W = np.zeros((live.size, 0))
+    if live.size:
+        d = 1.0 / scale[live]
+        dl, L, R = diag[live], left[:, live], right[:, live]
+        good = dl > min_diag_share * full_diag[live]
+        if (~good).sum() > max(8, live.size // 4):
+            H0 = -(left.T @ right)
+            H0[np.diag_indices_from(H0)] -= diag
+            return identify(H0, raw, rtol)
+        Y = np.where(good[:, None], L.T / np.where(good, dl, 1.0)[:, None], 0.0)  # (live, q)
+        cand = np.hstack([Y * scale[live][:, None], np.eye(live.size)[:, ~good]])
+        B = np.linalg.qr(cand)[0]  # orthonormal; a superset of the span is harmless (Ritz values >= eigenvalues)
+        X = B * d[:, None]  # back to unscaled coordinates
+        MX = dl[:, None] * X + L.T @ (R @ X)
+        small = B.T @ (MX * d[:, None])
+        vals, vecs = np.linalg.eigh((small + small.T) / 2)
+        W = B @ vecs[:, vals < rtol * max(len(live), 1)]
+    return _identification(W, zero, scale, live)
+
+
+def _live(diag: np.ndarray, raw: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(zero, scale, live)``: parameters whose diagonal of ``-H0`` is rounding error,
+    the square roots of the diagonal, and the indices of the others (see :func:`identify`)."""
+    floor = 1e-20 * (np.asarray(raw, dtype=float) if raw is not None else np.max(np.abs(diag), initial=0.0))
+    zero = ~(diag > np.maximum(floor, 1e-300))
+    scale = np.sqrt(np.where(zero, 0.0, diag))
+    return zero, scale, np.flatnonzero(~zero)
+
+
+def _identification(W: np.ndarray, zero: np.ndarray, scale: np.ndarray, live: np.ndarray) -> Identification:
+    """The :class:`Identification` from ``W``, an orthonormal basis of the scaled null space
+    on the ``live`` coordinates, and the ``zero``-diagonal parameters."""
+    p = zero.size
+    unidentified = zero.copy()
+    null = np.zeros((p, 0))
+    if W.shape[1]:
+        unidentified[live] |= np.max(np.abs(W), axis=1) > 1e-6
+        null = np.zeros((p, W.shape[1]))
+        null[live] = W / scale[live][:, None]
     null = np.hstack([null, np.eye(p)[:, zero]])
     basis = np.eye(p) if null.shape[1] == 0 else scipy.linalg.null_space(null.T)
     return Identification(basis=basis, unidentified=unidentified, scale=scale)
@@ -110,21 +162,35 @@ def identify(H0: np.ndarray, raw: np.ndarray | None = None, rtol: float = 1e-9) 
 def reduced_newton_step(g: np.ndarray, H: np.ndarray, basis: np.ndarray | None) -> tuple[np.ndarray, float]:
     """Newton direction within ``span(basis)``: ``U (U^T (-H) U)^{-1} U^T g`` and its decrement
     ``g^T step`` (``inf`` when that reduced Hessian is singular or not negative definite)."""
-    if basis is None or basis.shape[1] == H.shape[0]:
-        U = None
-        Hr, gr = -H, g
-    else:
-        U = basis
-        Hr, gr = U.T @ (-H) @ U, U.T @ g
-    try:
-        z = np.linalg.solve(Hr, gr)
-    except np.linalg.LinAlgError:
+    U = None if _spans_all(basis, H.shape[0]) else basis
+    Hr, gr = (-H, g) if U is None else (U.T @ (-H) @ U, U.T @ g)
+    z = _pd_solve(Hr, gr)
+    if z is None:
         return np.zeros_like(g), float("inf")
     step = z if U is None else U @ z
     decrement = float(gr @ z)
     if not np.isfinite(decrement) or decrement < 0:
         return step, float("inf")
     return step, decrement
+
+
+def _spans_all(basis: np.ndarray | None, p: int) -> bool:
+    """True when ``basis`` (orthonormal columns) spans all of R^p: then ``U (U^T M U)^{-1} U^T
+    = M^{-1}`` and the (p x p x p) products with ``U`` are skipped."""
+    return basis is None or basis.shape[1] == p
+
+
+def _pd_solve(M: np.ndarray, b: np.ndarray) -> np.ndarray | None:
+    """``M^{-1} b`` for a symmetric ``M`` expected positive definite: Cholesky (a third of
+    LU's flops), LU when Cholesky fails; ``None`` when ``M`` is singular."""
+    try:
+        return scipy.linalg.cho_solve(scipy.linalg.cho_factor(M, check_finite=False), b, check_finite=False)
+    except (np.linalg.LinAlgError, ValueError):
+        pass
+    try:
+        return np.linalg.solve(M, b)
+    except np.linalg.LinAlgError:
+        return None
 
 
 def subspace_covariance(
@@ -134,14 +200,15 @@ def subspace_covariance(
     """``U (U^T (-H) U)^{-1} U^T`` (or the sandwich with ``meat``), NaN on the rows and
     columns of ``unidentified`` parameters; all NaN when the reduced Hessian is singular."""
     p = H.shape[0]
-    U = np.eye(p) if basis is None else basis
-    try:
-        inv = np.linalg.inv(U.T @ (-H) @ U)
-    except np.linalg.LinAlgError:
+    U = None if _spans_all(basis, p) else basis
+    Hr = -H if U is None else U.T @ (-H) @ U
+    inv = _pd_solve(Hr, np.eye(Hr.shape[0]))
+    if inv is None:
         return np.full((p, p), np.nan)
+    inv = (inv + inv.T) / 2
     if meat is not None:
-        inv = inv @ (U.T @ meat @ U) @ inv
-    cov = U @ inv @ U.T
+        inv = inv @ (meat if U is None else U.T @ meat @ U) @ inv
+    cov = inv if U is None else U @ inv @ U.T
     if unidentified is not None and unidentified.any():
         cov[unidentified, :] = np.nan
         cov[:, unidentified] = np.nan
@@ -201,8 +268,9 @@ def screen_separation(
     ``screen`` times that at ``theta = 0`` (smallest generalised eigenvalue)."""
     if basis.shape[1] == 0 or max_chosen_prob < 1 - 1e-4:
         return False
-    A = basis.T @ (-H) @ basis
-    B = basis.T @ (-H0) @ basis
+    full = _spans_all(basis, H.shape[0])
+    A = -H if full else basis.T @ (-H) @ basis
+    B = -H0 if full else basis.T @ (-H0) @ basis
     try:
         vals = scipy.linalg.eigh((A + A.T) / 2, (B + B.T) / 2, eigvals_only=True)
     except (np.linalg.LinAlgError, ValueError):

@@ -8,6 +8,7 @@ maximize_loglik` (L-BFGS, then Newton with the exact Hessian); standard errors f
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
@@ -158,7 +159,9 @@ class MNL(ChoiceEstimator):
         self.n_obs_ = float(menus.count.sum())
         self.converged_ = bool(res.converged) and not found.separated
         self.n_iter_ = res.n_newton
-        self.fit_result_ = res
+        # the Hessian at equal shares served identification and the separation screen: not
+        # kept (p x p, 0.4 GB per model at 7,000 alternatives)
+        self.fit_result_ = dataclasses.replace(res, hessian0=None)
         self._columns = {"obs": "obs", "alt": "alt", "choice": "chosen", "avail": None}
         return self
 
