@@ -79,7 +79,10 @@ def _maybe_records(frame: pd.DataFrame | None) -> list[dict[str, Any]] | None:
 def _intervals_json(iv: Any) -> dict[str, Any] | None:
     if iv is None:
         return None
-    return {"level": iv.level, "note": iv.note, "table": _records(iv.table), "n_draws": len(iv.draws)}
+    checks = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+              for k, v in dict(getattr(iv, "checks", {}) or {}).items()}
+    return {"level": iv.level, "note": iv.note, "table": _records(iv.table), "n_draws": len(iv.draws),
+            "checks": checks}
 
 
 def _robust_json(rb: Any) -> dict[str, Any] | None:
