@@ -68,6 +68,9 @@ def assumptions(plan: Any) -> list[tuple[str, str]]:
     rows.append(("kept on sale", "none asked: any product may be taken off sale" if not keep else
                  f"{len(keep)} product(s) must stay on sale: " + ", ".join(map(str, keep[:10]))
                  + (" ..." if len(keep) > 10 else "")))
+    mining = getattr(getattr(plan, "candidates", None), "attrs", {}).get("mining")
+    if mining:
+        rows.append(("bundle candidates", mining["text"].removeprefix("Bundle candidates: ")))
     rows.append(("segments", f"{summ['segments']}, one choice model each; menus "
                              f"{'personalised per segment' if st.get('personalised') else 'the same for all'}"))
     if st.get("personalised"):

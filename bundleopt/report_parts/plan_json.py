@@ -57,6 +57,7 @@ def plan_to_json(plan: Any) -> dict[str, Any]:
         "comparison": _records(plan.comparison),
         "segments": _records(plan.segments),
         "params": _records(plan.params),
+        "candidate_mining": dict(getattr(plan.candidates, "attrs", {}).get("mining") or {}) or None,
         "candidates": _records(plan.candidates.assign(
             components=plan.candidates["components"].map(lambda c: "+".join(c)))),
         "importance": _plain(plan.importance.to_dict()),
