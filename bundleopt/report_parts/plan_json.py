@@ -80,10 +80,8 @@ def _maybe_records(frame: pd.DataFrame | None) -> list[dict[str, Any]] | None:
 def _intervals_json(iv: Any) -> dict[str, Any] | None:
     if iv is None:
         return None
-    checks = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-              for k, v in dict(getattr(iv, "checks", {}) or {}).items()}
     return {"level": iv.level, "note": iv.note, "table": _records(iv.table), "n_draws": len(iv.draws),
-            "checks": checks}
+            "checks": dict(getattr(iv, "checks", {}) or {})}  # NaN -> None by _plain
 
 
 def _robust_json(rb: Any) -> dict[str, Any] | None:
