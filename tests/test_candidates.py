@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -126,3 +127,62 @@ def test_planted_pairs_per_segment():
     planted = {"+".join(p) for p in m.truth.planted_pairs}
     assert set(got["bundle_id"]) <= planted
     assert set(got["segment"]) <= {0, 1, 2}
+
+
+def _sparse_baskets(seed: int = 0, n_baskets: int = 5000, planted: int = 40):
+    """Many small baskets of 60 products bought independently, and three planted pairs each
+    in ``planted`` more baskets (0.8 % of them: under the old fixed 1 % threshold, as every
+    pair of Ta-Feng's 200 best sellers is)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for b in range(n_baskets):
+        for p in rng.choice(60, size=rng.integers(1, 4), replace=False):
+            rows.append((b, f"p{p:02d}"))
+    pairs = [("p00", "p01"), ("p02", "p03"), ("p04", "p05")]
+    b = n_baskets
+    for pair in pairs:
+        for _ in range(planted):
+            rows += [(b, pair[0]), (b, pair[1])]
+            b += 1
+    tx = pd.DataFrame(rows, columns=["order_id", "product_id"]).assign(customer_id=lambda d: d["order_id"] % 97)
+    cat = pd.DataFrame({"product_id": [f"p{p:02d}" for p in range(60)], "unit_cost": 1.0, "list_price": 2.0})
+    return tx, cat, {"+".join(p) for p in pairs}
+
+
+def test_default_mining_finds_planted_pairs_below_one_percent_of_baskets():
+    """Issue 16: Ta-Feng's 200 best sellers gave no bundle candidate at min_support 0.01 (its
+    most frequent pair is in 0.91 % of the baskets). The default now reads the threshold from
+    the data and finds exactly the planted pairs: random pairs do not reach the minimum count."""
+    from bundleopt.planning.bundles import mine_candidates
+    from bundleopt.planning.config import PlanConfig
+
+    tx, cat, planted = _sparse_baskets()
+    assert mine_bundles(tx, cat, min_support=0.01).empty  # the old default: nothing
+    cands = mine_candidates(tx, cat, PlanConfig())
+    assert set(cands["bundle_id"]) == planted
+    assert (cands["lift"] >= 1.5).all() and (cands["count"] >= 20).all()
+    info = cands.attrs["mining"]
+    assert info["chosen_from_data"] and info["min_count"] == 20  # the floor: random pairs are rarer
+    assert info["pairs_considered"] == 3 and info["passed_lift"] == 3 and info["kept"] == 3
+    assert f"at least 20 of {info['n_baskets']:,} baskets" in info["text"]
+    assert f"3 of {info['pairs_seen']:,} pairs bought together reach it" in info["text"]
+    # deterministic: the same candidates and sentence from the rows in another order
+    again = mine_candidates(tx.sample(frac=1.0, random_state=1), cat, PlanConfig())
+    pd.testing.assert_frame_equal(cands, again)
+    assert again.attrs["mining"] == info
+
+
+def test_chosen_support_is_the_kth_pair_count_and_a_given_one_is_kept():
+    from bundleopt.candidates import choose_min_support, pair_counts
+
+    tx, _, _ = _sparse_baskets(planted=60)
+    counts, n = pair_counts(tx)
+    assert list(counts) == sorted(counts, reverse=True) and n == tx["order_id"].nunique()
+    got = choose_min_support(tx, top_pairs=2, min_count=1)
+    assert got.min_count == counts[1] and got.min_support == pytest.approx(counts[1] / n)
+    assert got.pairs_considered == int((counts >= counts[1]).sum())
+    assert choose_min_support(tx, min_support=0.01).min_count == int(np.ceil(0.01 * n))
+    with pytest.raises(ValueError, match="top_pairs"):
+        choose_min_support(tx, top_pairs=0)

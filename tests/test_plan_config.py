@@ -86,6 +86,8 @@ BAD = [
     ({"constraints": {"no_such_rule": 1}}, "unknown constraint"),
     ({"constraints": [("max_offers", 2)]}, "constraints"),
     ({"min_support": 0.0}, "min_support"),
+    ({"top_pairs": 0}, "top_pairs"),
+    ({"min_pair_count": 2.5}, "min_pair_count"),
     ({"min_lift": float("nan")}, "min_lift"),
     ({"max_bundle_size": 1}, "max_bundle_size"),
     ({"max_candidates": 2.5}, "max_candidates"),

@@ -142,3 +142,100 @@ def test_draws_in_one_block_are_the_draws_one_vector_at_a_time():
             theta[ok] += (vecs * np.sqrt(np.clip(vals, 0, None))) @ rng.standard_normal(int(ok.sum()))
             np.testing.assert_allclose(arrays[s][d], theta, rtol=1e-12, atol=1e-14)
             assert list(names[s]) == list(m.params_.index)
+
+
+def _weak_market(n_offers: int = 300, choices: float = 1.0):
+    """One segment, ``n_offers`` offers each chosen about ``choices`` times: every constant has
+    variance ``1 / choices`` (weakly identified), a low purchase share, one price per offer."""
+    from bundleopt.scenario import Scenario
+
+    rng = np.random.default_rng(5)
+    prices = rng.uniform(5.0, 15.0, (n_offers, 1))
+    beta = -0.1
+    asc = np.log(rng.uniform(0.5, 1.5, n_offers) * 1e-3) - beta * prices[:, 0]
+    v = np.exp(asc[:, None] + beta * prices)[None]
+    sc = Scenario.from_arrays(v, np.ones(1), prices, np.full(n_offers, 2.0), np.ones(1),
+                              offer_ids=[f"o{i}" for i in range(n_offers)], market_size=1e5,
+                              list_level=np.zeros(n_offers, int))
+    names = [f"ASC_o{i}" for i in range(n_offers)] + ["price"]
+    cov = np.diag([1.0 / choices] * n_offers + [1e-6])
+    model = SimpleNamespace(params_=pd.Series([*asc, beta], index=names), cov_=cov)
+    design = {0: np.hstack([np.eye(n_offers), np.zeros((n_offers, 1))])}
+    return sc, {0: model}, design
+
+
+def _weak_intervals(scale: float, centred: bool, n_draws: int = 60):
+    from bundleopt.plan_parts.intervals import linear_weights
+
+    sc, models, design = _weak_market()
+    models = {0: SimpleNamespace(params_=models[0].params_, cov_=models[0].cov_ * scale)}
+    weights_of = linear_weights(sc.v, sc.prices, design, {0: models[0].params_},
+                                covariances={0: models[0].cov_} if centred else None)
+    iv = parameter_intervals(sc, sc.status_quo(), models, weights_of, n_draws=n_draws)
+    return iv, iv.table.set_index("quantity").loc["plan_profit"]
+
+
+def test_uncentred_draws_of_weak_constants_put_the_point_below_its_interval_by_jensen():
+    """Issue 16: at 867 and 1,230 offers on Ta-Feng the plan's profit lay below its own
+    interval. Cause, shown here: exp of a normal draw has mean exp(sigma^2/2) above the
+    estimate's weight, for every offer alike; the shift is second order (it scales with the
+    covariance) and the profit at the draws' mean weights carries it."""
+    shifts = []
+    for scale in (1.0, 0.25, 0.0625):
+        iv, row = _weak_intervals(scale, centred=False)
+        shifts.append(row["median"] / row["point"] - 1)
+        if scale == 1.0:
+            assert row["point"] < row["low"]  # the defect, reproduced
+            # mean of the draws' profits vs the profit at the estimates: most of it is the
+            # drawn weights' mean (Jensen on exp), which an uncentred draw does not keep
+            assert not iv.checks["centred"]
+            assert iv.checks["at_mean_weights"] - row["point"] > 0.9 * (iv.checks["mean_over_draws"] - row["point"])
+    # second order: a quarter of the covariance (half the standard errors) divides the shift
+    # by about 4 (a first-order, noise effect would halve it)
+    assert all(shift > 0 for shift in shifts)
+    assert 3.0 < shifts[0] / shifts[1] < 6.0 and 3.0 < shifts[1] / shifts[2] < 6.0
+
+
+def test_centred_draws_keep_the_point_inside_its_interval_and_the_mean_weight_at_the_estimate():
+    iv, row = _weak_intervals(1.0, centred=True)
+    assert row["low"] <= row["point"] <= row["high"]
+    assert abs(row["median"] / row["point"] - 1) < 0.05  # was +65 % uncentred
+    assert iv.checks["centred"] and "centred" in iv.note
+    # the draws' mean weights are the estimate's (Monte-Carlo error only): profit there is the point
+    assert iv.checks["at_mean_weights"] == pytest.approx(row["point"], rel=0.03)
+
+
+def test_centred_weights_have_the_estimates_mean_for_every_offer_and_price():
+    """E[v exp(delta - Var(delta)/2)] = v with delta ~ N(0, Var): checked by simulation on
+    correlated constants and price coefficient, two price levels."""
+    from bundleopt.plan_parts.intervals import draw_models, linear_weights, log_weight_variance
+
+    sc = _scenario()
+    models = _models(sc, 0.3)
+    a = np.random.default_rng(2).normal(0, 0.2, (5, 5)) * np.array([1, 1, 1, 1, 0.02])[:, None]
+    for m in models.values():  # log-weight variances 0.02 to 0.4
+        m.cov_ = pd.DataFrame(a @ a.T * 0.5, index=NAMES, columns=NAMES)
+    design = {s: np.hstack([np.eye(4), np.zeros((4, 1))]) for s in models}
+    est = {s: m.params_ for s, m in models.items()}
+    plain = linear_weights(sc.v, sc.prices, design, est)
+    centred = linear_weights(sc.v, sc.prices, design, est, covariances={s: m.cov_ for s, m in models.items()})
+    np.testing.assert_allclose(plain(est), sc.v, rtol=1e-12)
+    drawn, _ = draw_models(models, 4000, np.random.default_rng(0))
+    mean_c = np.mean([centred(ms) for ms in drawn], axis=0)
+    mean_p = np.mean([plain(ms) for ms in drawn], axis=0)
+    np.testing.assert_allclose(mean_c, sc.v, rtol=0.05)
+    var = log_weight_variance(design[0], models[0].cov_.to_numpy(), sc.prices, 4)
+    assert var.max() > 0.1  # the uncentred mean is off by more than the tolerance
+    np.testing.assert_allclose(mean_p[0] / sc.v[0], np.exp(var / 2), rtol=0.05)  # Jensen, uncentred
+
+
+def test_the_report_explains_a_point_outside_its_interval_with_measured_numbers():
+    from bundleopt.plan_parts.summary import interval_sentence
+
+    iv, row = _weak_intervals(1.0, centred=False)
+    text = interval_sentence(iv)
+    assert "lies below this interval" in text and f"median {row['median']:,.2f}" in text
+    assert f"{iv.checks['at_mean_weights'] - row['point']:+,.2f} of the mean shift" in text
+    assert "E[exp x] = exp(E x + var/2)" in text and "curvature" in text
+    iv, row = _weak_intervals(1.0, centred=True)
+    assert "lies" not in interval_sentence(iv) and f"median {row['median']:,.2f}" in interval_sentence(iv)

@@ -122,3 +122,43 @@ def test_rules_that_cannot_bind_cost_nothing_without_a_re_solve():
     # the bundle discount rule can bind: re-solved
     assert len(calls) == 1 and calls[0].min_bundle_discount is None
     assert costs.at["min_bundle_discount", "status"] == "optimal"
+
+
+def test_a_rule_cost_not_proved_is_an_interval_from_the_plan_to_the_bound():
+    """Issue 16: on Ta-Feng 200 the re-solve without max_bundles hit its time limit and the
+    rule's cost was unknown (and, with a worse incumbent than the plan, negative). Now: at
+    least what the best decision known without the rule gains (the plan is one), at most the
+    re-solve's proven bound, and the report says so."""
+    from bundleopt.optimize.instance_generators import random_instance
+    from bundleopt.plan_parts.reasons import rule_cost_text
+    from bundleopt.scenario import Constraints
+
+    sc = random_instance(60, 4, 4, max_offers=6, n_bundles=6, seed=1,
+                         constraints=Constraints(max_offers=6, max_bundles=1))
+    plan = solve(sc, time_limit=20, threads=1)
+    assert plan.status == "optimal"
+    costs = rule_costs(sc, plan.profit, solve=lambda s: solve(s, time_limit=0.02, threads=1)).set_index("rule")
+    slow = rule_costs(sc, plan.profit, solve=lambda s: solve(s, time_limit=60, threads=1)).set_index("rule")
+    assert not costs["proved"].all()  # the tiny limit leaves at least one re-solve unproved
+    for rule, row in costs.iterrows():
+        assert 0 <= row["cost_low"] == row["cost"] <= row["cost_high"]
+        assert math.isclose(row["profit_without"], plan.profit + row["cost"])
+        assert math.isclose(row["gap"], (row["cost_high"] - row["cost_low"]) / plan.profit)
+        if slow.at[rule, "proved"]:  # the true cost lies in the interval
+            assert row["cost_low"] - 1e-6 <= slow.at[rule, "cost"] <= row["cost_high"] + 1e-6
+    text = rule_cost_text(costs.reset_index())
+    for rule, row in costs[~costs["proved"]].iterrows():
+        assert f"Rule {rule}" in text and f"at least {row['cost_low']:,.2f}" in text
+
+
+def test_a_re_solve_worse_than_the_plan_never_gives_a_negative_cost():
+    from types import SimpleNamespace
+
+    sc = _scenario()
+    profit = solve(sc).profit
+    for found, bound in ((profit - 5.0, profit + 3.0), (float("nan"), float("nan"))):
+        stopped = SimpleNamespace(status="time_limit", profit=found, best_bound=bound)
+        row = rule_costs(sc, profit, solve=lambda s, out=stopped: out).iloc[-1]
+        assert row["cost"] == 0.0 and row["profit_without"] == profit and not row["proved"]
+        assert "the plan itself is the best decision known" in row["status"]
+        assert row["cost_high"] == (3.0 if math.isfinite(bound) else math.inf)

@@ -192,18 +192,19 @@ def check_numbers_match_json(out: Path) -> dict:
         assert _same(_numbers(row[1])[0], step["profit"]) and _same(_numbers(row[2])[0], step["part"])
         assert _same(_numbers(row[3])[0] if row[3] != "n/a" else "n/a", step["part_pct"], pct=True)
     assert math.isclose(sum(s["part"] for s in head["steps"]), head["gain"], rel_tol=1e-9, abs_tol=1e-6)
-    # the interval: plan profit, gain, uplift low..high
+    # the interval: plan profit low..high (median, point), gain, uplift low..high
     iv = {r["quantity"]: r for r in doc["intervals"]["table"]}
     said = _numbers("".join(texts.text["interval"]))
     assert said[0] == doc["intervals"]["level"]  # "90% interval" -> 0.9
-    expect = [(iv["plan_profit"]["low"], False), (iv["plan_profit"]["high"], False),
+    pp = iv["plan_profit"]
+    expect = [(pp["low"], False), (pp["high"], False), (pp["median"], False), (pp["point"], False),
               (iv["gain"]["low"], False), (iv["gain"]["high"], False)]
-    for shown, (value, pct) in zip(said[1:5], expect, strict=True):
+    for shown, (value, pct) in zip(said[1:7], expect, strict=True):
         assert _same(shown, value, pct)
     if iv["uplift"]["low"] is None:
-        assert said[5] == "n/a"
+        assert said[7] == "n/a"
     else:
-        assert _same(said[5], iv["uplift"]["low"], True) and _same(said[6], iv["uplift"]["high"], True)
+        assert _same(said[7], iv["uplift"]["low"], True) and _same(said[8], iv["uplift"]["high"], True)
     return doc
 
 

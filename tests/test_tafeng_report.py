@@ -59,8 +59,15 @@ def test_tafeng_200_plan_is_decomposed_honest_checked_and_explained(tafeng_repor
     if head["base_profit"] <= 0:
         assert head["uplift"] is None and head["uplift_note"] and "n/a" in html
     assert len(head["loss_makers"]) > 0 and "Stop selling" in html
-    # an interval
-    assert doc["intervals"]["n_draws"] == 50 and 'id="interval"' in html
+    # an interval, centred on the estimate's weights; a point outside it is explained with numbers
+    iv = {r["quantity"]: r for r in doc["intervals"]["table"]}["plan_profit"]
+    assert doc["intervals"]["n_draws"] == 50 and 'id="interval"' in html and doc["intervals"]["checks"]["centred"]
+    if not iv["low"] <= iv["point"] <= iv["high"]:
+        assert "Measured:" in html
+    # bundle candidates at the default threshold, chosen from the data, and the rule said
+    mining = doc["candidate_mining"]
+    assert mining["chosen_from_data"] and mining["kept"] > 0 and len(doc["candidates"]) == mining["kept"]
+    assert 'id="candidate-rule"' in html and f"{mining['pairs_considered']:,} of {mining['pairs_seen']:,} pairs" in html
     # a backtest, with its numbers as in the JSON
     bt = doc["backtest"]["summary"]
     assert "The model checked against what happened" in html and 'src="calibration.png"' in html
@@ -76,6 +83,10 @@ def test_tafeng_200_plan_is_decomposed_honest_checked_and_explained(tafeng_repor
     assert len(doc["offer_reasons"]) == len(doc["plan"]) == len(pd.read_csv(out / "reasons.csv"))
     assert math.isclose(sum(r["contribution"] for r in doc["offer_reasons"]), doc["profit"], rel_tol=1e-6)
     assert doc["rule_costs"] and "What each rule costs" in html and "Why each offer is in the plan" in html
+    for rule in doc["rule_costs"]:  # a cost never below 0, bounded above; an unproved one said in words
+        assert 0 <= rule["cost_low"] == rule["cost"] and (rule["cost_high"] is None or rule["cost_low"] <= rule["cost_high"])
+        if not rule["proved"]:
+            assert f"Rule {rule['rule']} (" in html
     # the report and the JSON agree on the plan itself
     assert len(pd.read_csv(out / "plan.csv")) == len(doc["plan"])
     assert float(json.loads((out / "plan.json").read_text())["settings"]["backtest_split"]) == 0.75

@@ -75,8 +75,9 @@ def plan(
     bundle_utility: Annotated[str, typer.Option(
         "--bundle-utility", help="How bundles get a utility: copurchase (estimated from baskets) or "
         "additive (components plus log lift).")] = "copurchase",
-    min_support: Annotated[float, typer.Option(
-        "--min-support", help="Bundle mining: minimum share of baskets.")] = 0.01,
+    min_support: Annotated[float | None, typer.Option(
+        "--min-support", help="Bundle mining: minimum share of baskets (default: chosen from the data, "
+        "the 100th most frequent pair's count, at least 20 baskets; the report says which).")] = None,
     min_lift: Annotated[float, typer.Option("--min-lift", help="Bundle mining: minimum lift.")] = 1.5,
     max_candidates: Annotated[int, typer.Option(
         "--max-candidates", help="At most this many bundle candidates.")] = 10,

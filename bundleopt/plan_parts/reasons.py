@@ -11,7 +11,9 @@
   sales it takes from other offers.)
 * :func:`rule_costs`: for each rule family switched on, the plan's profit with that
   family switched off (re-solved) minus the plan's profit: what the rule costs (0 without
-  a re-solve when the rule cannot bind on any decision: :func:`vacuous_rule`).
+  a re-solve when the rule cannot bind on any decision: :func:`vacuous_rule`). A re-solve
+  stopped by its time limit gives an interval, never a guess: at least the best decision
+  it knows (the plan is one: the rule's cost is >= 0) and at most its proven bound.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import pandas as pd
 
 from bundleopt.scenario import NOT_OFFERED, Decision, Scenario
 
-__all__ = ["move_changes", "move_feasibility", "offer_reasons", "rule_costs", "vacuous_rule"]
+__all__ = ["move_changes", "move_feasibility", "offer_reasons", "rule_cost_text", "rule_costs", "vacuous_rule"]
 
 
 def _next_level(prices: np.ndarray, k: int, step: int) -> int | None:
@@ -190,27 +192,68 @@ def offer_reasons(scenario: Scenario, decision: Decision) -> pd.DataFrame:
 
 def rule_costs(scenario: Scenario, profit: float, solve: Callable[[Scenario], Any] | None = None,
                ) -> pd.DataFrame:
-    """Per rule family switched on: ``profit_without`` (re-solved without it), ``cost``
-    (``profit_without - profit``), ``status`` (the re-solve's). ``cost`` is a lower bound
-    when the re-solve is not proved optimal."""
+    """Per rule family switched on: what it costs, re-solved without it, with bounds.
+
+    Switching a rule off only enlarges the feasible set, so the plan itself is a decision of
+    the re-solved problem: its profit ``P`` is a lower bound on ``profit_without`` whatever
+    the re-solve finds (a re-solve stopped by its time limit may hold a worse incumbent),
+    and the re-solve's proven bound an upper one. Columns: ``rule``, ``setting``,
+    ``profit_without`` (the best decision known without the rule: the re-solve's incumbent
+    or the plan), ``cost`` (``profit_without - P``, >= 0), ``cost_low`` / ``cost_high``
+    (``cost`` and ``best_bound - P``: the rule's cost lies in between; equal up to the
+    solver's gap when proved), ``gap`` (``(cost_high - cost_low) / |P|``), ``proved``,
+    ``status`` (the re-solve's, or why none was needed).
+    """
     from bundleopt.optimize import solve as default_solve
 
     solve = solve or default_solve
     rows = []
     for rule in scenario.constraints.active():
+        setting = _setting(getattr(scenario.constraints, rule))
         why = vacuous_rule(scenario, rule)
         if why:  # the same problem without it: nothing to re-solve
-            rows.append({"rule": rule, "setting": _setting(getattr(scenario.constraints, rule)),
-                         "profit_without": float(profit), "cost": 0.0, "status": f"not re-solved: {why}"})
+            rows.append({"rule": rule, "setting": setting, "profit_without": float(profit), "cost": 0.0,
+                         "cost_low": 0.0, "cost_high": 0.0, "gap": 0.0, "proved": True,
+                         "status": f"not re-solved: {why}"})
             continue
         off = {rule: None}
         if rule == "max_cannibalisation":
             off["protected_products"] = None
         sol = solve(scenario.with_constraints(**off))
-        rows.append({"rule": rule, "setting": _setting(getattr(scenario.constraints, rule)),
-                     "profit_without": float(sol.profit), "cost": float(sol.profit) - float(profit),
-                     "status": sol.status})
-    return pd.DataFrame(rows, columns=["rule", "setting", "profit_without", "cost", "status"])
+        rows.append({"rule": rule, "setting": setting, **_cost_bounds(sol, float(profit))})
+    return pd.DataFrame(rows, columns=["rule", "setting", "profit_without", "cost", "cost_low", "cost_high",
+                                       "gap", "proved", "status"])
+
+
+def _cost_bounds(sol: Any, profit: float) -> dict[str, Any]:
+    """``profit_without``, ``cost``, its bounds, ``gap``, ``proved`` and ``status`` of one re-solve
+    without a rule (:func:`rule_costs`): the incumbent never below the plan, the bound from the
+    solver (infinite when it proved none)."""
+    found = float(getattr(sol, "profit", np.nan))
+    best = max(profit, found) if np.isfinite(found) else profit
+    bound = float(getattr(sol, "best_bound", np.nan))
+    bound = max(bound, best) if np.isfinite(bound) else np.inf
+    proved = sol.status == "optimal"
+    status = sol.status if proved or np.isfinite(found) and found >= profit else (
+        f"{sol.status}; the plan itself is the best decision known without the rule")
+    low, high = best - profit, bound - profit
+    scale = max(abs(profit), 1e-9)
+    return {"profit_without": best, "cost": low, "cost_low": low, "cost_high": high,
+            "gap": (high - low) / scale if np.isfinite(high) else np.inf, "proved": proved, "status": status}
+
+
+def rule_cost_text(costs: pd.DataFrame) -> str:
+    """One sentence per rule whose cost is not proved: between which bounds it lies, and why."""
+    if costs is None or not len(costs) or "proved" not in costs:
+        return ""
+    out = []
+    for row in costs[~costs["proved"].astype(bool)].itertuples():
+        high = (f"{row.cost_high:,.2f} (the re-solve's proven bound; gap {row.gap:.2%} of the plan's profit)"
+                if np.isfinite(row.cost_high) else "an unknown amount (the re-solve proved no bound)")
+        out.append(f"Rule {row.rule} ({row.setting}): its cost is not proved (re-solve {row.status}); it costs "
+                   f"at least {row.cost_low:,.2f} (the best decision found without it; the plan itself is one, "
+                   f"so never less than 0) and at most {high}.")
+    return " ".join(out)
 
 
 def vacuous_rule(scenario: Scenario, rule: str) -> str:

@@ -194,10 +194,12 @@ def render_html(plan: Any, title: str, sections: Sequence[Section] = (), *, max_
         more = (f" (the first {full_rows:,}; every row is in plan.csv)" if n > full_rows else "")
         plan_block += (f'<details id="plan-all"><summary>Show all {n:,} rows{esc(more)}, in a scrolling '
                        "table</summary>" + _scroll(html_table(full), tall=True) + "</details>")
-    bundles = (_figure("bundle_map.png", "bundle map") if bool(plan.scenario.is_bundle.any()) else
-               "<p>No bundle candidates: no pair of products was bought together often enough "
-               f"(mining settings: min_support {esc(str(plan.settings.get('min_support')))}, min_lift "
-               f"{esc(str(plan.settings.get('min_lift')))}; candidates.csv). The bundle map is empty.</p>")
+    mining = plan.candidates.attrs.get("mining") if hasattr(plan.candidates, "attrs") else None
+    how = (f'<p id="candidate-rule">{esc(mining["text"])}</p>' if mining else "")
+    bundles = how + (_figure("bundle_map.png", "bundle map") if bool(plan.scenario.is_bundle.any()) else
+                     "<p>No bundle candidates: no pair of products was bought together often enough "
+                     f"(mining settings: min_support {esc(str(plan.settings.get('min_support')))}, min_lift "
+                     f"{esc(str(plan.settings.get('min_lift')))}; candidates.csv). The bundle map is empty.</p>")
     uplift_na = ("<p>An uplift shown as n/a is not available: the shop's modelled profit is not a "
                  "meaningful base for a percentage (see the summary).</p>"
                  if "uplift" in plan.comparison and plan.comparison["uplift"].isna().any() else "")

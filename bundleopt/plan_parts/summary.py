@@ -68,6 +68,9 @@ def assumptions(plan: Any) -> list[tuple[str, str]]:
     rows.append(("kept on sale", "none asked: any product may be taken off sale" if not keep else
                  f"{len(keep)} product(s) must stay on sale: " + ", ".join(map(str, keep[:10]))
                  + (" ..." if len(keep) > 10 else "")))
+    mining = getattr(getattr(plan, "candidates", None), "attrs", {}).get("mining")
+    if mining:
+        rows.append(("bundle candidates", mining["text"].removeprefix("Bundle candidates: ")))
     rows.append(("segments", f"{summ['segments']}, one choice model each; menus "
                              f"{'personalised per segment' if st.get('personalised') else 'the same for all'}"))
     if st.get("personalised"):
@@ -175,19 +178,32 @@ def headline_table(plan: Any) -> pd.DataFrame:
 
 
 def interval_sentence(iv: Any) -> str:
-    """The interval of the plan's profit, the gain and the uplift over the parameter draws."""
+    """The interval of the plan's profit, the gain and the uplift over the parameter draws, the
+    draws' median beside the point estimate, and, when the point lies outside its interval, the
+    measured reasons (:attr:`bundleopt.plan_parts.intervals.Intervals.checks`): the drawn
+    weights' mean differing from the estimate's, and profit's curvature in the weights."""
     t = iv.table.set_index("quantity")
+    point, low, med, high = (float(t.at["plan_profit", c]) for c in ("point", "low", "median", "high"))
     text = (f"{iv.level:.0%} interval over {len(iv.draws)} draws of the fitted parameters: plan profit "
-            f"{t.at['plan_profit', 'low']:,.2f} to {t.at['plan_profit', 'high']:,.2f}, gain "
+            f"{low:,.2f} to {high:,.2f} (median {med:,.2f}; at the estimates {point:,.2f}), gain "
             f"{t.at['gain', 'low']:+,.2f} to {t.at['gain', 'high']:+,.2f}")
     up = t.loc["uplift"]
     text += (f", uplift {up['low']:+.1%} to {up['high']:+.1%}." if pd.notna(up["low"]) else
              ", uplift n/a (see the intervals section).")
-    point, low, high = (float(t.at["plan_profit", c]) for c in ("point", "low", "high"))
     if not low <= point <= high:
         text += (f" The plan's profit at the estimates ({point:,.2f}) lies {'below' if point < low else 'above'} "
-                 "this interval: profit is not linear in the parameters, so their uncertainty shifts it one "
-                 "way; read the interval as how much the figure may move, not as a range around it.")
+                 f"this interval: the draws' median is {med - point:+,.2f} from it.")
+        checks = getattr(iv, "checks", None) or {}
+        mean, at_mean = float(checks.get("mean_over_draws", math.nan)), float(checks.get("at_mean_weights", math.nan))
+        if math.isfinite(mean) and math.isfinite(at_mean):
+            offset = ("the drawn weights' mean differs from the estimate's (Monte-Carlo error: the draws "
+                      "are centred)" if checks.get("centred") else
+                      "the drawn weights' mean differs from the estimate's (exp of a normal draw: "
+                      "E[exp x] = exp(E x + var/2); the draws are not centred)")
+            text += (f" Measured: {at_mean - point:+,.2f} of the mean shift ({mean - point:+,.2f}) is because "
+                     f"{offset}, and {mean - at_mean:+,.2f} is profit's curvature in the weights (the mean "
+                     f"of the draws' profits {mean:,.2f} vs the profit at their mean weights {at_mean:,.2f}).")
+        text += " Read the interval as how much the figure may move, not as a range around it."
     return text
 
 

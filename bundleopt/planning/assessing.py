@@ -49,7 +49,7 @@ def assess(scenario: Scenario, solution: Solution, *, clean: Any, choices: Any, 
     weights_of = linear_weights(  # the scenario's weights at other parameter values (draws)
         scenario.v, scenario.prices,
         {s: _utility_design(models[s], offers.offer_ids, offers.components) for s in seg_ids},
-        {s: models[s].params_ for s in seg_ids})
+        {s: models[s].params_ for s in seg_ids}, covariances={s: models[s].cov_ for s in seg_ids})
     limit = min(config.time_limit, 20.0) if config.time_limit is not None else 20.0
     extras = assess_plan(
         scenario, solution, comparison, solve=lambda sub: solve(sub, time_limit=limit, threads=config.threads),

@@ -14,12 +14,31 @@ __all__ = ["ChoiceCounts", "build_choices", "mine_candidates"]
 
 
 def mine_candidates(tx: pd.DataFrame, catalog: pd.DataFrame, config: PlanConfig) -> pd.DataFrame:
-    """Bundle candidates (:func:`bundleopt.candidates.mine_bundles`), one row per bundle id."""
-    from bundleopt.candidates import mine_bundles
+    """Bundle candidates (:func:`bundleopt.candidates.mine_bundles`), one row per bundle id, best
+    lift first, at most ``config.max_candidates``.
 
-    cands = mine_bundles(tx, catalog, min_support=config.min_support, min_lift=config.min_lift,
-                         max_size=config.max_bundle_size, max_candidates=config.max_candidates)
-    return cands.drop_duplicates("bundle_id").reset_index(drop=True)
+    The support threshold is ``config.min_support`` or, when None, chosen from the data
+    (:func:`bundleopt.candidates.choose_min_support`). How it was chosen and how many pairs
+    reached it, passed the lift filter and were kept is in ``.attrs["mining"]`` (a dict with
+    ``text``, the sentence the report shows).
+    """
+    from bundleopt.candidates import choose_min_support, mine_bundles
+
+    choice = choose_min_support(tx, min_support=config.min_support, top_pairs=config.top_pairs,
+                                min_count=config.min_pair_count)
+    # a hair below count / n_baskets: a pair in exactly min_count baskets is in, whatever the rounding
+    found = mine_bundles(tx, catalog, min_support=choice.min_support * (1 - 1e-9), min_lift=config.min_lift,
+                         max_size=config.max_bundle_size)
+    found = found.drop_duplicates("bundle_id")
+    cands = (found if config.max_candidates is None else found.head(config.max_candidates)).reset_index(drop=True)
+    text = (f"Bundle candidates: {choice.rule}; {len(found):,} with lift >= {config.min_lift:g}; "
+            + (f"the {len(cands):,} of highest lift kept" if len(cands) < len(found) else f"all {len(cands):,} kept")
+            + ".")
+    cands.attrs["mining"] = {"text": text, "min_support": choice.min_support, "min_count": choice.min_count,
+                             "n_baskets": choice.n_baskets, "pairs_seen": choice.pairs_seen,
+                             "pairs_considered": choice.pairs_considered, "passed_lift": len(found),
+                             "kept": len(cands), "chosen_from_data": config.min_support is None}
+    return cands
 
 
 @dataclass(frozen=True)

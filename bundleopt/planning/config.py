@@ -56,7 +56,10 @@ class PlanConfig:
         (:func:`bundleopt.planning.scenario_stage.stock_limits`); ``{"stock": None}``
         ignores the catalog's stock.
     min_support, min_lift, max_bundle_size, max_candidates : bundle mining
-        (:func:`bundleopt.candidates.mine_bundles`).
+        (:func:`bundleopt.candidates.mine_bundles`). ``min_support=None`` (the default)
+        chooses it from the data (:func:`bundleopt.candidates.choose_min_support`): the
+        basket count of the ``top_pairs``-th most frequent pair, at least ``min_pair_count``
+        baskets; the report says which threshold was used and how many pairs reached it.
     max_products : keep only the lines of the N products bought in most orders (reported).
     errors : validation policy (``"drop"``: bad rows are dropped and reported; ``"raise"``).
     allow_positive_price_coef : a segment whose fitted price coefficient is >= 0 (demand
@@ -97,7 +100,9 @@ class PlanConfig:
     bundle_utility: BundleUtility = "copurchase"
     no_arbitrage: bool = True
     constraints: Mapping[str, Any] = field(default_factory=dict)
-    min_support: float = 0.01
+    min_support: float | None = None
+    top_pairs: int = 100
+    min_pair_count: int = 20
     min_lift: float = 1.5
     max_bundle_size: int = 2
     max_candidates: int | None = 10
@@ -171,8 +176,11 @@ def _validated(cfg: PlanConfig) -> dict[str, Any]:
         raise ValueError(f"smoothing must be >= 0, got {cfg.smoothing!r}")
     if not is_whole(cfg.max_bundle_size) or cfg.max_bundle_size < 2:
         raise ValueError(f"max_bundle_size must be an integer >= 2, got {cfg.max_bundle_size!r}")
-    if not (_finite(cfg.min_support) and 0 < cfg.min_support <= 1):
-        raise ValueError(f"min_support must be in (0, 1], got {cfg.min_support!r}")
+    if cfg.min_support is not None and not (_finite(cfg.min_support) and 0 < cfg.min_support <= 1):
+        raise ValueError(f"min_support must be in (0, 1] or None (chosen from the data), got {cfg.min_support!r}")
+    for name in ("top_pairs", "min_pair_count"):
+        if not is_whole(getattr(cfg, name)) or getattr(cfg, name) < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {getattr(cfg, name)!r}")
     if not (_finite(cfg.min_lift) and cfg.min_lift > 0):
         raise ValueError(f"min_lift must be > 0, got {cfg.min_lift!r}")
     from bundleopt.optimize.dispatch import check_options
@@ -208,7 +216,7 @@ def _validated(cfg: PlanConfig) -> dict[str, Any]:
         raise ValueError(f"random_state must be a whole number >= 0 (a seed), got {cfg.random_state!r}")
     for name in ("n_segments", "max_bundles", "max_offers", "max_candidates", "max_products",
                  "max_bundle_size", "min_segment_size", "n_draws", "robust_draws", "min_occasions",
-                 "random_state", "threads"):
+                 "random_state", "threads", "top_pairs", "min_pair_count"):
         value = getattr(cfg, name)
         if value is not None:
             out[name] = int(value)

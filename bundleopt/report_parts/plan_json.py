@@ -57,6 +57,7 @@ def plan_to_json(plan: Any) -> dict[str, Any]:
         "comparison": _records(plan.comparison),
         "segments": _records(plan.segments),
         "params": _records(plan.params),
+        "candidate_mining": dict(getattr(plan.candidates, "attrs", {}).get("mining") or {}) or None,
         "candidates": _records(plan.candidates.assign(
             components=plan.candidates["components"].map(lambda c: "+".join(c)))),
         "importance": _plain(plan.importance.to_dict()),
@@ -79,7 +80,8 @@ def _maybe_records(frame: pd.DataFrame | None) -> list[dict[str, Any]] | None:
 def _intervals_json(iv: Any) -> dict[str, Any] | None:
     if iv is None:
         return None
-    return {"level": iv.level, "note": iv.note, "table": _records(iv.table), "n_draws": len(iv.draws)}
+    return {"level": iv.level, "note": iv.note, "table": _records(iv.table), "n_draws": len(iv.draws),
+            "checks": dict(getattr(iv, "checks", {}) or {})}  # NaN -> None by _plain
 
 
 def _robust_json(rb: Any) -> dict[str, Any] | None:

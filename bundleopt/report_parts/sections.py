@@ -36,8 +36,13 @@ def _check_sections(plan: Any, top_k: int = 20) -> list[tuple[str, str, pd.DataF
                     f"matter most of {len(why)}; all in reasons.csv.", top, None))
     rules = getattr(plan, "rule_costs", None)
     if rules is not None and len(rules):
+        from bundleopt.plan_parts.reasons import rule_cost_text
+
+        unproved = rule_cost_text(rules)
         out.append(("What each rule costs",
-                    "Each rule family switched off in turn and the plan re-solved: the profit it costs.",
+                    "Each rule family switched off in turn and the plan re-solved: the profit it costs "
+                    "(cost_low to cost_high: between the best decision found without the rule and the "
+                    "re-solve's proven bound; equal when proved)." + (f" {unproved}" if unproved else ""),
                     rules, None))
     iv = getattr(plan, "intervals", None)
     if iv is not None:
