@@ -137,9 +137,9 @@ def test_draws_in_one_block_are_the_draws_one_vector_at_a_time():
         for s, m in models.items():
             cov = m.cov_.to_numpy()
             ok = np.isfinite(np.diag(cov)) & np.isfinite(cov).all(axis=1)
-            vals, vecs = np.linalg.eigh(cov[np.ix_(ok, ok)])
+            root = np.linalg.cholesky(cov[np.ix_(ok, ok)])
             theta = m.params_.to_numpy().copy()
-            theta[ok] += (vecs * np.sqrt(np.clip(vals, 0, None))) @ rng.standard_normal(int(ok.sum()))
+            theta[ok] += root @ rng.standard_normal(int(ok.sum()))
             np.testing.assert_allclose(arrays[s][d], theta, rtol=1e-12, atol=1e-14)
             assert list(names[s]) == list(m.params_.index)
 
@@ -239,3 +239,16 @@ def test_the_report_explains_a_point_outside_its_interval_with_measured_numbers(
     assert "E[exp x] = exp(E x + var/2)" in text and "curvature" in text
     iv, row = _weak_intervals(1.0, centred=True)
     assert "lies" not in interval_sentence(iv) and f"median {row['median']:,.2f}" in interval_sentence(iv)
+
+
+def test_a_singular_covariance_is_drawn_through_its_eigen_root():
+    """Cholesky is the square root taken (O(p^3 / 3), thousands of parameters); a covariance
+    that is only positive semi-definite falls back to the eigen root, with ``R R^T = cov``
+    either way."""
+    from bundleopt.plan_parts.intervals import _root
+
+    a = np.random.default_rng(0).normal(size=(5, 3))
+    for cov in (a @ a.T, a @ a.T + np.eye(5)):  # rank 3 (Cholesky fails), then positive definite
+        R = _root(cov)
+        np.testing.assert_allclose(R @ R.T, cov, atol=1e-12)
+    assert _root(np.zeros((0, 0))).shape == (0, 0)

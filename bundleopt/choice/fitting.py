@@ -344,5 +344,7 @@ def share_start(data: Any) -> np.ndarray:
     if n_ref <= 0:
         return np.zeros(A.shape[1] + data.X.shape[2])
     log_share = np.log(np.maximum(counts, 0.5) / n_ref)
-    asc = np.linalg.lstsq(A, log_share - (log_share[ref[0]] if ref.size else 0.0), rcond=None)[0]
+    # A selects (one alternative per constant, make_menu_data): each constant is its
+    # alternative's log share relative to the reference, read off by index
+    asc = (log_share - (log_share[ref[0]] if ref.size else 0.0))[np.argmax(A, axis=0)]
     return np.concatenate([asc, np.zeros(data.X.shape[2])])

@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse
 
 from bundleopt.scenario import Decision, Scenario
 
@@ -84,8 +85,9 @@ def draw_parameters(models: Mapping[Any, Any], n_draws: int, rng: np.random.Gene
 
     Returns ``({segment: (n_draws, P) draws}, {segment: parameter names}, held)`` with
     ``held`` the parameters held at their estimate (covariance not finite). The square
-    root of each covariance is taken once, by eigen-decomposition with negative
-    eigenvalues (rounding) set to 0. The standard normals are drawn draw by draw and
+    root of each covariance is taken once: its Cholesky factor, or (not positive
+    definite: rounding, or a singular covariance) the eigen-decomposition with negative
+    eigenvalues set to 0; either root ``R`` has ``R R^T = cov``: the draws' law is the same. The standard normals are drawn draw by draw and
     segment by segment from ``rng`` (one block: the same numbers as drawing them in
     that order one vector at a time).
     """
@@ -96,9 +98,7 @@ def draw_parameters(models: Mapping[Any, Any], n_draws: int, rng: np.random.Gene
         cov = np.asarray(m.cov_, dtype=float)
         ok = np.isfinite(np.diag(cov)) & np.isfinite(cov).all(axis=1)
         fixed += [f"segment {s}: {n}" for n in np.asarray(m.params_.index)[~ok]]
-        sub = cov[np.ix_(ok, ok)]
-        vals, vecs = np.linalg.eigh((sub + sub.T) / 2) if ok.any() else (np.zeros(0), np.zeros((0, 0)))
-        roots[s] = (est, ok, vecs * np.sqrt(np.clip(vals, 0.0, None)), m.params_.index)
+        roots[s] = (est, ok, _root(cov if ok.all() else cov[np.ix_(ok, ok)]), m.params_.index)
     sizes = [int(ok.sum()) for _, ok, _, _ in roots.values()]
     z = rng.standard_normal((n_draws, sum(sizes)))
     out, names, start = {}, {}, 0
@@ -108,6 +108,17 @@ def draw_parameters(models: Mapping[Any, Any], n_draws: int, rng: np.random.Gene
         start += k
         out[s], names[s] = theta, index
     return out, names, fixed
+
+
+def _root(cov: np.ndarray) -> np.ndarray:
+    """A square root ``R`` with ``R R^T = cov`` (:func:`draw_parameters`)."""
+    if cov.size == 0:
+        return np.zeros((0, 0))
+    try:
+        return np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError:
+        vals, vecs = np.linalg.eigh((cov + cov.T) / 2)
+        return vecs * np.sqrt(np.clip(vals, 0.0, None))
 
 
 def draw_models(models: Mapping[Any, Any], n_draws: int,
@@ -135,8 +146,10 @@ def log_weight_variance(design: np.ndarray, cov: np.ndarray, prices: np.ndarray,
     cov = np.where(ok[:, None] & ok[None, :], np.nan_to_num(cov), 0.0)
     cov = (cov + cov.T) / 2
     p = np.nan_to_num(np.asarray(prices, dtype=float))
-    a = np.einsum("op,pq,oq->o", design, cov, design)
-    c = design @ cov[:, price_index]
+    # design is sparse (an offer's constant is one or a few constants): O(nnz P), not O(O P^2)
+    dc = np.asarray(scipy.sparse.csr_matrix(design) @ cov)
+    a = np.einsum("op,op->o", dc, design)
+    c = dc[:, price_index]
     return np.clip(a[:, None] + 2.0 * p * c[:, None] + p**2 * cov[price_index, price_index], 0.0, None)
 
 
