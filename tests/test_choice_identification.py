@@ -97,3 +97,25 @@ def test_more_parameters_than_choice_probabilities_is_refused():
     df["cust"] = df["obs"]
     with pytest.raises(ValueError, match="parameters but the data pin down at most 12"):
         LatentClassMNL(n_classes=5, features=["x"]).fit(df, customer="cust")
+
+
+@pytest.mark.parametrize("lower", [False, True])
+def test_covariance_inverse_by_cholesky_mirrors_every_block(lower, monkeypatch):
+    """``_pd_inverse`` (the covariance of models with thousands of parameters: Cholesky and
+    ``potri``, one triangle mirrored block by block) is the inverse, symmetric, whichever
+    triangle LAPACK filled and wherever the blocks end; an indefinite matrix goes through
+    LU, a singular one gives None."""
+    import scipy.linalg
+
+    from bundleopt.choice import identification
+
+    cho = scipy.linalg.cho_factor
+    monkeypatch.setattr(identification.scipy.linalg, "cho_factor",
+                        lambda M, check_finite=False: cho(M, lower=lower))
+    a = np.random.default_rng(1).normal(size=(150, 150))
+    M = a @ a.T + 150 * np.eye(150)
+    inv = identification._pd_inverse(M, block=64)  # blocks of 64, 64, 22
+    np.testing.assert_allclose(inv, np.linalg.inv(M), rtol=1e-10, atol=1e-15)
+    assert np.array_equal(inv, inv.T)
+    np.testing.assert_allclose(identification._pd_inverse(np.diag([2.0, -1.0])), np.diag([0.5, -1.0]))
+    assert identification._pd_inverse(np.zeros((2, 2))) is None

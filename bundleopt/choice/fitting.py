@@ -43,7 +43,8 @@ class FitResult:
     ``n_eval`` value-and-gradient evaluations (of ``lbfgs_obs`` observations each);
     ``n_hess`` value-gradient-Hessian passes over all the data; ``n_full_grad`` value-gradient
     passes over all the data (large-data path); ``timings`` seconds by phase; ``hessian0``
-    the Hessian at ``theta = 0`` and ``ident`` the identified subspace read from it
+    the Hessian at ``theta = 0`` (or a function building it: menu-grouped data, where it
+    is ``p x p`` and rarely needed) and ``ident`` the identified subspace read from it
     (:mod:`bundleopt.choice.identification`).
     """
 
@@ -60,7 +61,7 @@ class FitResult:
     lbfgs_obs: int = 0
     n_full_grad: int = 0
     timings: dict[str, float] = field(default_factory=dict)
-    hessian0: np.ndarray | None = None
+    hessian0: np.ndarray | Callable[[], np.ndarray] | None = None
     ident: Identification | None = None
 
 
@@ -307,8 +308,10 @@ def maximize_menu_loglik(
     t0 = time.perf_counter()
     f0 = derivative_factors(jnp.zeros(p), data)[2]
     ident = identify_factored(f0.diag, f0.left, f0.right, np.asarray(raw_moments(data)))
-    H0 = dense_neg_hessian(f0)
-    np.negative(H0, out=H0)
+
+    def hessian0() -> np.ndarray:  # dense only if the separation screen asks (p x p)
+        return np.negative(dense_neg_hessian(f0))
+
     timings["identify"] = time.perf_counter() - t0
     theta = share_start(data) if theta0 is None else np.asarray(theta0, dtype=np.float64).copy()
     ll, g, H = numpy_derivatives(theta, data)
@@ -321,7 +324,7 @@ def maximize_menu_loglik(
     return FitResult(
         theta=theta, loglik=float(ll), grad=g, hessian=H, converged=converged, n_iter=0,
         n_newton=n_newton, n_eval=0, message="newton (menu-grouped data)", n_hess=n_hess,
-        timings=timings, hessian0=H0, ident=ident,
+        timings=timings, hessian0=hessian0, ident=ident,
     )
 
 

@@ -30,7 +30,7 @@ Two ways an MNL (or a class of a latent-class MNL) has no unique finite estimate
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -193,6 +193,35 @@ def _pd_solve(M: np.ndarray, b: np.ndarray) -> np.ndarray | None:
         return None
 
 
+def _pd_inverse(M: np.ndarray, block: int = 512) -> np.ndarray | None:
+    """The symmetric inverse of a symmetric ``M`` expected positive definite: Cholesky and
+    LAPACK's ``potri`` (two ``p x p`` arrays, no identity right-hand side), the lower
+    triangle copied from the upper by blocks; LU's inverse, symmetrised, when Cholesky
+    fails; ``None`` when ``M`` is singular."""
+    try:
+        c, lower = scipy.linalg.cho_factor(M, check_finite=False)
+        inv, info = scipy.linalg.lapack.dpotri(c, lower=lower, overwrite_c=True)
+        if info != 0:
+            raise np.linalg.LinAlgError("potri failed")
+    except (np.linalg.LinAlgError, ValueError):
+        try:
+            inv = np.linalg.inv(M)
+        except np.linalg.LinAlgError:
+            return None
+        return (inv + inv.T) / 2
+    p = inv.shape[0]
+    for i in range(0, p, block):  # potri filled one triangle: mirror it, block row by block row
+        j = min(i + block, p)
+        d = inv[i:j, i:j]
+        if lower:
+            inv[:i, i:j] = inv[i:j, :i].T
+            inv[i:j, i:j] = np.tril(d) + np.tril(d, -1).T
+        else:
+            inv[i:j, :i] = inv[:i, i:j].T
+            inv[i:j, i:j] = np.triu(d) + np.triu(d, 1).T
+    return inv
+
+
 def subspace_covariance(
     H: np.ndarray, basis: np.ndarray | None = None, meat: np.ndarray | None = None,
     unidentified: np.ndarray | None = None,
@@ -202,10 +231,9 @@ def subspace_covariance(
     p = H.shape[0]
     U = None if _spans_all(basis, p) else basis
     Hr = -H if U is None else U.T @ (-H) @ U
-    inv = _pd_solve(Hr, np.eye(Hr.shape[0]))
+    inv = _pd_inverse(Hr)
     if inv is None:
         return np.full((p, p), np.nan)
-    inv = (inv + inv.T) / 2
     if meat is not None:
         inv = inv @ (meat if U is None else U.T @ meat @ U) @ inv
     cov = inv if U is None else U @ inv @ U.T
@@ -259,7 +287,8 @@ def separating_direction(
 
 
 def screen_separation(
-    H: np.ndarray, H0: np.ndarray, basis: np.ndarray, screen: float = 1e-5, max_chosen_prob: float = 1.0,
+    H: np.ndarray, H0: np.ndarray | Callable[[], np.ndarray], basis: np.ndarray, screen: float = 1e-5,
+    max_chosen_prob: float = 1.0,
 ) -> bool:
     """True when some choice is predicted almost surely (``max_chosen_prob``, the largest
     probability of a chosen alternative, above ``1 - 1e-4``: separated observations are
@@ -269,6 +298,7 @@ def screen_separation(
     if basis.shape[1] == 0 or max_chosen_prob < 1 - 1e-4:
         return False
     full = _spans_all(basis, H.shape[0])
+    H0 = H0() if callable(H0) else H0  # built only when the screen needs it (p x p)
     A = -H if full else basis.T @ (-H) @ basis
     B = -H0 if full else basis.T @ (-H0) @ basis
     try:
@@ -317,7 +347,7 @@ class Assessment:
 
 
 def assess(
-    H: np.ndarray, H0: np.ndarray, ident: Identification, rows, names: Sequence[str],
+    H: np.ndarray, H0: np.ndarray | Callable[[], np.ndarray], ident: Identification, rows, names: Sequence[str],
     max_chosen_prob: float = 1.0, screen: float = 1e-5, max_entries: int = 20_000_000,
 ) -> Assessment:
     """Unidentified parameters, separation (screen, then the LP on ``rows()``), and the
