@@ -294,6 +294,17 @@ def _quantities(scenario: Scenario, levels: np.ndarray) -> Quantities:
     )
 
 
+def rule_excess(scenario: Scenario, levels: np.ndarray, families: tuple[str, ...] | None = None,
+                ) -> dict[str, np.ndarray]:
+    """Each active rule check's normalised excess (``> RULE_TOL``: violated) for (N, menus, O)
+    ``levels`` (assumed valid), ``{check name: (N, *instance shape)}``; ``families``: only
+    those rule families of :data:`~bundleopt.optimize.rules.REGISTRY` (default: all)."""
+    q = _quantities(scenario, np.asarray(levels, dtype=int))
+    return {check.rule: check.excess for rule in REGISTRY
+            if (families is None or rule.name in families) and rule.is_on(scenario)
+            for check in rule.check(scenario, q)}
+
+
 def _rule_checks(scenario: Scenario, q: Quantities) -> list[RuleCheck]:
     """The checks of every active rule family, in registry order (:mod:`bundleopt.optimize.rules`)."""
     return [check for rule in REGISTRY if rule.is_on(scenario) for check in rule.check(scenario, q)]
