@@ -33,7 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--end", default=None, help="last day (YYYY-MM-DD)")
     parser.add_argument("--segments", type=int, default=None, help="number of segments (default: chosen)")
     parser.add_argument("--purchase-share", type=float, default=0.5)
-    parser.add_argument("--min-support", type=float, default=0.005)
+    parser.add_argument("--min-support", type=float, default=None,
+                        help="basket share a bundle must reach (default: chosen from the data, as bundleopt plan)")
     parser.add_argument("--max-bundles", type=int, default=3)
     parser.add_argument("--uniform", action="store_true", help="one menu for all segments")
     parser.add_argument("--keep-assortment", type=float, default=None, metavar="GAMMA",
