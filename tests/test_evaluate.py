@@ -227,3 +227,31 @@ def test_loosening_a_cap_never_adds_violations(case, cap):
     tight = check_constraints(sc.with_constraints(max_offers=cap, min_margin_rate=0.4), d)
     loose = check_constraints(sc.with_constraints(max_offers=cap + 1, min_margin_rate=0.3), d)
     assert len(loose) <= len(tight)
+
+
+def test_bundle_rule_checks_on_the_bundle_block_equal_the_dense_formulas():
+    """The discount band's component sums and the bundles-per-product counts, computed on the
+    (bundles x their products) block, equal the dense (offers x products) formulas."""
+    from bundleopt.optimize.evaluation import _quantities
+    from bundleopt.optimize.instances import random_instance
+    from bundleopt.optimize.rule_checks import (
+        _component_price_sum,
+        check_bundles_per_product,
+        multiplicity,
+    )
+    from bundleopt.scenario import Constraints
+
+    sc = random_instance(14, 3, 4, n_bundles=6, seed=2, personalised=True, max_bundle_size=3,
+                         constraints=Constraints(max_bundles_per_product=1))
+    rng = np.random.default_rng(0)
+    levels = rng.integers(-1, sc.n_levels, size=(9, sc.n_menus, sc.n_offers))
+    q = _quantities(sc, levels)
+    single = sc.single_offer()
+    singles = np.array([single[p] for p in sc.products])
+    comp = np.where(q.on[:, :, singles], q.price[:, :, singles], sc.list_prices()[singles])
+    dense_sum = comp @ (multiplicity(sc) * sc.is_bundle[:, None]).T
+    np.testing.assert_allclose(_component_price_sum(sc, q), dense_sum, rtol=1e-14)
+    member = (multiplicity(sc) > 0) & sc.is_bundle[:, None]
+    dense_count = np.einsum("ngo,oj->ngj", q.on.astype(float), member.astype(float))
+    np.testing.assert_array_equal(check_bundles_per_product(sc, q).excess, dense_count - 1)
+    assert (dense_count > 1).any()  # the instance does test the count
