@@ -18,6 +18,7 @@ apply to each segment's menu.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -106,14 +107,17 @@ class Scenario:
         """Number of menus a decision chooses: S when personalised, else 1."""
         return self.n_segments if self.personalised else 1
 
-    @property
+    @functools.cached_property
     def is_bundle(self) -> np.ndarray:
-        """(O,) bool: offers with two or more components."""
-        return np.array([len(c) > 1 for c in self.components])
+        """(O,) bool, read-only: offers with two or more components (computed once: rule
+        checks read it per batch, and it is a Python loop over thousands of offers)."""
+        out = np.array([len(c) > 1 for c in self.components], dtype=bool)
+        out.setflags(write=False)
+        return out
 
-    @property
+    @functools.cached_property
     def products(self) -> tuple[Any, ...]:
-        """All component products, in order of first appearance."""
+        """All component products, in order of first appearance (computed once)."""
         return tuple(dict.fromkeys(p for comp in self.components for p in comp))
 
     def single_offer(self) -> dict[Any, int]:

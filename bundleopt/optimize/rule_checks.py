@@ -142,7 +142,8 @@ def _component_price_sum(sc: Scenario, q: Quantities) -> np.ndarray:
     out = np.zeros(q.price.shape)
     if bundles.size:
         single = sc.single_offer()
-        singles = np.array([single[sc.products[j]] for j in used])  # (U,): only products in bundles
+        products = sc.products
+        singles = np.array([single[products[j]] for j in used])  # (U,): only products in bundles
         list_price = sc.list_prices()[singles]
         comp_price = np.where(q.on[:, :, singles], q.price[:, :, singles], list_price)  # (N, G, U)
         out[:, :, bundles] = comp_price @ mult.T  # (N, G, U) x (U, B): O(N G U B), not O(N G J O)
