@@ -87,8 +87,10 @@ class Plan:
         each baseline of
         :mod:`bundleopt.optimize.baselines`; columns ``plan``, ``profit``,
         ``revenue``, ``units``, ``feasible``, ``n_violations``, ``gain`` (profit
-        minus the shop's) and ``uplift`` (``gain / shop profit``; NaN when the shop's
-        profit is not a meaningful base: :func:`bundleopt.plan_parts.headline.percent_base`).
+        minus the shop's), ``uplift`` (``gain / shop profit``; NaN when the shop's
+        profit is not a meaningful base: :func:`bundleopt.plan_parts.headline.percent_base`)
+        and ``note`` (why a baseline's row is not what its name says: the local search
+        stopped at its time limit).
     profit_by_segment : plans x segments expected profit (rows as in ``comparison``).
     cleaning : the :class:`~bundleopt.data.CleaningReport` of validation.
     segments : per segment: ``segment``, ``n_customers``, ``customer_share``,

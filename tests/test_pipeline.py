@@ -192,3 +192,22 @@ def test_headline_decomposes_the_gain_over_the_status_quo(plan):
     assert math.isclose(head.profit, plan.profit, rel_tol=1e-9)
     assert math.isclose(steps["part"].sum(), plan.profit - sq, rel_tol=1e-9)
     assert math.isclose(plan.uplift, (plan.profit - sq) / sq) if sq > 0 else math.isnan(plan.uplift)
+
+
+def test_the_local_search_baseline_says_when_it_stopped_at_its_time_limit():
+    """At thousands of offers the greedy baseline takes one move per step for minutes: the
+    comparison gives it a time limit and its row says when it stopped there."""
+    from bundleopt.optimize import solve
+    from bundleopt.optimize.instances import random_instance
+    from bundleopt.planning.assessing import _compare
+
+    sc = random_instance(8, 2, 3, n_bundles=2, seed=1)
+    sol = solve(sc)
+    stopped, _ = _compare(sc, sol, baseline_time_limit=1e-9)
+    note = stopped.set_index("plan")["note"]
+    assert "stopped at its 1e-09 s limit" in note["greedy_add_drop"]
+    assert (note.drop("greedy_add_drop") == "").all()
+    done, _ = _compare(sc, sol, baseline_time_limit=600.0)
+    assert (done["note"] == "").all()
+    assert done.set_index("plan").loc["greedy_add_drop", "profit"] >= stopped.set_index("plan").loc[
+        "greedy_add_drop", "profit"] - 1e-9

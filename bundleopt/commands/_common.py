@@ -156,6 +156,9 @@ def print_plan(console: Console, plan: Any, max_rows: int = 40) -> None:
     comp = plan.comparison[["plan", "profit", "revenue", "units", "feasible", "gain", "uplift"]]
     comp = comp.assign(uplift=comp["uplift"].map(lambda v: "n/a" if v != v else f"{v:+.1%}"))
     console.print(frame_table(comp, "Expected profit: optimised plan vs shop list prices and baselines"))
+    for row in plan.comparison.itertuples():
+        if getattr(row, "note", ""):
+            console.print(f"{escape(str(row.plan))}: {escape(row.note)}")
     uplift = head.uplift_text() if head is not None else "n/a"
     base = head.base_profit if head is not None else plan.shop_profit
     console.print(
