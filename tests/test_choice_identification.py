@@ -111,7 +111,7 @@ def test_covariance_inverse_by_cholesky_mirrors_every_block(lower, monkeypatch):
 
     cho = scipy.linalg.cho_factor
     monkeypatch.setattr(identification.scipy.linalg, "cho_factor",
-                        lambda M, check_finite=False: cho(M, lower=lower))
+                        lambda M, check_finite=False, overwrite_a=False: cho(M, lower=lower, overwrite_a=overwrite_a))
     a = np.random.default_rng(1).normal(size=(150, 150))
     M = a @ a.T + 150 * np.eye(150)
     inv = identification._pd_inverse(M, block=64)  # blocks of 64, 64, 22
@@ -119,3 +119,6 @@ def test_covariance_inverse_by_cholesky_mirrors_every_block(lower, monkeypatch):
     assert np.array_equal(inv, inv.T)
     np.testing.assert_allclose(identification._pd_inverse(np.diag([2.0, -1.0])), np.diag([0.5, -1.0]))
     assert identification._pd_inverse(np.zeros((2, 2))) is None
+    spent = np.diag([2.0, -1.0])
+    assert identification._pd_inverse(spent, overwrite=True) is None  # in place: the caller goes to LU
+    np.testing.assert_allclose(identification.subspace_covariance(-np.diag([2.0, -1.0])), np.diag([0.5, -1.0]))

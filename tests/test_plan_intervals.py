@@ -252,3 +252,32 @@ def test_a_singular_covariance_is_drawn_through_its_eigen_root():
         R = _root(cov)
         np.testing.assert_allclose(R @ R.T, cov, atol=1e-12)
     assert _root(np.zeros((0, 0))).shape == (0, 0)
+
+
+def test_log_weight_variance_on_the_sparse_design_is_the_dense_quadratic_form():
+    """Per offer and price, ``Var(design[o] . d + d_beta p)`` on the design's non-zeros equals
+    the dense ``x^T cov x`` with the rows and columns of non-finite parameters at 0 (they
+    are held at their estimates), also for an asymmetric covariance (its symmetric part)."""
+    from bundleopt.plan_parts.intervals import log_weight_variance
+
+    rng = np.random.default_rng(7)
+    P, O, K = 6, 5, 3
+    a = rng.normal(size=(P, P))
+    cov = a @ a.T + 0.01 * rng.normal(size=(P, P))  # slightly asymmetric, as a rounded inverse
+    design = np.zeros((O, P - 1))
+    design[np.arange(O), np.arange(O) % (P - 1)] = 1.0
+    design[4, [0, 2]] = 1.0  # a bundle: two constants
+    design = np.hstack([design, np.zeros((O, 1))])  # the price column (its own term)
+    prices = rng.uniform(1, 5, (O, K))
+    for held in (None, 2, P - 1):
+        c = cov.copy()
+        if held is not None:
+            c[held, :] = np.nan
+        ok = np.isfinite(np.diag(c)) & np.isfinite(c).all(axis=1)
+        dense = np.where(ok[:, None] & ok[None, :], np.nan_to_num(c), 0.0)
+        dense = (dense + dense.T) / 2
+        x = design[:, None, :] + np.zeros((O, K, P))
+        x[:, :, P - 1] = prices
+        want = np.einsum("okp,pq,okq->ok", x, dense, x)
+        np.testing.assert_allclose(log_weight_variance(design, c, prices, P - 1), np.clip(want, 0, None),
+                                   rtol=1e-12, atol=1e-12)

@@ -163,8 +163,8 @@ def reduced_newton_step(g: np.ndarray, H: np.ndarray, basis: np.ndarray | None) 
     """Newton direction within ``span(basis)``: ``U (U^T (-H) U)^{-1} U^T g`` and its decrement
     ``g^T step`` (``inf`` when that reduced Hessian is singular or not negative definite)."""
     U = None if _spans_all(basis, H.shape[0]) else basis
-    Hr, gr = (-H, g) if U is None else (U.T @ (-H) @ U, U.T @ g)
-    z = _pd_solve(Hr, gr)
+    gr = g if U is None else U.T @ g
+    z = _pd_solve(lambda: np.negative(H) if U is None else U.T @ (-H) @ U, gr)
     if z is None:
         return np.zeros_like(g), float("inf")
     step = z if U is None else U @ z
@@ -180,30 +180,35 @@ def _spans_all(basis: np.ndarray | None, p: int) -> bool:
     return basis is None or basis.shape[1] == p
 
 
-def _pd_solve(M: np.ndarray, b: np.ndarray) -> np.ndarray | None:
-    """``M^{-1} b`` for a symmetric ``M`` expected positive definite: Cholesky (a third of
-    LU's flops), LU when Cholesky fails; ``None`` when ``M`` is singular."""
+def _pd_solve(make: Callable[[], np.ndarray], b: np.ndarray) -> np.ndarray | None:
+    """``M^{-1} b`` for a symmetric ``M = make()`` (a fresh array, factorised in place: one
+    ``p x p`` array at a time) expected positive definite: Cholesky (a third of LU's flops),
+    LU on a second ``make()`` when Cholesky fails; ``None`` when ``M`` is singular."""
     try:
-        return scipy.linalg.cho_solve(scipy.linalg.cho_factor(M, check_finite=False), b, check_finite=False)
+        factor = scipy.linalg.cho_factor(make(), overwrite_a=True, check_finite=False)
+        return scipy.linalg.cho_solve(factor, b, check_finite=False)
     except (np.linalg.LinAlgError, ValueError):
         pass
     try:
-        return np.linalg.solve(M, b)
+        return np.linalg.solve(make(), b)
     except np.linalg.LinAlgError:
         return None
 
 
-def _pd_inverse(M: np.ndarray, block: int = 512) -> np.ndarray | None:
+def _pd_inverse(M: np.ndarray, block: int = 512, overwrite: bool = False) -> np.ndarray | None:
     """The symmetric inverse of a symmetric ``M`` expected positive definite: Cholesky and
     LAPACK's ``potri`` (two ``p x p`` arrays, no identity right-hand side), the lower
     triangle copied from the upper by blocks; LU's inverse, symmetrised, when Cholesky
-    fails; ``None`` when ``M`` is singular."""
+    fails; ``None`` when ``M`` is singular. ``overwrite``: factorise ``M`` in place (one
+    array fewer; then ``None`` also when Cholesky fails, and the caller goes to LU)."""
     try:
-        c, lower = scipy.linalg.cho_factor(M, check_finite=False)
+        c, lower = scipy.linalg.cho_factor(M, overwrite_a=overwrite, check_finite=False)
         inv, info = scipy.linalg.lapack.dpotri(c, lower=lower, overwrite_c=True)
         if info != 0:
             raise np.linalg.LinAlgError("potri failed")
     except (np.linalg.LinAlgError, ValueError):
+        if overwrite:
+            return None  # M is spent: the caller rebuilds it for LU (subspace_covariance)
         try:
             inv = np.linalg.inv(M)
         except np.linalg.LinAlgError:
@@ -230,8 +235,12 @@ def subspace_covariance(
     columns of ``unidentified`` parameters; all NaN when the reduced Hessian is singular."""
     p = H.shape[0]
     U = None if _spans_all(basis, p) else basis
-    Hr = -H if U is None else U.T @ (-H) @ U
-    inv = _pd_inverse(Hr)
+    def reduced() -> np.ndarray:
+        return np.negative(H) if U is None else U.T @ (-H) @ U
+
+    inv = _pd_inverse(reduced(), overwrite=True)  # one p x p array besides H
+    if inv is None:
+        inv = _pd_inverse(reduced())  # not positive definite: LU
     if inv is None:
         return np.full((p, p), np.nan)
     if meat is not None:

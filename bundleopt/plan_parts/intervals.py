@@ -143,13 +143,21 @@ def log_weight_variance(design: np.ndarray, cov: np.ndarray, prices: np.ndarray,
     """
     cov = np.asarray(cov, dtype=float)
     ok = np.isfinite(np.diag(cov)) & np.isfinite(cov).all(axis=1)
-    cov = np.where(ok[:, None] & ok[None, :], np.nan_to_num(cov), 0.0)
-    cov = (cov + cov.T) / 2
     p = np.nan_to_num(np.asarray(prices, dtype=float))
-    # design is sparse (an offer's constant is one or a few constants): O(nnz P), not O(O P^2)
-    dc = np.asarray(scipy.sparse.csr_matrix(design) @ cov)
-    a = np.einsum("op,op->o", dc, design)
-    c = dc[:, price_index]
+    # the design is sparse (an offer's constant is one constant, a bundle's a few): each
+    # quadratic form on its few non-zeros, no (P x P) copy of the covariance (thousands of
+    # parameters); only the symmetric part of cov enters a quadratic form
+    D = scipy.sparse.csr_matrix(np.where(ok[None, :], design, 0.0))
+    a = np.zeros(D.shape[0])
+    for o in range(D.shape[0]):
+        cols = D.indices[D.indptr[o]:D.indptr[o + 1]]
+        if cols.size:
+            vals = D.data[D.indptr[o]:D.indptr[o + 1]]
+            a[o] = vals @ cov[np.ix_(cols, cols)] @ vals
+    if not ok[price_index]:
+        return np.clip(a, 0.0, None)[:, None] * np.ones_like(p)
+    col = np.where(ok, (cov[:, price_index] + cov[price_index, :]) / 2, 0.0)
+    c = D @ col
     return np.clip(a[:, None] + 2.0 * p * c[:, None] + p**2 * cov[price_index, price_index], 0.0, None)
 
 
