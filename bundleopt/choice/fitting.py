@@ -51,7 +51,7 @@ class FitResult:
     theta: np.ndarray
     loglik: float
     grad: np.ndarray
-    hessian: np.ndarray
+    hessian: np.ndarray | None
     converged: bool
     n_iter: int
     n_newton: int

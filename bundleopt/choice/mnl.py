@@ -117,7 +117,10 @@ class MNL(ChoiceEstimator):
         """Estimate from menu-grouped data (:class:`~bundleopt.choice.grouped.MenuChoices`):
         the same estimates as :meth:`fit` on the occasions they group, without one row per
         (occasion, alternative). Only generic features (``features`` must be
-        ``menus.features``); fitted by Newton with the closed-form Hessian.
+        ``menus.features``); fitted by Newton with the closed-form Hessian. Built for
+        thousands of alternatives, the fitted model keeps no ``p x p`` matrix but ``cov_``
+        (``fit_result_.hessian`` is None: ``cov_`` is its inverse on the identified
+        parameters).
         """
         from bundleopt.choice.fitting import maximize_menu_loglik
         from bundleopt.choice.grouped import _core, make_menu_data
@@ -159,10 +162,10 @@ class MNL(ChoiceEstimator):
         self.n_obs_ = float(menus.count.sum())
         self.converged_ = bool(res.converged) and not found.separated
         self.n_iter_ = res.n_newton
-        # the Hessian at equal shares and the identified basis served identification, the
-        # separation screen and the covariance: not kept (p x p each, 0.4 GB per model at
-        # 7,000 alternatives)
-        self.fit_result_ = dataclasses.replace(res, hessian0=None, ident=None)
+        # the Hessians (at the estimate: its inverse is cov_; at equal shares) and the
+        # identified basis served identification, the separation screen and the covariance:
+        # not kept (p x p each, 0.4 GB per model at 7,000 alternatives)
+        self.fit_result_ = dataclasses.replace(res, hessian=None, hessian0=None, ident=None)
         self._columns = {"obs": "obs", "alt": "alt", "choice": "chosen", "avail": None}
         return self
 
