@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse
 
 from bundleopt.scenario import Scenario
 
@@ -48,14 +49,13 @@ class Quantities:
 
 
 
-def multiplicity(scenario: Scenario) -> np.ndarray:
-    """(O, J) times product j is a component of offer o (J = ``scenario.products``)."""
+def multiplicity(scenario: Scenario) -> scipy.sparse.csr_array:
+    """(O, J) times product j is a component of offer o (J = ``scenario.products``), sparse
+    (one or a few non-zeros per offer: dense it is 0.4 GB at 7,000 offers and products)."""
     index = {p: j for j, p in enumerate(scenario.products)}
-    mult = np.zeros((scenario.n_offers, len(index)))
-    for o, comp in enumerate(scenario.components):
-        for p in comp:
-            mult[o, index[p]] += 1
-    return mult
+    rows = [o for o, comp in enumerate(scenario.components) for _ in comp]
+    cols = [index[p] for comp in scenario.components for p in comp]
+    return scipy.sparse.csr_array((np.ones(len(rows)), (rows, cols)), shape=(scenario.n_offers, len(index)))
 
 
 def bundle_members(scenario: Scenario) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -256,8 +256,8 @@ def check_stock(sc: Scenario, q: Quantities) -> RuleCheck:
     names = list(stock)
     cols = np.array([index[p] for p in names], dtype=int)
     limit = np.array([stock[p] for p in names], dtype=float)
-    mult = multiplicity(sc)[:, cols]  # (O, J')
-    units = sc.market_size * np.einsum("s,nso,oj->nj", sc.weights, q.probs, mult)
+    mult = multiplicity(sc)[:, cols]  # (O, J') sparse
+    units = sc.market_size * (np.einsum("s,nso->no", sc.weights, q.probs) @ mult)
     excess = (units - limit) / np.maximum(1.0, limit)
 
     def describe(idx: tuple[int, ...]) -> str:
