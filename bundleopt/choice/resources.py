@@ -3,16 +3,18 @@
 :func:`estimate_plan_resources` predicts the peak memory and the time of segmentation,
 choice data and the per-segment MNL fits from counts known right after validation
 (lines, customers, products, bundle candidates, periods, segments), with the costs of the
-menu-grouped representation (``formulations/choice_data.md``):
+menu-grouped representation and its factored Hessian (``formulations/choice_data.md``):
 
 * choice data: one record per purchase occasion at most (<= lines) and one menu per
-  period: ``O(lines + periods x J)``;
-* one segment's fit: the closed-form Hessian's ``J x J`` products and the ``p x p``
-  Hessian, its eigen-decomposition and solves (``p = J + 1`` parameters, ``J`` the
-  alternatives): ``O(J^2)`` memory, ``O(periods J^2 + p^3)`` time per Newton step;
+  period (``M`` menus): ``O(lines + M J)``;
+* one segment's fit (``p`` parameters, ``J`` alternatives): the Hessian as a diagonal plus
+  ``q = 2M + 2`` rank factors, assembled into one dense ``p x p`` matrix (``2 p^2 q`` flops)
+  and factorised by Cholesky (``p^3 / 3``) per Newton step; the covariance by Cholesky and
+  its inverse (``p^3``). A few ``p x p`` arrays are alive while a segment is fitted and one
+  (the covariance) per fitted model after, for the plan's models and the backtest's;
 * pandas frames of the lines (validation, occasions, features): ``O(lines)``.
 
-The coefficients are rough upper figures measured on Ta-Feng (50 to 1,000 products) on a
+The coefficients are rough upper figures measured on Ta-Feng (200 to 7,319 products) on a
 shared 2-core machine; they serve to stop a run that cannot fit *before* minutes of work,
 not to predict to the second. :func:`check_memory` raises :class:`ResourceError` (a
 ``ValueError``) naming the option that helps when the estimate exceeds the memory
@@ -49,22 +51,30 @@ class ResourceEstimate:
 def estimate_plan_resources(
     *, n_lines: int, n_customers: int, n_products: int, n_candidates: int, n_periods: int,
     n_segments: int, base_memory: float = 0.45 * GB, bytes_per_line: float = 2500.0,
-    newton_steps: int = 8, flops_per_second: float = 5e8,
+    working_matrices: float = 4.0, newton_steps: int = 14, blas_flops: float = 1e10,
+    flops_per_second: float = 5e8,
 ) -> ResourceEstimate:
     """Peak memory and time of ``build_plan``'s heavy stages (see the module docstring).
 
     ``n_segments`` is the largest number of segments that may be fitted (the top of
-    ``k_range`` when the number is chosen).
+    ``k_range`` when the number is chosen). ``working_matrices``: ``p x p`` arrays alive
+    while one segment is fitted (the Hessian, a trial step's, a factor, the identity basis);
+    ``blas_flops``: dense linear algebra speed (one BLAS thread); ``flops_per_second``:
+    the rest (JAX passes over the records and menus, per-line pandas work).
     """
     J = int(n_products) + int(n_candidates) + 1
     p = J + 1
+    M = int(n_periods) + 1  # the periods' menus and the smoothing menu
+    q = 2 * M + 2
     frames = bytes_per_line * n_lines
     segmentation = 200.0 * n_customers * 20 + 8.0 * min(n_customers, 5000) ** 2
-    menus = 8.0 * n_periods * J * 12
-    fit = 8.0 * (12 * J * J + 12 * p * p) + menus
+    menus = 8.0 * 30 * M * J
+    # the plan's models and the backtest's (earlier window) each keep one covariance
+    fit = 8.0 * p * p * (working_matrices + 2 * n_segments) + menus
     memory = base_memory + frames + max(segmentation, fit)
-    per_step = 4.0 * n_periods * J * J + 2.0 * p**3 / 3 + 60.0 * n_lines / max(n_segments, 1)
-    fit_s = n_segments * (newton_steps + 2) * per_step / flops_per_second + 2.0 * n_segments
+    per_step = (2.0 * p * p * q + p**3 / 3) / blas_flops + (40.0 * M * J + 60.0 * n_lines / max(n_segments, 1)) / flops_per_second
+    per_fit = newton_steps * per_step + p**3 / blas_flops + 2.0
+    fit_s = 2 * n_segments * per_fit  # the plan's fits and the backtest's
     seg_s = 2e-4 * n_customers * 5 + 5.0
     lines_s = 1e-4 * n_lines
     seconds = fit_s + seg_s + lines_s + 10.0
