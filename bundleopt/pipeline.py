@@ -52,7 +52,7 @@ from bundleopt.planning.fitting import (
     fit_menu_models,
     fit_segment_models,
 )
-from bundleopt.planning.load import load_data
+from bundleopt.planning.load import check_segments_fit, load_data
 from bundleopt.planning.progress import ProgressCallback, StageClock
 from bundleopt.planning.scenario_stage import make_scenario, stock_limits
 from bundleopt.planning.segments import segment_customers
@@ -206,6 +206,8 @@ def build_plan(
     tx, cat = clean.transactions, clean.catalog
     clock.start("segmenting customers")
     segments = segment_customers(tx, cat, config)
+    if config.n_segments is None:  # the memory check again, with the number chosen
+        clean = check_segments_fit(clean, len(segments.segment_ids), config)
     clock.start("mining bundle candidates")
     candidates = mine_candidates(tx, cat, config)
     clock.start("building choice data")

@@ -40,3 +40,30 @@ def test_build_plan_stops_before_the_heavy_stages(monkeypatch):
     with pytest.raises(ResourceError, match="only 0.0 GB of memory is available"):
         build_plan(m.transactions, m.catalog, purchase_share=0.3, progress=lambda s, f: steps.append(s))
     assert steps == ["validating data"]
+
+
+def test_the_check_is_redone_with_the_number_of_segments_chosen(monkeypatch):
+    """Before segmentation the planner checks the fewest segments it may fit (a run that
+    cannot fit even those stops at once); after it, the number chosen, before the heavy
+    stages (choice data, fits), naming --segments."""
+    import bundleopt.choice.resources as res
+    from bundleopt.datasets import make_market
+    from bundleopt.pipeline import build_plan
+
+    seen = []
+    real = res.estimate_plan_resources
+
+    def recording(**sizes):
+        seen.append(sizes["n_segments"])
+        est = real(**sizes)
+        return est if len(seen) == 1 else res.ResourceEstimate(1e15, est.seconds, est.n_alternatives,
+                                                               est.n_parameters, est.detail)
+
+    monkeypatch.setattr(res, "estimate_plan_resources", recording)
+    steps = []
+    m = make_market(seed=0, n_customers=200)
+    with pytest.raises(ResourceError, match="--segments"):
+        build_plan(m.transactions, m.catalog, purchase_share=0.3, k_range=(2, 4),
+                   progress=lambda s, f: steps.append(s))
+    assert seen[0] == 2 and len(seen) == 2 and 2 <= seen[1] <= 4
+    assert steps == ["validating data", "segmenting customers"]

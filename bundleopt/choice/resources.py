@@ -56,8 +56,8 @@ def estimate_plan_resources(
 ) -> ResourceEstimate:
     """Peak memory and time of ``build_plan``'s heavy stages (see the module docstring).
 
-    ``n_segments`` is the largest number of segments that may be fitted (the top of
-    ``k_range`` when the number is chosen). ``working_matrices``: ``p x p`` arrays alive
+    ``n_segments``: the number of segments fitted (before segmentation chooses it, the
+    planner checks the fewest it may choose, then again with the number chosen). ``working_matrices``: ``p x p`` arrays alive
     while one segment is fitted (the Hessian, a trial step's, a factor, the identity basis);
     ``blas_flops``: dense linear algebra speed (one BLAS thread); ``flops_per_second``:
     the rest (JAX passes over the records and menus, per-line pandas work).
@@ -113,4 +113,5 @@ def check_memory(estimate: ResourceEstimate, available: float | None = None) -> 
     raise ResourceError(
         f"this plan needs {estimate.describe()} but only {room / GB:.1f} GB of memory is available: "
         f"keep fewer products (--max-products, e.g. {max(50, int(estimate.n_alternatives * room / estimate.memory) // 2)}) "
-        "or fewer bundle candidates (--max-candidates), or run on a machine with more memory")
+        "or fewer bundle candidates (--max-candidates) or segments (--segments), "
+        "or run on a machine with more memory")

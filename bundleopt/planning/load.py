@@ -11,7 +11,7 @@ import pandas as pd
 from bundleopt.data.validation import CleaningReport, validate
 from bundleopt.planning.config import PlanConfig
 
-__all__ = ["CleanData", "load_data"]
+__all__ = ["CleanData", "check_segments_fit", "load_data"]
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,18 @@ def load_data(transactions: pd.DataFrame, catalog: pd.DataFrame, sessions: pd.Da
     tx, report = checked.transactions, checked.report
     if config.max_products is not None:
         tx = _top_products(tx, config.max_products, report)
-    resources = _check_resources(tx, config.n_segments, config.k_range, config.max_candidates)
+    # before segmentation the count is known only when given: the fewest the run may fit
+    # (stop now if even that cannot fit); re-checked with the chosen count by check_segments_fit
+    resources = _check_resources(tx, config.n_segments or min(config.k_range), config.max_candidates)
     return CleanData(tx, checked.catalog, checked.sessions, report, resources)
+
+
+def check_segments_fit(clean: CleanData, n_segments: int, config: PlanConfig) -> CleanData:
+    """The resource check again with the number of segments segmentation chose (the heavy
+    stages, choice data and fits, come after it), ``clean`` with that estimate."""
+    from dataclasses import replace
+
+    return replace(clean, resources=_check_resources(clean.transactions, n_segments, config.max_candidates))
 
 
 def _top_products(tx: pd.DataFrame, n: int, report: CleaningReport) -> pd.DataFrame:
@@ -51,8 +61,7 @@ def _top_products(tx: pd.DataFrame, n: int, report: CleaningReport) -> pd.DataFr
     return tx[~out].reset_index(drop=True)
 
 
-def _check_resources(tx: pd.DataFrame, n_segments: int | None, k_range: tuple[int, int],
-                     max_candidates: int | None) -> Any:
+def _check_resources(tx: pd.DataFrame, n_segments: int, max_candidates: int | None) -> Any:
     """Estimate memory and time of the heavy stages from the data's size and stop at once,
     naming the option that helps, when the memory is not there
     (:mod:`bundleopt.choice.resources`)."""
@@ -63,6 +72,6 @@ def _check_resources(tx: pd.DataFrame, n_segments: int | None, k_range: tuple[in
     estimate = estimate_plan_resources(
         n_lines=len(tx), n_customers=int(tx["customer_id"].nunique()),
         n_products=int(tx["product_id"].nunique()), n_candidates=int(max_candidates or 0),
-        n_periods=n_periods, n_segments=int(n_segments or max(k_range)))
+        n_periods=n_periods, n_segments=int(n_segments))
     check_memory(estimate)
     return estimate
