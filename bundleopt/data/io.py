@@ -9,6 +9,9 @@ Loading only reads and renames (and, when told how, reads dates); checking is
   missing-value words;
 * two columns with the same name (pandas would silently rename the second
   ``unit_price.1``) are an error naming the column, also after renaming;
+* a header spelt like a schema column but for case, spaces, ``-`` or ``_`` (``Product ID ``,
+  ``UNIT_PRICE``, ``list-price``) is that column, named in a note; two headers that
+  both read as one column are an error;
 * ``date_format=`` / ``dayfirst=`` say how to read the ``timestamp`` column
   (:func:`bundleopt.data.dates.parse_dates`); without them validation detects
   the format and refuses a column it cannot read without a guess;
@@ -23,6 +26,7 @@ Loading only reads and renames (and, when told how, reads dates); checking is
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -78,6 +82,8 @@ def read_table(
             frame = pd.read_parquet(p)
             _no_duplicates(list(map(str, frame.columns)), p.name)
             notes = []
+            spelt = _header_spellings(list(map(str, frame.columns)), schema, rename, p.name, notes)
+            frame = frame.rename(columns=spelt)
         elif name.endswith(_CSV):
             frame, notes = _read_csv(p, name, schema, rename, ids, encoding)
         else:
@@ -110,6 +116,7 @@ def _read_csv(p: Path, name: str, schema: Schema | None, rename: dict[str, str],
     notes: list[str] = []
     tried = [encoding] if encoding else ["utf-8", "cp1252"]
     for i, enc in enumerate(tried):
+        notes.clear()  # a header note from a failed encoding
         try:
             first = pd.read_csv(p, sep="\x1f", header=None, nrows=1, dtype=str, keep_default_na=False,
                                 quoting=3, encoding=enc).iloc[0, 0]
@@ -118,10 +125,12 @@ def _read_csv(p: Path, name: str, schema: Schema | None, rename: dict[str, str],
             header = pd.read_csv(p, sep=sep, header=None, nrows=1, dtype=str,
                                  keep_default_na=False, encoding=enc).iloc[0].tolist()
             _no_duplicates(header, p.name)
+            spelt = _header_spellings(header, schema, rename, p.name, notes)
+            is_id = {c: c in ids or spelt.get(c) in ids for c in header}
             frame = pd.read_csv(
-                p, sep=sep, dtype={c: str for c in header if c in ids}, keep_default_na=False,
-                na_values={c: sorted(STR_NA_VALUES) for c in header if c not in ids}, encoding=enc,
-            )
+                p, sep=sep, dtype={c: str for c in header if is_id[c]}, keep_default_na=False,
+                na_values={c: sorted(STR_NA_VALUES) for c in header if not is_id[c]}, encoding=enc,
+            ).rename(columns=spelt)
         except UnicodeDecodeError:
             if i + 1 < len(tried):
                 continue
@@ -133,6 +142,37 @@ def _read_csv(p: Path, name: str, schema: Schema | None, rename: dict[str, str],
             notes.append(f"{p.name}: fields separated by {'tab' if sep == chr(9) else repr(sep)}")
         return frame, notes
     raise AssertionError("unreachable")
+
+
+def _header_key(name: str) -> str:
+    """A header as compared with the schema's names: lower case, runs of spaces, ``-`` and
+    ``_`` as one ``_``, none at the ends (``" Product ID "`` -> ``"product_id"``)."""
+    return re.sub(r"[\s_\-]+", "_", name.strip().lower()).strip("_")
+
+
+def _header_spellings(header: list[str], schema: Schema | None, rename: dict[str, str], where: str,
+                      notes: list[str]) -> dict[str, str]:
+    """``{header in the file: schema name}`` for the headers that name a schema column but
+    for case, spaces, ``-`` or ``_`` (noted in ``notes``); none for a name the file already has
+    exactly, or one the caller renames. Two headers reading as one column are an error."""
+    if schema is None:
+        return {}
+    exact = {rename.get(h, h) for h in header}
+    wanted = {_header_key(n): n for n in schema.names if n not in exact}
+    out: dict[str, str] = {}
+    for h in header:
+        target = wanted.get(_header_key(h)) if h not in rename and h not in schema.names else None
+        if target is None:
+            continue
+        if target in out.values():
+            first = next(k for k, v in out.items() if v == target)
+            raise DataValidationError(
+                f"{where}: columns {first!r} and {h!r} both read as {target!r}; keep one (rename or "
+                "delete the other)", column=target)
+        out[h] = target
+    if out:
+        notes.append(f"{where}: column(s) " + ", ".join(f"{k!r} read as {v!r}" for k, v in out.items()))
+    return out
 
 
 def _no_duplicates(names: list[str], where: str) -> None:

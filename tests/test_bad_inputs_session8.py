@@ -1,0 +1,44 @@
+"""Hostile shop files, session 8: headers spelt the Excel way, ids written differently in the
+two files, files that are not tables, dates no shop recorded, empty plans and tiny shops.
+Each class ends in a clear one-line error or a counted, reported correction (tests/BAD_INPUTS.md).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bundleopt.data import DataValidationError, load_catalog, load_transactions
+from bundleopt.datasets import make_market
+
+TINY = {"n_products": 6, "n_customers": 200, "n_segments": 1, "n_pairs": 2, "n_days": 30,
+        "synergy_range": (4.0, 5.0)}
+PLAN = {"purchase_share": 0.5, "n_segments": 1, "threads": 1, "time_limit": 30}
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """Six products, one segment, 30 days."""
+    return make_market(seed=0, **TINY)
+
+
+def _one_line(err: pytest.ExceptionInfo) -> str:
+    msg = str(err.value)
+    assert "\n" not in msg, msg
+    return msg
+
+
+def test_headers_spelt_the_excel_way_are_the_schema_columns(tmp_path, tiny):
+    tx = tiny.transactions.assign(product_id="0" + tiny.transactions["product_id"].str[1:])
+    tx.rename(columns={"product_id": "Product ID ", "order_id": "ORDER_ID", "unit_price": "unit-price"}
+              ).to_csv(tmp_path / "tx.csv", index=False)
+    tiny.catalog.rename(columns=str.upper).to_csv(tmp_path / "cat.csv", index=False)
+    got = load_transactions(tmp_path / "tx.csv")
+    assert list(got.columns) == list(tiny.transactions.columns)
+    assert got["product_id"].iloc[0].startswith("0")  # still read as text: leading zeros kept
+    assert "'Product ID ' read as 'product_id'" in " ".join(got.attrs["read_notes"])
+    assert list(load_catalog(tmp_path / "cat.csv").columns) == list(tiny.catalog.columns)
+    tiny.transactions.rename(columns={"order_id": "Product_ID", "product_id": "product id"}).to_csv(
+        tmp_path / "two.csv", index=False)
+    with pytest.raises(DataValidationError, match="both read as 'product_id'") as err:
+        load_transactions(tmp_path / "two.csv")
+    _one_line(err)
