@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from bundleopt.data import DataValidationError, load_catalog, load_transactions
+from bundleopt.data import DataValidationError, load_catalog, load_transactions, validate
 from bundleopt.datasets import make_market
 
 TINY = {"n_products": 6, "n_customers": 200, "n_segments": 1, "n_pairs": 2, "n_days": 30,
@@ -42,3 +42,22 @@ def test_headers_spelt_the_excel_way_are_the_schema_columns(tmp_path, tiny):
     with pytest.raises(DataValidationError, match="both read as 'product_id'") as err:
         load_transactions(tmp_path / "two.csv")
     _one_line(err)
+
+
+@pytest.mark.parametrize(("tx_id", "cat_id"), [(lambda s: s.str[1:].astype(int), lambda s: s.str[1:]),
+                                               (lambda s: s.str[1:].astype(float), lambda s: s.str[1:])])
+def test_ids_written_differently_in_the_two_files_are_named_not_matched(tmp_path, tiny, tx_id, cat_id):
+    tiny.transactions.assign(product_id=tx_id(tiny.transactions["product_id"])).to_csv(
+        tmp_path / "tx.csv", index=False)  # 7 or 7.0 in the transactions, "007" in the catalog
+    tiny.catalog.assign(product_id=cat_id(tiny.catalog["product_id"])).to_csv(tmp_path / "cat.csv", index=False)
+    tx, cat = load_transactions(tmp_path / "tx.csv"), load_catalog(tmp_path / "cat.csv")
+    with pytest.raises(DataValidationError, match=r"catalog ids written another way .*'1(\.0)?' vs '001'") as err:
+        validate(tx, cat, errors="raise")
+    _one_line(err)
+    with pytest.raises(DataValidationError, match="write the ids the same way in both files"):
+        validate(tx, cat, errors="drop")  # every line unknown: the reason is in the error
+    some = tiny.catalog.iloc[:3]  # really missing products: examples named, lines counted
+    v = validate(tiny.transactions, some, errors="drop")
+    entry = next(e for e in v.report.entries if e.reason == "unknown_product")
+    assert entry.n_rows == int((~tiny.transactions["product_id"].isin(some["product_id"])).sum())
+    assert "not in the catalog, e.g." in entry.detail

@@ -163,12 +163,15 @@ def validate_transactions(
     if catalog is not None:
         cat_ids = as_id(catalog["product_id"])
         known = set(cat_ids.dropna())
+        unknown = ~df["product_id"].isin(known)
+        hint = _unknown_id_hint(df.loc[unknown, "product_id"], known)
         df = _reject(
             df,
-            ~df["product_id"].isin(known),
+            unknown,
             column="product_id",
             reason="unknown_product",
-            what="a product id not in the catalog",
+            what="a product id not in the catalog" + (f" ({hint})" if hint else ""),
+            detail=hint,
             **kw,
         )
         ok = cat_ids.notna().to_numpy()
@@ -180,6 +183,35 @@ def validate_transactions(
     if outlier_factor is not None and len(df):
         df = _reject_price_outliers(df, list_price, outlier_factor, **kw)
     return _finish(df, table, report), report
+
+
+def _id_as_number(value: str) -> str | None:
+    """An id that reads as a whole number, as that number's digits (``"007"``, ``"7.0"`` ->
+    ``"7"``); None for any other id."""
+    try:
+        x = float(value)
+    except ValueError:
+        return None
+    return str(int(x)) if np.isfinite(x) and x == int(x) else None
+
+
+def _unknown_id_hint(unknown: pd.Series, known: set[str], sample: int = 3) -> str:
+    """Which unknown product ids are catalog ids written another way (``7`` vs ``007``,
+    ``1.0`` vs ``1``: a spreadsheet that read them as numbers), and examples of the rest.
+
+    Such ids are never matched in silence: which writing is right is the user's call.
+    """
+    ids = pd.unique(unknown.to_numpy())
+    if not len(ids):
+        return ""
+    by_number = {n: k for k in known if (n := _id_as_number(k)) is not None}
+    pairs = [(u, by_number[n]) for u in ids if (n := _id_as_number(u)) is not None and n in by_number]
+    if pairs:
+        shown = ", ".join(f"{u!r} vs {k!r}" for u, k in pairs[:sample])
+        return (f"{len(pairs)} of the {len(ids)} unknown id(s) are catalog ids written another way "
+                f"(transactions vs catalog: {shown}); write the ids the same way in both files, "
+                "as text (a spreadsheet drops leading zeros and adds '.0')")
+    return f"{len(ids)} id(s) not in the catalog, e.g. {[str(u) for u in ids[:sample]]}"
 
 
 def _reject_price_outliers(df: pd.DataFrame, list_price: pd.Series | None, factor: float, *,
