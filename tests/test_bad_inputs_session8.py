@@ -61,3 +61,25 @@ def test_ids_written_differently_in_the_two_files_are_named_not_matched(tmp_path
     entry = next(e for e in v.report.entries if e.reason == "unknown_product")
     assert entry.n_rows == int((~tiny.transactions["product_id"].isin(some["product_id"])).sum())
     assert "not in the catalog, e.g." in entry.detail
+
+
+def test_files_that_are_not_tables_are_named_for_what_they_are(tmp_path, tiny):
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "book.csv", "w") as z:  # an .xlsx renamed .csv
+        z.writestr("xl/workbook.xml", "<workbook/>")
+    (tmp_path / "logo.csv").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    (tmp_path / "blob.txt").write_bytes(b"order_id\x00\x01\x02" * 50)
+    (tmp_path / "book.xlsx").write_bytes(b"PK\x03\x04")
+    (tmp_path / "folder.csv").mkdir()
+    for name, match in [("book.csv", "not a CSV file: it is a zip file .*save it as CSV"),
+                        ("logo.csv", "not a CSV file: it is a PNG image"),
+                        ("blob.txt", "not a CSV file: it holds binary data"),
+                        ("book.xlsx", r"unknown file type \(an Excel workbook: save it as CSV"),
+                        ("folder.csv", "is a folder, not a file")]:
+        with pytest.raises(ValueError, match=match) as err:
+            load_transactions(tmp_path / name)
+        _one_line(err)
+    tiny.transactions.to_csv(tmp_path / "u16.txt", index=False, sep="\t", encoding="utf-16")
+    got = load_transactions(tmp_path / "u16.txt")  # Excel's "Unicode Text": read, and said
+    assert got.shape == tiny.transactions.shape and "UTF-16" in " ".join(got.attrs["read_notes"])

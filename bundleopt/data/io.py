@@ -44,6 +44,13 @@ from bundleopt.data.validation import DataValidationError
 
 _CSV = (".csv", ".csv.gz", ".csv.zip", ".csv.bz2", ".csv.xz", ".txt", ".tsv")
 _PARQUET = (".parquet", ".pq", ".parq")
+_COMPRESSED = (".gz", ".zip", ".bz2", ".xz")
+_EXCEL = (".xlsx", ".xlsm", ".xls", ".ods", ".numbers")
+#: the first bytes of files that are not text, and what they are
+_NOT_TEXT = {b"PK\x03\x04": "a zip file (an Excel .xlsx workbook?): save it as CSV UTF-8",
+             b"\xd0\xcf\x11\xe0": "an Excel .xls workbook: save it as CSV UTF-8",
+             b"PAR1": "a Parquet file: name it .parquet", b"%PDF": "a PDF document",
+             b"\x89PNG": "a PNG image", b"\xff\xd8\xff": "a JPEG image", b"\x1f\x8b": "gzip-compressed: name it .csv.gz"}
 
 
 def read_table(
@@ -70,6 +77,8 @@ def read_table(
     unknown extension or a file that cannot be parsed.
     """
     p = Path(path)
+    if p.is_dir():
+        raise ValueError(f"{p} is a folder, not a file; give the path of the table file")
     if not p.is_file():
         raise FileNotFoundError(f"no such file: {p}")
     name = p.name.lower()
@@ -85,10 +94,14 @@ def read_table(
             spelt = _header_spellings(list(map(str, frame.columns)), schema, rename, p.name, notes)
             frame = frame.rename(columns=spelt)
         elif name.endswith(_CSV):
-            frame, notes = _read_csv(p, name, schema, rename, ids, encoding)
+            enc = encoding if name.endswith(_COMPRESSED) else _check_text(p, encoding)
+            frame, notes = _read_csv(p, name, schema, rename, ids, enc)
+            if enc != encoding:
+                notes.append(f"{p.name}: read as UTF-16 (it starts with a UTF-16 byte-order mark)")
         else:
+            excel = " (an Excel workbook: save it as CSV UTF-8)" if name.endswith(_EXCEL) else ""
             raise ValueError(
-                f"{p.name}: unknown file type; use one of {', '.join(_CSV + _PARQUET)}"
+                f"{p.name}: unknown file type{excel}; use one of {', '.join(_CSV + _PARQUET)}"
             )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, LookupError, OSError) as exc:
         raise ValueError(f"{p.name}: cannot be read as a table: {exc}") from exc
@@ -108,6 +121,23 @@ def read_table(
                     notes.append(note)
     frame.attrs["read_notes"] = notes
     return frame
+
+
+def _check_text(p: Path, encoding: str | None) -> str | None:
+    """Refuse a file named .csv that is not text (a workbook, an image: every byte would be read
+    as a garbled header); return the encoding to read it with (UTF-16 when it starts with a
+    UTF-16 byte-order mark, as Excel's "Unicode Text" does)."""
+    with p.open("rb") as f:
+        head = f.read(4096)
+    for magic, what in _NOT_TEXT.items():
+        if head.startswith(magic):
+            raise ValueError(f"{p.name}: not a CSV file: it is {what}")
+    if encoding is None and head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "utf-16"
+    if encoding is None and b"\x00" in head:
+        raise ValueError(f"{p.name}: not a CSV file: it holds binary data (NUL bytes); export the table "
+                         "as CSV UTF-8, or give its encoding if it is UTF-16/32 text")
+    return encoding
 
 
 def _read_csv(p: Path, name: str, schema: Schema | None, rename: dict[str, str], ids: set[str],
