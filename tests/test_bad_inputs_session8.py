@@ -83,3 +83,13 @@ def test_files_that_are_not_tables_are_named_for_what_they_are(tmp_path, tiny):
     tiny.transactions.to_csv(tmp_path / "u16.txt", index=False, sep="\t", encoding="utf-16")
     got = load_transactions(tmp_path / "u16.txt")  # Excel's "Unicode Text": read, and said
     assert got.shape == tiny.transactions.shape and "UTF-16" in " ".join(got.attrs["read_notes"])
+
+
+def test_a_plan_that_offers_nothing_writes_its_report(tmp_path, tiny):
+    from bundleopt.pipeline import build_plan
+    from bundleopt.report import write_report
+
+    plan = build_plan(tiny.transactions, tiny.catalog.assign(stock=0), **PLAN)  # nothing to sell
+    assert len(plan.table) == 0
+    folder = write_report(plan, tmp_path / "plan")
+    assert "## Plan" in (folder / "report.md").read_text(encoding="utf-8")
