@@ -5,6 +5,7 @@ Each class ends in a clear one-line error or a counted, reported correction (tes
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from bundleopt.data import DataValidationError, load_catalog, load_transactions, validate
@@ -93,3 +94,18 @@ def test_a_plan_that_offers_nothing_writes_its_report(tmp_path, tiny):
     assert len(plan.table) == 0
     folder = write_report(plan, tmp_path / "plan")
     assert "## Plan" in (folder / "report.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("when", ["1900-01-01", "2099-06-30", "1970-01-01 00:00:01"])
+def test_dates_no_shop_recorded_are_rejected_and_counted(tiny, when):
+    tx = tiny.transactions.copy()
+    tx.loc[tx.index[:4], "timestamp"] = pd.Timestamp(when)  # Excel's day 0, a mistyped year
+    with pytest.raises(DataValidationError, match="date outside 1990-01-01 to .* mistyped year") as err:
+        validate(tx, tiny.catalog, errors="raise")
+    _one_line(err)
+    v = validate(tx, tiny.catalog, errors="drop")
+    assert v.report.count("transactions", "implausible_timestamp") == 4
+    assert v.transactions["timestamp"].min() >= tiny.transactions["timestamp"].min()
+    assert when[:4] in next(e.detail for e in v.report.entries if e.reason == "implausible_timestamp")
+    wide = validate(tx, tiny.catalog, errors="raise", date_range=("1900-01-01", "2100-01-01"))
+    assert len(wide.transactions) == len(tiny.transactions)  # the caller may widen the range

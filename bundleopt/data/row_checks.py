@@ -139,10 +139,28 @@ def _reject_missing_ids(frame: pd.DataFrame, columns, **kw) -> pd.DataFrame:
     return frame
 
 
-def _reject_bad_dates(frame: pd.DataFrame, **kw) -> pd.DataFrame:
-    """Raise or drop rows whose ``timestamp`` is missing or did not parse."""
-    return _reject(frame, frame["timestamp"].isna(), column="timestamp", reason="bad_timestamp",
-                   what="a missing or unparseable date", **kw)
+def _reject_bad_dates(frame: pd.DataFrame, date_range: tuple[str | None, str | None] = ("1990-01-01", None),
+                      **kw) -> pd.DataFrame:
+    """Raise or drop rows whose ``timestamp`` is missing, did not parse, or lies outside
+    ``date_range`` (``None`` as the end: tomorrow, UTC): a date no shop recorded, such as
+    Excel's day 0 (1900-01-00), a mistyped year, or one in the future. One such date would
+    stretch the data's span (the backtest's split by share of days, the periods of stock).
+    """
+    frame = _reject(frame, frame["timestamp"].isna(), column="timestamp", reason="bad_timestamp",
+                    what="a missing or unparseable date", **kw)
+    lo = pd.Timestamp(date_range[0]) if date_range[0] is not None else pd.Timestamp.min
+    hi = (pd.Timestamp(date_range[1]) if date_range[1] is not None
+          else pd.Timestamp.now(tz="UTC").tz_localize(None).normalize() + pd.Timedelta(days=1))
+    stamps = frame["timestamp"]
+    out = (stamps < lo) | (stamps > hi)
+    if not out.any():
+        return frame
+    shown = stamps[out].drop_duplicates().head(3).astype(str).tolist()
+    where = f"outside {lo.date()} to {hi.date()}" + (" (tomorrow)" if date_range[1] is None else "")
+    return _reject(frame, out, column="timestamp", reason="implausible_timestamp",
+                   what=f"a date {where}: a mistyped year or a placeholder such as 1900-01-01?",
+                   detail=f"{int(out.sum())} date(s) {where}, e.g. {shown}; fix them (in Python, "
+                   "date_range= widens the range)", **kw)
 
 
 def _reject_nonfinite(frame: pd.DataFrame, column: str, **kw) -> pd.DataFrame:

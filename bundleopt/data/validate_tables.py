@@ -123,6 +123,7 @@ def validate_transactions(
     dayfirst: bool | None = None,
     outlier_factor: float | None = 10.0,
     rejected_products: Mapping[str, str] | None = None,
+    date_range: tuple[str | None, str | None] = ("1990-01-01", None),
 ) -> tuple[pd.DataFrame, CleaningReport]:
     """Check and normalise transactions (see :data:`bundleopt.data.schemas.TRANSACTIONS`).
 
@@ -132,6 +133,8 @@ def validate_transactions(
     (:func:`bundleopt.data.dates.parse_dates`; detected when None).
     ``rejected_products`` (product id -> why its catalog row was rejected): their
     lines are reported as ``bad_catalog_row`` with that reason, not as unknown.
+    ``date_range`` (first, last day; None as the last: tomorrow): lines dated outside it are
+    rejected as ``implausible_timestamp`` (a mistyped year, Excel's 1900-01-00).
     Returns the clean lines (ids ``str``, ``timestamp`` datetime64, numbers float,
     index reset) and the report.
     """
@@ -150,7 +153,7 @@ def validate_transactions(
 
     kw = {"table": table, "errors": errors, "report": report, "original": original}
     df = _reject_missing_ids(df, TRANSACTIONS.of_kind("id"), **kw)
-    df = _reject_bad_dates(df, **kw)
+    df = _reject_bad_dates(df, date_range, **kw)
     df = _reject_nonpositive(df, "unit_price", "nonpositive_price",
                              "a zero, negative or missing price", **kw)
     df = _reject_nonpositive(df, "quantity", "nonpositive_quantity",
@@ -241,11 +244,11 @@ def _reject_price_outliers(df: pd.DataFrame, list_price: pd.Series | None, facto
 
 def validate_sessions(
     sessions: pd.DataFrame, *, errors: Errors = "raise", date_format: str | None = None,
-    dayfirst: bool | None = None,
+    dayfirst: bool | None = None, date_range: tuple[str | None, str | None] = ("1990-01-01", None),
 ) -> tuple[pd.DataFrame, CleaningReport]:
     """Check and normalise sessions (visits); a missing ``order_id`` means no purchase.
 
-    ``date_format`` / ``dayfirst`` as in :func:`validate_transactions`.
+    ``date_format`` / ``dayfirst`` / ``date_range`` as in :func:`validate_transactions`.
     """
     _check_errors_arg(errors)
     table = SESSIONS.name
@@ -263,6 +266,6 @@ def validate_sessions(
     df["timestamp"] = _as_datetime(df["timestamp"], table, date_format, dayfirst)
     kw = {"table": table, "errors": errors, "report": report, "original": original}
     df = _reject_missing_ids(df, ("session_id", "customer_id"), **kw)
-    df = _reject_bad_dates(df, **kw)
+    df = _reject_bad_dates(df, date_range, **kw)
     df = _drop_duplicates(df, table, report, original)
     return _finish(df, table, report), report
