@@ -109,3 +109,14 @@ def test_dates_no_shop_recorded_are_rejected_and_counted(tiny, when):
     assert when[:4] in next(e.detail for e in v.report.entries if e.reason == "implausible_timestamp")
     wide = validate(tx, tiny.catalog, errors="raise", date_range=("1900-01-01", "2100-01-01"))
     assert len(wide.transactions) == len(tiny.transactions)  # the caller may widen the range
+
+
+def test_a_shop_with_fewer_baskets_than_the_mining_floor_gets_no_candidates(tiny):
+    from bundleopt.planning.bundles import mine_candidates
+    from bundleopt.planning.config import PlanConfig
+
+    orders = tiny.transactions["order_id"].drop_duplicates().head(8)  # 8 baskets < 20 (min_pair_count)
+    tx = tiny.transactions[tiny.transactions["order_id"].isin(orders)]
+    cands = mine_candidates(tx, tiny.catalog, PlanConfig(purchase_share=0.5))
+    assert len(cands) == 0 and cands.attrs["mining"]["n_baskets"] == 8
+    assert "at least 20 of 8 baskets" in cands.attrs["mining"]["text"]
