@@ -120,3 +120,22 @@ def test_a_shop_with_fewer_baskets_than_the_mining_floor_gets_no_candidates(tiny
     cands = mine_candidates(tx, tiny.catalog, PlanConfig(purchase_share=0.5))
     assert len(cands) == 0 and cands.attrs["mining"]["n_baskets"] == 8
     assert "at least 20 of 8 baskets" in cands.attrs["mining"]["text"]
+
+
+@pytest.mark.parametrize(("fmt", "match"), [("%Q", "'%Q' is not a strptime format"),
+                                            ("xx", "'xx' reads none of the dates, e.g. '2024-"),
+                                            ("%d/%m/%Y", "'%d/%m/%Y' reads none of the dates"),
+                                            ("s", "'s' reads none of the dates")])
+def test_a_date_format_that_reads_nothing_is_named(tmp_path, tiny, fmt, match):
+    tiny.transactions.to_csv(tmp_path / "tx.csv", index=False)  # ISO dates
+    with pytest.raises(ValueError, match=match) as err:
+        load_transactions(tmp_path / "tx.csv", date_format=fmt)
+    _one_line(err)
+
+
+def test_dates_past_2262_warn_nothing_and_are_counted(tiny, recwarn):
+    tx = tiny.transactions.assign(timestamp=tiny.transactions["timestamp"].astype(str))
+    tx.loc[tx.index[:2], "timestamp"] = "3024-01-01 10:00:00"  # past datetime64[ns]
+    v = validate(tx, tiny.catalog, errors="drop")
+    assert v.report.count("transactions", "bad_timestamp") == 2
+    assert not [w for w in recwarn if issubclass(w.category, UserWarning)], [str(w.message) for w in recwarn]
