@@ -139,3 +139,18 @@ def test_dates_past_2262_warn_nothing_and_are_counted(tiny, recwarn):
     v = validate(tx, tiny.catalog, errors="drop")
     assert v.report.count("transactions", "bad_timestamp") == 2
     assert not [w for w in recwarn if issubclass(w.category, UserWarning)], [str(w.message) for w in recwarn]
+
+
+def test_quantities_whose_totals_overflow_are_named(tiny):
+    tx = tiny.transactions.copy()
+    tx.loc[3, "quantity"] = 1e308  # times a price of ~5: past the largest double
+    with pytest.raises(DataValidationError, match=r"quantity times unit price past the largest number .*rows \[3\]") as err:
+        validate(tx, tiny.catalog, errors="raise")
+    _one_line(err)
+    v = validate(tx, tiny.catalog, errors="drop")
+    assert v.report.count("transactions", "non_finite") == 1 and len(v.transactions) == len(tx) - 1
+    tx = tiny.transactions.copy()
+    tx.loc[[3, 4], "quantity"] = 1e308 / tx.loc[[3, 4], "unit_price"] * 0.9  # each fine, their sum not
+    with pytest.raises(DataValidationError, match="adds up past the largest number .* row [34]") as err:
+        validate(tx, tiny.catalog, errors="drop")
+    _one_line(err)

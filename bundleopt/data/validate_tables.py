@@ -158,6 +158,7 @@ def validate_transactions(
                              "a zero, negative or missing price", **kw)
     df = _reject_nonpositive(df, "quantity", "nonpositive_quantity",
                              "a zero, negative or missing quantity", **kw)
+    df = _reject_overflowing_totals(df, **kw)
     for pid, why in (rejected_products or {}).items():
         df = _reject(df, df["product_id"].eq(pid), column="product_id", reason="bad_catalog_row",
                      what=f"product {pid!r} whose catalog row was rejected ({why})",
@@ -186,6 +187,26 @@ def validate_transactions(
     if outlier_factor is not None and len(df):
         df = _reject_price_outliers(df, list_price, outlier_factor, **kw)
     return _finish(df, table, report), report
+
+
+def _reject_overflowing_totals(df: pd.DataFrame, **kw) -> pd.DataFrame:
+    """Raise on, or drop and report, lines whose ``quantity * unit_price`` overflows a double
+    (``non_finite``), then refuse lines whose totals add up past it: revenue, customer spend
+    and prices per occasion are such sums, and would be inf or NaN further on."""
+    with np.errstate(over="ignore"):
+        total = df["quantity"] * df["unit_price"]
+    df = _reject(df, ~np.isfinite(total), column="quantity", reason="non_finite",
+                 what="a quantity times unit price past the largest number (1.8e308)", **kw)
+    total = total[df.index]
+    with np.errstate(over="ignore"):
+        overflow = not np.isfinite(total.sum())
+    if overflow:
+        i = total.idxmax()
+        raise DataValidationError(
+            f"transactions: quantity times unit_price adds up past the largest number (1.8e308); "
+            f"check the largest quantities and prices, e.g. row {i}: quantity {df.at[i, 'quantity']:g}, "
+            f"unit_price {df.at[i, 'unit_price']:g}", table="transactions", column="quantity", rows=[i])
+    return df
 
 
 def _id_as_number(value: str) -> str | None:
