@@ -154,3 +154,15 @@ def test_quantities_whose_totals_overflow_are_named(tiny):
     with pytest.raises(DataValidationError, match="adds up past the largest number .* row [34]") as err:
         validate(tx, tiny.catalog, errors="drop")
     _one_line(err)
+
+
+@pytest.mark.parametrize("table", ["transactions", "catalog"])
+def test_a_header_only_file_says_it_has_no_rows(tmp_path, tiny, table):
+    frame = tiny.transactions if table == "transactions" else tiny.catalog
+    frame.head(0).to_csv(tmp_path / "empty.csv", index=False)
+    load = load_transactions if table == "transactions" else load_catalog
+    tx = load(tmp_path / "empty.csv") if table == "transactions" else tiny.transactions
+    cat = load(tmp_path / "empty.csv") if table == "catalog" else tiny.catalog
+    with pytest.raises(DataValidationError, match=f"^{table}: the table has no rows") as err:
+        validate(tx, cat, errors="drop")
+    _one_line(err)

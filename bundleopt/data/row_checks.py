@@ -204,6 +204,9 @@ def _nonempty(frame: pd.DataFrame, table: str, report: CleaningReport | None = N
         return
     why = [e for e in (report.entries if report is not None else []) if e.table == table
            and e.action == "dropped"]
+    if report is None:  # the table as given
+        raise DataValidationError(f"{table}: the table has no rows (a header only?); give the file "
+                                  "with its data", table=table)
     if not why:
         raise DataValidationError(f"{table}: no valid rows left after validation", table=table)
     why.sort(key=lambda e: -e.n_rows)
