@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 
 import numpy as np
@@ -209,29 +210,36 @@ def _reject_overflowing_totals(df: pd.DataFrame, **kw) -> pd.DataFrame:
     return df
 
 
-def _id_as_number(value: str) -> str | None:
-    """An id that reads as a whole number, as that number's digits (``"007"``, ``"7.0"`` ->
-    ``"7"``); None for any other id."""
+def _id_key(value: str) -> str:
+    """An id as compared across files to spot one written two ways: an id that reads as a
+    whole number as its digits (``"007"``, ``"7.0"`` -> ``"7"``); any other in Unicode NFKC,
+    case-folded, without invisible format characters (``"P\u200b"``, ``"p"`` -> ``"p"``)."""
     try:
         x = float(value)
     except ValueError:
-        return None
-    return str(int(x)) if np.isfinite(x) and x == int(x) else None
+        x = float("nan")
+    if np.isfinite(x) and x == int(x):
+        return str(int(x))
+    text = unicodedata.normalize("NFKC", value).casefold()
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
 
 
 def _unknown_id_hint(unknown: pd.Series, known: set[str], sample: int = 3) -> str:
     """Which unknown product ids are catalog ids written another way (``7`` vs ``007``,
-    ``1.0`` vs ``1``: a spreadsheet that read them as numbers), and examples of the rest.
+    ``1.0`` vs ``1``: a spreadsheet that read them as numbers; ``p1`` vs ``P1``; accents
+    composed or not; a zero-width space), and examples of the rest (:func:`_id_key`).
 
     Such ids are never matched in silence: which writing is right is the user's call.
     """
     ids = pd.unique(unknown.to_numpy())
     if not len(ids):
         return ""
-    by_number = {n: k for k in known if (n := _id_as_number(k)) is not None}
-    pairs = [(u, by_number[n]) for u in ids if (n := _id_as_number(u)) is not None and n in by_number]
+    by_key = {_id_key(k): k for k in known}
+    pairs = [(u, by_key[n]) for u in ids if (n := _id_key(u)) in by_key]
     if pairs:
-        shown = ", ".join(f"{u!r} vs {k!r}" for u, k in pairs[:sample])
+        plain = all(x.isascii() and x.isprintable() for pair in pairs[:sample] for x in pair)
+        shown = ", ".join(f"{u!r} vs {k!r}" if plain else f"{ascii(u)} vs {ascii(k)}"  # é and e + ´ print alike
+                          for u, k in pairs[:sample])
         return (f"{len(pairs)} of the {len(ids)} unknown id(s) are catalog ids written another way "
                 f"(transactions vs catalog: {shown}); write the ids the same way in both files, "
                 "as text (a spreadsheet drops leading zeros and adds '.0')")
