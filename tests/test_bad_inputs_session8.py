@@ -180,3 +180,28 @@ def test_ids_differing_in_case_or_invisible_characters_are_named(tiny, written, 
     with pytest.raises(DataValidationError, match="written another way") as err:
         validate(tx, cat, errors="raise")
     assert re.search(shown, _one_line(err)), str(err.value)
+
+
+def test_true_false_and_complex_numbers_are_not_quantities_or_prices(tiny):
+    tx = tiny.transactions.astype({"quantity": object, "unit_price": complex})
+    tx.loc[[0, 1], "quantity"] = [True, False]
+    tx.loc[2, "unit_price"] = 3 + 4j
+    with pytest.raises(DataValidationError, match=r"'unit_price' .* rows \[2\] \(values \(3\+4j\)\)") as err:
+        validate(tx, tiny.catalog, errors="raise")
+    with pytest.raises(DataValidationError, match=r"'quantity' .* rows \[0, 1\] \(values True, False\)"):
+        validate(tx.drop(index=2), tiny.catalog, errors="raise")
+    _one_line(err)
+    v = validate(tx, tiny.catalog, errors="drop")
+    assert v.report.count("transactions", "nonpositive_quantity") == 2  # not read as 1 and 0
+    assert v.report.count("transactions", "nonpositive_price") == 1  # 3+4j not cut to 3
+    assert len(v.transactions) == len(tx) - 3
+
+
+def test_periods_are_dates_and_durations_are_refused(tiny):
+    from bundleopt.data.dates import DateFormatError, parse_dates
+
+    days = tiny.transactions["timestamp"].dt.to_period("D")
+    assert (parse_dates(days) == tiny.transactions["timestamp"].dt.normalize()).all()
+    with pytest.raises(DateFormatError, match="durations") as err:
+        parse_dates(tiny.transactions["timestamp"] - tiny.transactions["timestamp"].min())
+    _one_line(err)

@@ -168,6 +168,11 @@ def parse_dates(
 def _read_column(values: pd.Series, date_format: str | None, dayfirst: bool | None,
                  plausible: tuple[str, str], column: str) -> pd.Series:
     """:func:`parse_dates` once its arguments are checked."""
+    if isinstance(values.dtype, pd.PeriodDtype):  # a day or a month: its start
+        values = values.dt.to_timestamp()
+    if pd.api.types.is_timedelta64_dtype(values):
+        raise DateFormatError(f"{column}: holds durations (timedelta), not dates; add the date they "
+                              "count from")
     if pd.api.types.is_datetime64_any_dtype(values):
         return pd.Series(_utc_naive(values), index=values.index)
     if date_format in EPOCH_UNITS:

@@ -73,14 +73,21 @@ def as_id(values: pd.Series) -> pd.Series:
 
 
 def _as_float(values: pd.Series) -> pd.Series:
+    """Numbers as float; what is not a real number is NaN (reported by the row checks): text,
+    True/False (not read as 1/0) and complex numbers whose imaginary part is not 0 (not cut to
+    their real part)."""
     try:
         out = pd.to_numeric(values, errors="coerce")
     except (TypeError, ValueError):
         out = values.map(_scalar_float)
     out = pd.Series(out, index=values.index)
+    if pd.api.types.is_complex_dtype(out):  # a real number only when its imaginary part is 0
+        out = pd.Series(np.where(np.imag(out) == 0, np.real(out), np.nan), index=values.index)
     if not pd.api.types.is_numeric_dtype(out) or pd.api.types.is_bool_dtype(out):
         out = out.map(_scalar_float)
     out = out.astype(float)
+    if values.dtype == object:  # pandas reads True in a column of numbers as 1
+        out[values.map(lambda x: isinstance(x, bool | np.bool_)).to_numpy(dtype=bool)] = np.nan
     retry = (out.isna() & values.notna()).to_numpy()
     if retry.any():  # pandas reads "1e400" as NaN; it is an overflow (inf), not a missing value
         out[retry] = values[retry].map(_scalar_float).to_numpy(dtype=float)
@@ -88,6 +95,8 @@ def _as_float(values: pd.Series) -> pd.Series:
 
 
 def _scalar_float(x: object) -> float:
+    if isinstance(x, bool | np.bool_):
+        return float("nan")
     try:
         return float(x)  # type: ignore[arg-type]
     except (TypeError, ValueError, OverflowError):
