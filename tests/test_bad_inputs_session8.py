@@ -205,3 +205,10 @@ def test_periods_are_dates_and_durations_are_refused(tiny):
     with pytest.raises(DateFormatError, match="durations") as err:
         parse_dates(tiny.transactions["timestamp"] - tiny.transactions["timestamp"].min())
     _one_line(err)
+
+
+def test_a_csv_named_parquet_is_named_for_what_it_is(tmp_path, tiny):
+    tiny.transactions.to_csv(tmp_path / "tx.parquet", index=False)
+    with pytest.raises(ValueError, match=r"tx.parquet: not a Parquet file .* should be named .csv") as err:
+        load_transactions(tmp_path / "tx.parquet")
+    _one_line(err)

@@ -88,6 +88,10 @@ def read_table(
     ids = {inverse.get(c, c) for c in text}  # read as text; only an empty value is missing
     try:
         if name.endswith(_PARQUET):
+            with p.open("rb") as f:
+                if f.read(4) != b"PAR1":
+                    raise ValueError(f"{p.name}: not a Parquet file (a Parquet file starts with PAR1); "
+                                     "a CSV file should be named .csv")
             frame = pd.read_parquet(p)
             _no_duplicates(list(map(str, frame.columns)), p.name)
             notes = []
