@@ -212,3 +212,20 @@ def test_a_csv_named_parquet_is_named_for_what_it_is(tmp_path, tiny):
     with pytest.raises(ValueError, match=r"tx.parquet: not a Parquet file .* should be named .csv") as err:
         load_transactions(tmp_path / "tx.parquet")
     _one_line(err)
+
+
+@pytest.mark.parametrize(("option", "value", "said"), [
+    ("--purchase-share", "1.5", "--purchase-share must be in (0, 1]"), ("--draws", "1", "--draws must be"),
+    ("--seed", "-1", "--seed must be"), ("--segments", "0", "--segments must be"),
+    ("--backtest", "1.5", "--backtest must be"), ("--min-support", "2", "--min-support must be")])
+def test_a_bad_option_value_is_named_as_the_option(tmp_path, option, value, said):
+    from typer.testing import CliRunner
+
+    from bundleopt.cli import app
+
+    args = ["plan", "-t", str(tmp_path / "tx.csv"), "-c", str(tmp_path / "cat.csv"), "-o", str(tmp_path / "out"),
+            *(["--purchase-share", "0.3"] if option != "--purchase-share" else []), option, value]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    line = res.output.strip()
+    assert line.startswith("error: ") and "\n" not in line and said in line, res.output
