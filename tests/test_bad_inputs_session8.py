@@ -229,3 +229,16 @@ def test_a_bad_option_value_is_named_as_the_option(tmp_path, option, value, said
     assert res.exit_code == 1 and "Traceback" not in res.output
     line = res.output.strip()
     assert line.startswith("error: ") and "\n" not in line and said in line, res.output
+
+
+def test_sessions_that_cannot_show_a_no_purchase_are_refused(tiny):
+    from bundleopt.pipeline import build_plan
+
+    assert tiny.sessions["order_id"].isna().any()
+    with pytest.raises(ValueError, match="not both") as err:  # before: purchase_share ignored in silence
+        build_plan(tiny.transactions, tiny.catalog, sessions=tiny.sessions, **PLAN)
+    _one_line(err)
+    every = tiny.sessions[tiny.sessions["order_id"].notna()]  # only the visits that bought
+    with pytest.raises(ValueError, match="every one of the .* visits has an order") as err:
+        build_plan(tiny.transactions, tiny.catalog, sessions=every, **{**PLAN, "purchase_share": None})
+    _one_line(err)

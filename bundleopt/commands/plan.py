@@ -159,6 +159,9 @@ def plan(
         if sessions is None and purchase_share is None:
             raise ValueError("no-purchase is not observed: give --sessions FILE (visits) or "
                              "--purchase-share S (share of visits that end in a purchase)")
+        if sessions is not None and purchase_share is not None:
+            raise ValueError("give --sessions FILE (the no-purchase share observed) or --purchase-share S "
+                             "(assumed), not both: one of them would be ignored")
         if decimal not in (None, ".", ","):
             raise ValueError(f"--decimal must be . or , (got {decimal!r})")
         try:
