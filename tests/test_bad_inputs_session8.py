@@ -242,3 +242,20 @@ def test_sessions_that_cannot_show_a_no_purchase_are_refused(tiny):
     with pytest.raises(ValueError, match="every one of the .* visits has an order") as err:
         build_plan(tiny.transactions, tiny.catalog, sessions=every, **{**PLAN, "purchase_share": None})
     _one_line(err)
+
+
+def test_order_ids_reused_across_customers_or_days_are_not_merged(tiny):
+    tx = tiny.transactions.copy()
+    first, other = tx["order_id"].iloc[0], tx.loc[tx["customer_id"] != tx["customer_id"].iloc[0], "order_id"].iloc[0]
+    tx.loc[tx["order_id"].eq(other), "order_id"] = first  # two customers' baskets under one id
+    n = int(tx["order_id"].eq(first).sum())
+    with pytest.raises(DataValidationError, match=f"order id reused .*order {first!r}: 2 customer") as err:
+        validate(tx, tiny.catalog, errors="raise")
+    _one_line(err)
+    v = validate(tx, tiny.catalog, errors="drop")
+    assert v.report.count("transactions", "reused_order_id") == n and first not in set(v.transactions["order_id"])
+    daily = tiny.transactions.assign(order_id=tiny.transactions.groupby(
+        tiny.transactions["timestamp"].dt.date)["order_id"].transform(lambda s: s.factorize()[0]).astype(str))
+    with pytest.raises(DataValidationError, match=r"lines have .* ids that restart \(each day, per till\?\)") as err:
+        validate(daily, tiny.catalog, errors="drop")  # receipt numbers restarting each day
+    _one_line(err)

@@ -185,9 +185,37 @@ def validate_transactions(
         list_price = list_price[np.isfinite(list_price) & (list_price > 0)]
         list_price = list_price[~list_price.index.duplicated()]
     df = _drop_duplicates(df, table, report, original)
+    df = _reject_reused_orders(df, **kw)
     if outlier_factor is not None and len(df):
         df = _reject_price_outliers(df, list_price, outlier_factor, **kw)
     return _finish(df, table, report), report
+
+
+def _reject_reused_orders(df: pd.DataFrame, max_span: str = "1D", **kw) -> pd.DataFrame:
+    """Raise on, or drop and report, the lines of order ids used for more than one customer or
+    over more than ``max_span`` (``reused_order_id``): receipt numbers that restart each day or
+    per till would merge different baskets into one, and bundles would be mined from them.
+    Fatal in both modes when such orders hold more than half of the lines (the ids' scheme)."""
+    if not len(df):
+        return df
+    g = df.groupby("order_id", sort=False)
+    span = g["timestamp"].transform("max") - g["timestamp"].transform("min")
+    bad = (g["customer_id"].transform("nunique") > 1) | (span > pd.Timedelta(max_span))
+    if not bad.any():
+        return df
+    orders = pd.unique(df.loc[bad, "order_id"])
+    lines = df[df["order_id"].eq(orders[0])]
+    customers = lines["customer_id"].drop_duplicates().tolist()
+    example = (f"order {orders[0]!r}: {len(customers)} customer(s) {customers[:3]}, "
+               f"{lines['timestamp'].min()} to {lines['timestamp'].max()}")
+    why = (f"{len(orders)} order id(s) used for more than one customer or over more than {max_span}, e.g. "
+           f"{example}: ids that restart (each day, per till?) merge baskets; give each order its own id, "
+           "e.g. date + till + receipt number")
+    if bad.mean() > 0.5:  # an id scheme, not a slip: dropping would leave a few lines and a riddle
+        raise DataValidationError(f"{kw['table']}: {int(bad.sum())} of {len(df)} lines have {why}",
+                                  table=kw["table"], column="order_id")
+    return _reject(df, bad, column="order_id", reason="reused_order_id",
+                   what=f"an order id reused ({why})", detail=why, **kw)
 
 
 def _reject_overflowing_totals(df: pd.DataFrame, **kw) -> pd.DataFrame:

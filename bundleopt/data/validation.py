@@ -18,6 +18,9 @@ dates in mixed or ambiguous  fatal (say ``date_format=``  fatal
 formats, epoch numbers of    or ``dayfirst=``)
 no plausible unit
 exact duplicate lines        dropped and reported         dropped and reported
+order id of more than one    fatal                        rows rejected, reported;
+customer or spanning more                                 fatal when they are more
+than a day (ids restarting)                               than half of the lines
 missing (NaN / empty) id     fatal                        rows rejected, reported
 timestamp missing or         fatal                        rows rejected, reported
 unparseable, or outside
