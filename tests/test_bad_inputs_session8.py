@@ -259,3 +259,13 @@ def test_order_ids_reused_across_customers_or_days_are_not_merged(tiny):
     with pytest.raises(DataValidationError, match=r"lines have .* ids that restart \(each day, per till\?\)") as err:
         validate(daily, tiny.catalog, errors="drop")  # receipt numbers restarting each day
     _one_line(err)
+
+
+def test_a_utf8_byte_order_mark_read_as_windows_1252_is_not_part_of_the_header(tmp_path, tiny):
+    cat = tiny.catalog.assign(category="Café")
+    (tmp_path / "cat.csv").write_bytes(b"\xef\xbb\xbf" + cat.to_csv(index=False).encode("cp1252"))
+    got = load_catalog(tmp_path / "cat.csv")  # a BOM, then Windows-1252 text
+    assert list(got.columns) == list(cat.columns) and got["category"].iloc[0] == "Café"
+    assert "read as 'product_id'" in " ".join(got.attrs["read_notes"])
+    cat.to_csv(tmp_path / "sig.csv", index=False, encoding="utf-8-sig")
+    assert list(load_catalog(tmp_path / "sig.csv", encoding="latin-1").columns) == list(cat.columns)

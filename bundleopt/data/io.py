@@ -180,7 +180,9 @@ def _read_csv(p: Path, name: str, schema: Schema | None, rename: dict[str, str],
 
 def _header_key(name: str) -> str:
     """A header as compared with the schema's names: lower case, runs of spaces, ``-`` and
-    ``_`` as one ``_``, none at the ends (``" Product ID "`` -> ``"product_id"``)."""
+    ``_`` as one ``_``, none at the ends (``" Product ID "`` -> ``"product_id"``), without a
+    byte-order mark (``"\ufeff"``, or ``"ï»¿"``: a UTF-8 one read as Windows-1252)."""
+    name = name.lstrip("\ufeff").removeprefix("\u00ef\u00bb\u00bf")
     return re.sub(r"[\s_\-]+", "_", name.strip().lower()).strip("_")
 
 
