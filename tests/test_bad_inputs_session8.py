@@ -269,3 +269,13 @@ def test_a_utf8_byte_order_mark_read_as_windows_1252_is_not_part_of_the_header(t
     assert "read as 'product_id'" in " ".join(got.attrs["read_notes"])
     cat.to_csv(tmp_path / "sig.csv", index=False, encoding="utf-8-sig")
     assert list(load_catalog(tmp_path / "sig.csv", encoding="latin-1").columns) == list(cat.columns)
+
+
+def test_a_backtest_window_without_a_segments_lines_is_scored_on_the_others(tiny):
+    from bundleopt.pipeline import build_plan
+
+    tx = tiny.transactions.copy()
+    lone = tx["customer_id"].iloc[0]
+    tx.loc[tx["customer_id"].eq(lone), "timestamp"] = pd.Timestamp("1995-01-01")  # a few stray old lines
+    plan = build_plan(tx, tiny.catalog, **{**PLAN, "n_segments": 2, "backtest_split": 0.75})
+    assert plan.backtest is not None  # before: "cannot reshape array of size 0 into shape (0,newaxis)"
