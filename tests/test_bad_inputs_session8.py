@@ -279,3 +279,12 @@ def test_a_backtest_window_without_a_segments_lines_is_scored_on_the_others(tiny
     tx.loc[tx["customer_id"].eq(lone), "timestamp"] = pd.Timestamp("1995-01-01")  # a few stray old lines
     plan = build_plan(tx, tiny.catalog, **{**PLAN, "n_segments": 2, "backtest_split": 0.75})
     assert plan.backtest is not None  # before: "cannot reshape array of size 0 into shape (0,newaxis)"
+
+
+def test_sessions_without_an_order_column_are_noted(tiny):
+    v = validate(tiny.transactions, tiny.catalog, sessions=tiny.sessions.drop(columns="order_id"))
+    entry = next(e for e in v.report.entries if e.reason == "no_order_column")
+    assert entry.action == "noted" and entry.n_rows == len(tiny.sessions) and "overstated" in entry.detail
+    assert v.report.count("sessions", "no_order_column") == len(tiny.sessions)
+    assert not any(e.reason == "no_order_column" for e in validate(
+        tiny.transactions, tiny.catalog, sessions=tiny.sessions).report.entries)

@@ -325,4 +325,9 @@ def validate_sessions(
     df = _reject_missing_ids(df, ("session_id", "customer_id"), **kw)
     df = _reject_bad_dates(df, date_range, **kw)
     df = _drop_duplicates(df, table, report, original)
+    if "order_id" not in original:
+        report.add(table, "no_order_column", "order_id", df, action="noted",
+                   detail=f"no order_id column: all {len(df)} visits read as visits without a purchase "
+                   "(the purchases come from the transactions); add order_id if some visits ended in "
+                   "an order, or the no-purchase share is overstated")
     return _finish(df, table, report), report
