@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -27,6 +28,22 @@ def _ladder(text: str) -> tuple[float, ...]:
     if not values:
         fail("--ladder needs at least one level, e.g. 0.8,0.9,1.0", code=2)
     return values
+
+
+#: PlanConfig's fields as ``bundleopt plan`` spells them, so that a bad value's error names the option
+_OPTION_OF_FIELD = {
+    "purchase_share": "--purchase-share", "n_segments": "--segments", "max_bundles": "--max-bundles",
+    "max_offers": "--max-offers", "min_margin": "--min-margin", "ladder": "--ladder",
+    "keep_on_sale": "--keep-on-sale", "max_price_change": "--max-price-change", "backtest_split": "--backtest",
+    "min_segment_size": "--min-segment-size", "n_draws": "--draws", "robust_draws": "--robust-draws",
+    "min_support": "--min-support", "min_lift": "--min-lift", "max_candidates": "--max-candidates",
+    "max_products": "--max-products", "random_state": "--seed", "time_limit": "--time-limit",
+}
+
+
+def _as_options(message: str) -> str:
+    """A :class:`PlanConfig` error with its field names written as the command's options."""
+    return re.sub(r"\b(" + "|".join(_OPTION_OF_FIELD) + r")\b", lambda m: _OPTION_OF_FIELD[m.group(1)], message)
 
 
 def plan(
@@ -142,19 +159,25 @@ def plan(
         if sessions is None and purchase_share is None:
             raise ValueError("no-purchase is not observed: give --sessions FILE (visits) or "
                              "--purchase-share S (share of visits that end in a purchase)")
+        if sessions is not None and purchase_share is not None:
+            raise ValueError("give --sessions FILE (the no-purchase share observed) or --purchase-share S "
+                             "(assumed), not both: one of them would be ignored")
         if decimal not in (None, ".", ","):
             raise ValueError(f"--decimal must be . or , (got {decimal!r})")
-        config = PlanConfig(
-            purchase_share=purchase_share, n_segments=segments, max_bundles=max_bundles,
-            max_offers=max_offers, min_margin=min_margin, personalised=personalised, ladder=levels,
-            bundle_utility=bundle_utility,  # type: ignore[arg-type]
-            min_support=min_support, min_lift=min_lift, max_candidates=max_candidates,
-            max_products=max_products, errors="raise" if strict else "drop", random_state=seed,
-            time_limit=time_limit, allow_positive_price_coef=allow_positive_price_coef,
-            keep_on_sale=tuple(keep or ()), max_price_change=max_price_change, price_points=points,
-            backtest_split=split, n_draws=draws or None, robust_draws=robust_draws or None,
-            min_segment_size=min_segment_size,
-        )
+        try:
+            config = PlanConfig(
+                purchase_share=purchase_share, n_segments=segments, max_bundles=max_bundles,
+                max_offers=max_offers, min_margin=min_margin, personalised=personalised, ladder=levels,
+                bundle_utility=bundle_utility,  # type: ignore[arg-type]
+                min_support=min_support, min_lift=min_lift, max_candidates=max_candidates,
+                max_products=max_products, errors="raise" if strict else "drop", random_state=seed,
+                time_limit=time_limit, allow_positive_price_coef=allow_positive_price_coef,
+                keep_on_sale=tuple(keep or ()), max_price_change=max_price_change, price_points=points,
+                backtest_split=split, n_draws=draws or None, robust_draws=robust_draws or None,
+                min_segment_size=min_segment_size,
+            )
+        except ValueError as exc:
+            raise ValueError(_as_options(str(exc))) from exc
         dates = {"date_format": date_format, "dayfirst": dayfirst}
         fmt = {"decimal": decimal, "encoding": encoding}
         tx = load_transactions(transactions, **dates, **fmt)

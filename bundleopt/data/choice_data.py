@@ -220,7 +220,8 @@ def build_menu_choices(
     ``(period, chosen alternative, price paid, count)``; the no-purchase occasions of a
     period are one record with their count (``formulations/choice_data.md``). Memory grows
     with purchase occasions and periods x alternatives, not with occasions x alternatives
-    nor with ``1 / purchase_share``.
+    nor with ``1 / purchase_share``. A segment without an occasion in these lines (a
+    backtest window) has no entry in ``menus``.
     """
     from bundleopt.choice.grouped import MenuChoices, group_records
 
@@ -281,6 +282,8 @@ def build_menu_choices(
     seg_ids = pd.unique(seg.dropna())
     for s in seg_ids:
         mask = (seg_of == s) & ~unseg
+        if not mask.any():  # no occasion of this segment in these lines (a backtest window): no menus
+            continue
         used, m_code = np.unique(p_code[mask], return_inverse=True)
         m, j, x, w = group_records(m_code, j_code[mask], n_price[mask], n_count[mask])
         menus[s] = MenuChoices(

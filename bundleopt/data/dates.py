@@ -93,10 +93,16 @@ def _parse_text(values: pd.Series, *, date_format: str | None = None,
             continue
         v = values[part]
         if date_format is not None:
-            parsed = pd.to_datetime(v, format=date_format, errors="coerce", utc=True)
+            try:
+                parsed = pd.to_datetime(v, format=date_format, errors="coerce", utc=True)
+            except ValueError as exc:  # not a format: "'Q' is a bad directive in format '%Q'"
+                raise DateFormatError(f"date_format {date_format!r} is not a strptime format such as "
+                                      f"'%d/%m/%Y' ({exc})") from exc
         else:
             try:  # one format inferred from the first value, applied to all: fast
-                parsed = pd.to_datetime(v, dayfirst=dayfirst, errors="raise", utc=True)
+                with warnings.catch_warnings():  # "could not infer format": the fallback below says more
+                    warnings.simplefilter("ignore", UserWarning)
+                    parsed = pd.to_datetime(v, dayfirst=dayfirst, errors="raise", utc=True)
             except (ValueError, TypeError, OverflowError):
                 parsed = pd.to_datetime(v, format="mixed", dayfirst=dayfirst, errors="coerce",
                                         utc=True)
@@ -151,6 +157,22 @@ def parse_dates(
         raise ValueError(f"date_format must be a string such as '%d/%m/%Y' or 's', got {date_format!r}")
     if dayfirst is not None and not isinstance(dayfirst, bool | np.bool_):
         raise ValueError(f"dayfirst must be True, False or None, got {dayfirst!r}")
+    out = _read_column(values, date_format, dayfirst, plausible, column)
+    if date_format is not None and out.isna().all() and values.notna().any():
+        shown = values[values.notna()].iloc[0]
+        raise DateFormatError(f"{column}: date_format {date_format!r} reads none of the dates, e.g. "
+                              f"{shown!r}; give the format they are written in ({_HOW})")
+    return out
+
+
+def _read_column(values: pd.Series, date_format: str | None, dayfirst: bool | None,
+                 plausible: tuple[str, str], column: str) -> pd.Series:
+    """:func:`parse_dates` once its arguments are checked."""
+    if isinstance(values.dtype, pd.PeriodDtype):  # a day or a month: its start
+        values = values.dt.to_timestamp()
+    if pd.api.types.is_timedelta64_dtype(values):
+        raise DateFormatError(f"{column}: holds durations (timedelta), not dates; add the date they "
+                              "count from")
     if pd.api.types.is_datetime64_any_dtype(values):
         return pd.Series(_utc_naive(values), index=values.index)
     if date_format in EPOCH_UNITS:

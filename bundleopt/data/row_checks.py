@@ -73,14 +73,21 @@ def as_id(values: pd.Series) -> pd.Series:
 
 
 def _as_float(values: pd.Series) -> pd.Series:
+    """Numbers as float; what is not a real number is NaN (reported by the row checks): text,
+    True/False (not read as 1/0) and complex numbers whose imaginary part is not 0 (not cut to
+    their real part)."""
     try:
         out = pd.to_numeric(values, errors="coerce")
     except (TypeError, ValueError):
         out = values.map(_scalar_float)
     out = pd.Series(out, index=values.index)
+    if pd.api.types.is_complex_dtype(out):  # a real number only when its imaginary part is 0
+        out = pd.Series(np.where(np.imag(out) == 0, np.real(out), np.nan), index=values.index)
     if not pd.api.types.is_numeric_dtype(out) or pd.api.types.is_bool_dtype(out):
         out = out.map(_scalar_float)
     out = out.astype(float)
+    if values.dtype == object:  # pandas reads True in a column of numbers as 1
+        out[values.map(lambda x: isinstance(x, bool | np.bool_)).to_numpy(dtype=bool)] = np.nan
     retry = (out.isna() & values.notna()).to_numpy()
     if retry.any():  # pandas reads "1e400" as NaN; it is an overflow (inf), not a missing value
         out[retry] = values[retry].map(_scalar_float).to_numpy(dtype=float)
@@ -88,6 +95,8 @@ def _as_float(values: pd.Series) -> pd.Series:
 
 
 def _scalar_float(x: object) -> float:
+    if isinstance(x, bool | np.bool_):
+        return float("nan")
     try:
         return float(x)  # type: ignore[arg-type]
     except (TypeError, ValueError, OverflowError):
@@ -139,10 +148,28 @@ def _reject_missing_ids(frame: pd.DataFrame, columns, **kw) -> pd.DataFrame:
     return frame
 
 
-def _reject_bad_dates(frame: pd.DataFrame, **kw) -> pd.DataFrame:
-    """Raise or drop rows whose ``timestamp`` is missing or did not parse."""
-    return _reject(frame, frame["timestamp"].isna(), column="timestamp", reason="bad_timestamp",
-                   what="a missing or unparseable date", **kw)
+def _reject_bad_dates(frame: pd.DataFrame, date_range: tuple[str | None, str | None] = ("1990-01-01", None),
+                      **kw) -> pd.DataFrame:
+    """Raise or drop rows whose ``timestamp`` is missing, did not parse, or lies outside
+    ``date_range`` (``None`` as the end: tomorrow, UTC): a date no shop recorded, such as
+    Excel's day 0 (1900-01-00), a mistyped year, or one in the future. One such date would
+    stretch the data's span (the backtest's split by share of days, the periods of stock).
+    """
+    frame = _reject(frame, frame["timestamp"].isna(), column="timestamp", reason="bad_timestamp",
+                    what="a missing or unparseable date", **kw)
+    lo = pd.Timestamp(date_range[0]) if date_range[0] is not None else pd.Timestamp.min
+    hi = (pd.Timestamp(date_range[1]) if date_range[1] is not None
+          else pd.Timestamp.now(tz="UTC").tz_localize(None).normalize() + pd.Timedelta(days=1))
+    stamps = frame["timestamp"]
+    out = (stamps < lo) | (stamps > hi)
+    if not out.any():
+        return frame
+    shown = stamps[out].drop_duplicates().head(3).astype(str).tolist()
+    where = f"outside {lo.date()} to {hi.date()}" + (" (tomorrow)" if date_range[1] is None else "")
+    return _reject(frame, out, column="timestamp", reason="implausible_timestamp",
+                   what=f"a date {where}: a mistyped year or a placeholder such as 1900-01-01?",
+                   detail=f"{int(out.sum())} date(s) {where}, e.g. {shown}; fix them (in Python, "
+                   "date_range= widens the range)", **kw)
 
 
 def _reject_nonfinite(frame: pd.DataFrame, column: str, **kw) -> pd.DataFrame:
@@ -186,6 +213,9 @@ def _nonempty(frame: pd.DataFrame, table: str, report: CleaningReport | None = N
         return
     why = [e for e in (report.entries if report is not None else []) if e.table == table
            and e.action == "dropped"]
+    if report is None:  # the table as given
+        raise DataValidationError(f"{table}: the table has no rows (a header only?); give the file "
+                                  "with its data", table=table)
     if not why:
         raise DataValidationError(f"{table}: no valid rows left after validation", table=table)
     why.sort(key=lambda e: -e.n_rows)

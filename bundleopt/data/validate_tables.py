@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 
 import numpy as np
@@ -123,6 +124,7 @@ def validate_transactions(
     dayfirst: bool | None = None,
     outlier_factor: float | None = 10.0,
     rejected_products: Mapping[str, str] | None = None,
+    date_range: tuple[str | None, str | None] = ("1990-01-01", None),
 ) -> tuple[pd.DataFrame, CleaningReport]:
     """Check and normalise transactions (see :data:`bundleopt.data.schemas.TRANSACTIONS`).
 
@@ -132,6 +134,8 @@ def validate_transactions(
     (:func:`bundleopt.data.dates.parse_dates`; detected when None).
     ``rejected_products`` (product id -> why its catalog row was rejected): their
     lines are reported as ``bad_catalog_row`` with that reason, not as unknown.
+    ``date_range`` (first, last day; None as the last: tomorrow): lines dated outside it are
+    rejected as ``implausible_timestamp`` (a mistyped year, Excel's 1900-01-00).
     Returns the clean lines (ids ``str``, ``timestamp`` datetime64, numbers float,
     index reset) and the report.
     """
@@ -150,11 +154,12 @@ def validate_transactions(
 
     kw = {"table": table, "errors": errors, "report": report, "original": original}
     df = _reject_missing_ids(df, TRANSACTIONS.of_kind("id"), **kw)
-    df = _reject_bad_dates(df, **kw)
+    df = _reject_bad_dates(df, date_range, **kw)
     df = _reject_nonpositive(df, "unit_price", "nonpositive_price",
                              "a zero, negative or missing price", **kw)
     df = _reject_nonpositive(df, "quantity", "nonpositive_quantity",
                              "a zero, negative or missing quantity", **kw)
+    df = _reject_overflowing_totals(df, **kw)
     for pid, why in (rejected_products or {}).items():
         df = _reject(df, df["product_id"].eq(pid), column="product_id", reason="bad_catalog_row",
                      what=f"product {pid!r} whose catalog row was rejected ({why})",
@@ -163,12 +168,15 @@ def validate_transactions(
     if catalog is not None:
         cat_ids = as_id(catalog["product_id"])
         known = set(cat_ids.dropna())
+        unknown = ~df["product_id"].isin(known)
+        hint = _unknown_id_hint(df.loc[unknown, "product_id"], known)
         df = _reject(
             df,
-            ~df["product_id"].isin(known),
+            unknown,
             column="product_id",
             reason="unknown_product",
-            what="a product id not in the catalog",
+            what="a product id not in the catalog" + (f" ({hint})" if hint else ""),
+            detail=hint,
             **kw,
         )
         ok = cat_ids.notna().to_numpy()
@@ -177,9 +185,93 @@ def validate_transactions(
         list_price = list_price[np.isfinite(list_price) & (list_price > 0)]
         list_price = list_price[~list_price.index.duplicated()]
     df = _drop_duplicates(df, table, report, original)
+    df = _reject_reused_orders(df, **kw)
     if outlier_factor is not None and len(df):
         df = _reject_price_outliers(df, list_price, outlier_factor, **kw)
     return _finish(df, table, report), report
+
+
+def _reject_reused_orders(df: pd.DataFrame, max_span: str = "1D", **kw) -> pd.DataFrame:
+    """Raise on, or drop and report, the lines of order ids used for more than one customer or
+    over more than ``max_span`` (``reused_order_id``): receipt numbers that restart each day or
+    per till would merge different baskets into one, and bundles would be mined from them.
+    Fatal in both modes when such orders hold more than half of the lines (the ids' scheme)."""
+    if not len(df):
+        return df
+    g = df.groupby("order_id", sort=False)
+    span = g["timestamp"].transform("max") - g["timestamp"].transform("min")
+    bad = (g["customer_id"].transform("nunique") > 1) | (span > pd.Timedelta(max_span))
+    if not bad.any():
+        return df
+    orders = pd.unique(df.loc[bad, "order_id"])
+    lines = df[df["order_id"].eq(orders[0])]
+    customers = lines["customer_id"].drop_duplicates().tolist()
+    example = (f"order {orders[0]!r}: {len(customers)} customer(s) {customers[:3]}, "
+               f"{lines['timestamp'].min()} to {lines['timestamp'].max()}")
+    why = (f"{len(orders)} order id(s) used for more than one customer or over more than {max_span}, e.g. "
+           f"{example}: ids that restart (each day, per till?) merge baskets; give each order its own id, "
+           "e.g. date + till + receipt number")
+    if bad.mean() > 0.5:  # an id scheme, not a slip: dropping would leave a few lines and a riddle
+        raise DataValidationError(f"{kw['table']}: {int(bad.sum())} of {len(df)} lines have {why}",
+                                  table=kw["table"], column="order_id")
+    return _reject(df, bad, column="order_id", reason="reused_order_id",
+                   what=f"an order id reused ({why})", detail=why, **kw)
+
+
+def _reject_overflowing_totals(df: pd.DataFrame, **kw) -> pd.DataFrame:
+    """Raise on, or drop and report, lines whose ``quantity * unit_price`` overflows a double
+    (``non_finite``), then refuse lines whose totals add up past it: revenue, customer spend
+    and prices per occasion are such sums, and would be inf or NaN further on."""
+    with np.errstate(over="ignore"):
+        total = df["quantity"] * df["unit_price"]
+    df = _reject(df, ~np.isfinite(total), column="quantity", reason="non_finite",
+                 what="a quantity times unit price past the largest number (1.8e308)", **kw)
+    total = total[df.index]
+    with np.errstate(over="ignore"):
+        overflow = not np.isfinite(total.sum())
+    if overflow:
+        i = total.idxmax()
+        raise DataValidationError(
+            f"transactions: quantity times unit_price adds up past the largest number (1.8e308); "
+            f"check the largest quantities and prices, e.g. row {i}: quantity {df.at[i, 'quantity']:g}, "
+            f"unit_price {df.at[i, 'unit_price']:g}", table="transactions", column="quantity", rows=[i])
+    return df
+
+
+def _id_key(value: str) -> str:
+    """An id as compared across files to spot one written two ways: an id that reads as a
+    whole number as its digits (``"007"``, ``"7.0"`` -> ``"7"``); any other in Unicode NFKC,
+    case-folded, without invisible format characters (``"P\u200b"``, ``"p"`` -> ``"p"``)."""
+    try:
+        x = float(value)
+    except ValueError:
+        x = float("nan")
+    if np.isfinite(x) and x == int(x):
+        return str(int(x))
+    text = unicodedata.normalize("NFKC", value).casefold()
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+
+
+def _unknown_id_hint(unknown: pd.Series, known: set[str], sample: int = 3) -> str:
+    """Which unknown product ids are catalog ids written another way (``7`` vs ``007``,
+    ``1.0`` vs ``1``: a spreadsheet that read them as numbers; ``p1`` vs ``P1``; accents
+    composed or not; a zero-width space), and examples of the rest (:func:`_id_key`).
+
+    Such ids are never matched in silence: which writing is right is the user's call.
+    """
+    ids = pd.unique(unknown.to_numpy())
+    if not len(ids):
+        return ""
+    by_key = {_id_key(k): k for k in known}
+    pairs = [(u, by_key[n]) for u in ids if (n := _id_key(u)) in by_key]
+    if pairs:
+        plain = all(x.isascii() and x.isprintable() for pair in pairs[:sample] for x in pair)
+        shown = ", ".join(f"{u!r} vs {k!r}" if plain else f"{ascii(u)} vs {ascii(k)}"  # é and e + ´ print alike
+                          for u, k in pairs[:sample])
+        return (f"{len(pairs)} of the {len(ids)} unknown id(s) are catalog ids written another way "
+                f"(transactions vs catalog: {shown}); write the ids the same way in both files, "
+                "as text (a spreadsheet drops leading zeros and adds '.0')")
+    return f"{len(ids)} id(s) not in the catalog, e.g. {[str(u) for u in ids[:sample]]}"
 
 
 def _reject_price_outliers(df: pd.DataFrame, list_price: pd.Series | None, factor: float, *,
@@ -209,11 +301,11 @@ def _reject_price_outliers(df: pd.DataFrame, list_price: pd.Series | None, facto
 
 def validate_sessions(
     sessions: pd.DataFrame, *, errors: Errors = "raise", date_format: str | None = None,
-    dayfirst: bool | None = None,
+    dayfirst: bool | None = None, date_range: tuple[str | None, str | None] = ("1990-01-01", None),
 ) -> tuple[pd.DataFrame, CleaningReport]:
     """Check and normalise sessions (visits); a missing ``order_id`` means no purchase.
 
-    ``date_format`` / ``dayfirst`` as in :func:`validate_transactions`.
+    ``date_format`` / ``dayfirst`` / ``date_range`` as in :func:`validate_transactions`.
     """
     _check_errors_arg(errors)
     table = SESSIONS.name
@@ -231,6 +323,11 @@ def validate_sessions(
     df["timestamp"] = _as_datetime(df["timestamp"], table, date_format, dayfirst)
     kw = {"table": table, "errors": errors, "report": report, "original": original}
     df = _reject_missing_ids(df, ("session_id", "customer_id"), **kw)
-    df = _reject_bad_dates(df, **kw)
+    df = _reject_bad_dates(df, date_range, **kw)
     df = _drop_duplicates(df, table, report, original)
+    if "order_id" not in original:
+        report.add(table, "no_order_column", "order_id", df, action="noted",
+                   detail=f"no order_id column: all {len(df)} visits read as visits without a purchase "
+                   "(the purchases come from the transactions); add order_id if some visits ended in "
+                   "an order, or the no-purchase share is overstated")
     return _finish(df, table, report), report

@@ -18,9 +18,14 @@ dates in mixed or ambiguous  fatal (say ``date_format=``  fatal
 formats, epoch numbers of    or ``dayfirst=``)
 no plausible unit
 exact duplicate lines        dropped and reported         dropped and reported
+order id of more than one    fatal                        rows rejected, reported;
+customer or spanning more                                 fatal when they are more
+than a day (ids restarting)                               than half of the lines
 missing (NaN / empty) id     fatal                        rows rejected, reported
 timestamp missing or         fatal                        rows rejected, reported
-unparseable
+unparseable, or outside
+``date_range`` (1990 to
+tomorrow by default)
 infinite number (overflow)   fatal                        rows rejected, reported
 price <= 0 or not a number   fatal                        rows rejected, reported
 quantity <= 0 / not number   fatal                        rows rejected, reported
@@ -111,6 +116,7 @@ def validate(
     date_format: str | None = None,
     dayfirst: bool | None = None,
     outlier_factor: float | None = 10.0,
+    date_range: tuple[str | None, str | None] = ("1990-01-01", None),
 ) -> ValidatedData:
     """Validate catalog, transactions (and sessions) together; see the module docstring for the policy.
 
@@ -120,12 +126,14 @@ def validate(
     every price on the ladder (list price and prices paid), and catalog products
     that never sold (noted: no data to model their demand, so no plan offers them).
     ``date_format`` / ``dayfirst``: how to read the timestamps
-    (:func:`bundleopt.data.dates.parse_dates`; detected when None).
+    (:func:`bundleopt.data.dates.parse_dates`; detected when None). ``date_range``: first
+    and last plausible day (None as the last: tomorrow); rows dated outside are
+    ``implausible_timestamp`` (a mistyped year, Excel's 1900-01-00, a date to come).
     """
     cat, report = validate_catalog(catalog, errors=errors)
     tx, tx_report = validate_transactions(
         transactions, cat, errors=errors, date_format=date_format, dayfirst=dayfirst,
-        outlier_factor=outlier_factor, rejected_products=_rejected_products(report))
+        outlier_factor=outlier_factor, rejected_products=_rejected_products(report), date_range=date_range)
     report = report.merge(tx_report)
     if outlier_factor is not None:
         cat, tx = _drop_list_price_outliers(cat, tx, outlier_factor, errors, report)
@@ -152,7 +160,7 @@ def validate(
     ses = None
     if sessions is not None:
         ses, ses_report = validate_sessions(sessions, errors=errors, date_format=date_format,
-                                            dayfirst=dayfirst)
+                                            dayfirst=dayfirst, date_range=date_range)
         report = report.merge(ses_report)
     return ValidatedData(tx, cat, report, ses)
 

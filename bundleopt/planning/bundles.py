@@ -26,10 +26,11 @@ def mine_candidates(tx: pd.DataFrame, catalog: pd.DataFrame, config: PlanConfig)
 
     choice = choose_min_support(tx, min_support=config.min_support, top_pairs=config.top_pairs,
                                 min_count=config.min_pair_count)
-    # a hair below count / n_baskets: a pair in exactly min_count baskets is in, whatever the rounding
-    found = mine_bundles(tx, catalog, min_support=choice.min_support * (1 - 1e-9), min_lift=config.min_lift,
-                         max_size=config.max_bundle_size)
-    found = found.drop_duplicates("bundle_id")
+    # a hair below count / n_baskets: a pair in exactly min_count baskets is in, whatever the rounding;
+    # fewer baskets than min_count (a tiny shop): no pair can reach it, and a share is at most 1
+    found = mine_bundles(tx, catalog, min_support=min(choice.min_support, 1.0) * (1 - 1e-9),
+                         min_lift=config.min_lift, max_size=config.max_bundle_size)
+    found = found[found["count"] >= choice.min_count].drop_duplicates("bundle_id")
     cands = (found if config.max_candidates is None else found.head(config.max_candidates)).reset_index(drop=True)
     text = (f"Bundle candidates: {choice.rule}; {len(found):,} with lift >= {config.min_lift:g}; "
             + (f"the {len(cands):,} of highest lift kept" if len(cands) < len(found) else f"all {len(cands):,} kept")

@@ -33,8 +33,15 @@ def load_data(transactions: pd.DataFrame, catalog: pd.DataFrame, sessions: pd.Da
     if sessions is None and config.purchase_share is None:
         raise ValueError("no-purchase is not observed: give sessions (visits) or purchase_share "
                          "(the share of shop visits that end in a purchase, e.g. 0.3)")
+    if sessions is not None and config.purchase_share is not None:
+        raise ValueError("give sessions (visits: the no-purchase share observed) or purchase_share "
+                         "(the share assumed), not both: one of them would be ignored")
     checked = validate(transactions, catalog, sessions=sessions, errors=config.errors)
     tx, report = checked.transactions, checked.report
+    if checked.sessions is not None and checked.sessions["order_id"].notna().all():
+        raise ValueError(f"sessions: every one of the {len(checked.sessions)} visits has an order, so no "
+                         "visit ends without a purchase and the plan would raise every price: give the "
+                         "visits without an order too (order_id empty), or purchase_share instead of sessions")
     if config.max_products is not None:
         tx = _top_products(tx, config.max_products, report)
     # before segmentation the count is known only when given: the fewest the run may fit

@@ -34,7 +34,9 @@ def _md_table(frame: pd.DataFrame, floatfmt: str) -> str:
     for i in text_cols:
         body.isetitem(i, frame.iloc[:, i].map(lambda v: "" if v is None else _md_text(v)))
     body.columns = [_md_text(c) for c in frame.columns]
-    return body.to_markdown(index=False, floatfmt=floatfmt, disable_numparse=text_cols or False)
+    # tabulate indexes its per-column switches by the columns of the rows: none without rows
+    return body.to_markdown(index=False, floatfmt=floatfmt,
+                            disable_numparse=(text_cols or False) if len(body) else False)
 
 
 def _md_code(text: str) -> list[str]:
