@@ -261,14 +261,14 @@ def test_log_weight_variance_on_the_sparse_design_is_the_dense_quadratic_form():
     from bundleopt.plan_parts.intervals import log_weight_variance
 
     rng = np.random.default_rng(7)
-    P, O, K = 6, 5, 3
+    P, n_off, K = 6, 5, 3
     a = rng.normal(size=(P, P))
     cov = a @ a.T + 0.01 * rng.normal(size=(P, P))  # slightly asymmetric, as a rounded inverse
-    design = np.zeros((O, P - 1))
-    design[np.arange(O), np.arange(O) % (P - 1)] = 1.0
+    design = np.zeros((n_off, P - 1))
+    design[np.arange(n_off), np.arange(n_off) % (P - 1)] = 1.0
     design[4, [0, 2]] = 1.0  # a bundle: two constants
-    design = np.hstack([design, np.zeros((O, 1))])  # the price column (its own term)
-    prices = rng.uniform(1, 5, (O, K))
+    design = np.hstack([design, np.zeros((n_off, 1))])  # the price column (its own term)
+    prices = rng.uniform(1, 5, (n_off, K))
     for held in (None, 2, P - 1):
         c = cov.copy()
         if held is not None:
@@ -276,7 +276,7 @@ def test_log_weight_variance_on_the_sparse_design_is_the_dense_quadratic_form():
         ok = np.isfinite(np.diag(c)) & np.isfinite(c).all(axis=1)
         dense = np.where(ok[:, None] & ok[None, :], np.nan_to_num(c), 0.0)
         dense = (dense + dense.T) / 2
-        x = design[:, None, :] + np.zeros((O, K, P))
+        x = design[:, None, :] + np.zeros((n_off, K, P))
         x[:, :, P - 1] = prices
         want = np.einsum("okp,pq,okq->ok", x, dense, x)
         np.testing.assert_allclose(log_weight_variance(design, c, prices, P - 1), np.clip(want, 0, None),
