@@ -47,7 +47,7 @@ from bundleopt.planning.assessing import assess, shop_decision, solve_plan
 from bundleopt.planning.bundles import build_choices, mine_candidates
 from bundleopt.planning.config import BUNDLE_UTILITIES, DEFAULT_LADDER, BundleUtility, PlanConfig
 from bundleopt.planning.fitting import (
-    RisingDemand,
+    PriceResponseUnknown,
     fit_choice_models,
     fit_menu_models,
     fit_segment_models,
@@ -219,11 +219,10 @@ def build_plan(
             fitted = fit_choice_models({s: choices.grouped.menus[s] for s in segments.segment_ids}, config,
                                        progress=clock.counter("fitting choice models", len(segments.segment_ids)))
             break
-        except RisingDemand as exc:
+        except PriceResponseUnknown as exc:  # RisingDemand too
             if len(segments.segment_ids) < 2:
                 raise
-            segments = segments.merged(exc.segment, f"its fitted price coefficient was {exc.coefficient:.3g} "
-                                       ">= 0 (demand rising with price: too few choices to estimate it)")
+            segments = segments.merged(exc.segment, exc.why)
             choices = build_choices(tx, cat, clean.sessions, candidates, segments.assignments,
                                     segments.segment_ids, config)
     clock.start("building the scenario")

@@ -61,12 +61,36 @@ def make_scenario(tx: pd.DataFrame, catalog: pd.DataFrame, candidates: pd.DataFr
                   for s in segment_ids])
     weights = (occasions / occasions.sum()).to_numpy(dtype=float)
     rules, rule_notes = plan_rules(config, catalog, tx, products, has_bundles=bool(len(candidates)))
-    scenario = Scenario.from_arrays(
-        v, np.ones(len(segment_ids)), prices, costs, weights, personalised=config.personalised,
-        offer_ids=offer_ids, components=components, segment_ids=segment_ids, constraints=rules,
-        market_size=float(occasions.sum()), list_level=list_idx,
-    )
+    try:
+        scenario = Scenario.from_arrays(
+            v, np.ones(len(segment_ids)), prices, costs, weights, personalised=config.personalised,
+            offer_ids=offer_ids, components=components, segment_ids=segment_ids, constraints=rules,
+            market_size=float(occasions.sum()), list_level=list_idx,
+        )
+    except ValueError as exc:
+        raise _extrapolation_error(exc, v, models, segment_ids, tx) from exc
     return ScenarioBuild(scenario, offer_ids, components, products, tuple(notes + rule_notes))
+
+
+def _extrapolation_error(exc: ValueError, v: np.ndarray, models: dict[Any, Any], segment_ids: list[int],
+                         tx: pd.DataFrame) -> ValueError:
+    """``exc`` with what the fitted models say when their weights at the ladder's prices are
+    extreme (purchase odds against not buying beyond double precision): the segment's price
+    coefficient, its largest constant and how many days of data it was fitted on."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        odds = np.nan_to_num(v.max(axis=2).sum(axis=1), nan=np.inf)  # v0 = 1
+    extreme = np.flatnonzero(odds > 1e15)  # the scenario's own limit, checked in segment order
+    if not extreme.size:
+        return exc
+    s = int(extreme[0])
+    params = models[segment_ids[s]].params_
+    asc = params.drop("price", errors="ignore")
+    days = int(pd.to_datetime(tx["timestamp"]).dt.normalize().nunique())
+    return ValueError(
+        f"{exc}. The fitted model of segment {segment_ids[s]!r} extrapolates: price coefficient "
+        f"{float(params.get('price', np.nan)):.3g} per currency unit, constants up to {float(asc.abs().max()):.3g}, "
+        f"fitted on {days} day(s) of data; demand at the ladder's prices is then beyond what the data "
+        "show. Give more days of data in which prices vary, or check the price unit")
 
 
 def plan_rules(config: PlanConfig, catalog: pd.DataFrame, tx: pd.DataFrame, products: Sequence[str],
