@@ -288,3 +288,53 @@ def test_sessions_without_an_order_column_are_noted(tiny):
     assert v.report.count("sessions", "no_order_column") == len(tiny.sessions)
     assert not any(e.reason == "no_order_column" for e in validate(
         tiny.transactions, tiny.catalog, sessions=tiny.sessions).report.entries)
+
+
+def _write_tiny(tmp_path, tiny):
+    tiny.transactions.to_csv(tmp_path / "tx.csv", index=False)
+    tiny.catalog.to_csv(tmp_path / "cat.csv", index=False)
+    return ["plan", "-t", str(tmp_path / "tx.csv"), "-c", str(tmp_path / "cat.csv"),
+            "--purchase-share", "0.5", "-k", "1", "--draws", "0", "-q", "-o", str(tmp_path / "out")]
+
+
+def test_a_warning_on_the_command_line_is_one_readable_line(tmp_path, tiny, monkeypatch):
+    import warnings
+
+    from typer.testing import CliRunner
+
+    import bundleopt.pipeline
+    from bundleopt.cli import app
+
+    class IdentificationWarning(UserWarning):
+        pass
+
+    def warns_then_stops(*args, **kwargs):
+        warnings.warn("segment 0: the price coefficient is [bold]weakly[/] identified\n(see the report)",
+                      IdentificationWarning, stacklevel=2)
+        raise ValueError("stopped here")
+
+    monkeypatch.setattr(bundleopt.pipeline, "build_plan", warns_then_stops)
+    shown_before = warnings.showwarning
+    result = CliRunner().invoke(app, _write_tiny(tmp_path, tiny))
+    assert result.exit_code == 1
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert lines == ["warning: segment 0: the price coefficient is [bold]weakly[/] identified (see the report) "
+                     "(IdentificationWarning)", "error: stopped here"], lines  # before: path:line + code line
+    assert warnings.showwarning is shown_before  # Python's own display is back after the command
+    with pytest.warns(IdentificationWarning):  # and the library still warns as Python does
+        warnings.warn("x", IdentificationWarning, stacklevel=1)
+
+
+def test_an_unknown_keep_on_sale_product_names_the_option_and_close_ids(tmp_path, tiny):
+    from typer.testing import CliRunner
+
+    from bundleopt.cli import app
+
+    known = str(tiny.catalog["product_id"].iloc[0])
+    args = _write_tiny(tmp_path, tiny)
+    result = CliRunner().invoke(app, [*args, "--keep-on-sale", f"{known}x,ZZZ"])
+    assert result.exit_code == 1
+    msg = result.stderr.strip()
+    assert "\n" not in msg and msg.startswith("error: --keep-on-sale names 2 product id(s)"), msg
+    assert f"did you mean '{known}'" in msg and "keep_on_sale" not in msg  # before: the Python field's name
+    assert not (tmp_path / "out").exists()
