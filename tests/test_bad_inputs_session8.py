@@ -338,3 +338,41 @@ def test_an_unknown_keep_on_sale_product_names_the_option_and_close_ids(tmp_path
     assert "\n" not in msg and msg.startswith("error: --keep-on-sale names 2 product id(s)"), msg
     assert f"did you mean '{known}'" in msg and "keep_on_sale" not in msg  # before: the Python field's name
     assert not (tmp_path / "out").exists()
+
+
+def test_the_backtest_splits_by_share_of_orders_not_of_days(tiny):
+    from bundleopt.plan_parts.backtest import backtest
+
+    tx = tiny.transactions.copy()
+    stray = tx["order_id"].drop_duplicates().iloc[:3]
+    tx.loc[tx["order_id"].isin(stray), "timestamp"] -= pd.Timedelta(days=365 * 29)  # three orders in 1995
+    segments = pd.Series(0, index=tx["customer_id"].unique())
+    bt = backtest(tx, tiny.catalog, segments=segments, split=0.75, purchase_share=0.5)
+    s = bt.summary
+    n = tx["order_id"].nunique()
+    assert s["fit_orders"] + s["test_orders"] == n
+    assert abs(s["fit_orders"] / n - 0.75) < 0.1, s  # before: the earlier window held the 3 stray orders only
+    assert s["split_day"] > "2000" and f"({s['fit_orders']:,} orders)" in s["fit_window"]
+    assert s["split_rule"] == "75% of the orders"
+
+
+def test_a_backtest_window_too_small_to_fit_is_refused_as_the_option(tmp_path, tiny):
+    from typer.testing import CliRunner
+
+    from bundleopt.cli import app
+    from bundleopt.plan_parts.backtest import backtest
+
+    tx = tiny.transactions.copy()
+    stray = tx["order_id"].drop_duplicates().iloc[:5]
+    tx.loc[tx["order_id"].isin(stray), "timestamp"] -= pd.Timedelta(days=365 * 29)  # five orders in 1995
+    segments = pd.Series(0, index=tx["customer_id"].unique())
+    with pytest.raises(ValueError, match=r"leaves 5 order\(s\) in the earlier \(fitting\) window") as err:
+        backtest(tx, tiny.catalog, segments=segments, split="2000-01-01", purchase_share=0.5)
+    _one_line(err)
+    args = _write_tiny(tmp_path, tiny)
+    tx.to_csv(tmp_path / "tx.csv", index=False)
+    result = CliRunner().invoke(app, [*args, "--backtest", "2000-01-01"])
+    assert result.exit_code == 1, result.stderr
+    msg = result.stderr.strip()
+    assert msg.startswith("error: --backtest '2000-01-01' leaves 5 order(s)") and "\n" not in msg, msg
+    assert "backtest_split" not in msg and not (tmp_path / "out").exists()

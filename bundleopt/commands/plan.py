@@ -109,7 +109,8 @@ def plan(
         "(0.1 = +-10 %).")] = None,
     backtest: Annotated[str, typer.Option(
         "--backtest", help="Check the model against what happened: refit on the days before this date "
-        "(YYYY-MM-DD) or share of the days (e.g. 0.75) and score the later days; 'none' skips it.")] = "0.75",
+        "(YYYY-MM-DD) or holding this share of the orders (e.g. 0.75) and score the later days; "
+        "'none' skips it.")] = "0.75",
     min_segment_size: Annotated[int, typer.Option(
         "--min-segment-size", help="Privacy: with personalised menus, segments of fewer customers are "
         "merged into the nearest one first.")] = 50,
