@@ -376,3 +376,43 @@ def test_a_backtest_window_too_small_to_fit_is_refused_as_the_option(tmp_path, t
     msg = result.stderr.strip()
     assert msg.startswith("error: --backtest '2000-01-01' leaves 5 order(s)") and "\n" not in msg, msg
     assert "backtest_split" not in msg and not (tmp_path / "out").exists()
+
+
+def test_visits_naming_an_order_that_no_line_has_are_counted(tiny):
+    ses = tiny.sessions.copy()
+    with_order = ses.index[ses["order_id"].notna()][:4]
+    ses.loc[with_order, "order_id"] = ["X1", "X2", "X3", "X3"]
+    v = validate(tiny.transactions, tiny.catalog, sessions=ses)
+    entry = next(e for e in v.report.entries if e.reason == "unknown_order")  # before: ignored, uncounted
+    assert entry.table == "sessions" and entry.action == "noted" and entry.n_rows == 4
+    assert "3 order id(s) in no transaction line" in entry.detail and "left out of the choice data" in entry.detail
+    assert v.report.count("sessions", "unknown_order") == 4 and len(v.sessions) == len(ses)
+    assert not any(e.reason == "unknown_order" for e in validate(
+        tiny.transactions, tiny.catalog, sessions=tiny.sessions).report.entries)
+
+
+def test_absurd_quantities_are_outliers_and_bulk_buyers_are_not(tiny):
+    tx = tiny.transactions.copy()
+    one = tx["product_id"].iloc[10]
+    others = tx.index[tx["product_id"].ne(one)]
+    tx.loc[others[:3], "quantity"] = [200.0, 500.0, 900.0]  # bulk buyers among lines of 1-5: kept
+    assert not any(e.reason == "quantity_outlier" for e in validate(tx, tiny.catalog).report.entries)
+    tx.loc[others[5], "quantity"] = 1e9  # one line of 1e9 units
+    tx.loc[tx["product_id"].eq(one), "quantity"] = 1e300  # every line of one product (before: accepted)
+    v = validate(tx, tiny.catalog, errors="drop")
+    dropped = v.report.rejected["transactions"]
+    assert set(dropped.loc[dropped["reason"].eq("quantity_outlier"), "quantity"]) == {1e9, 1e300}
+    assert v.transactions["quantity"].max() == 900.0
+    assert any(f"product {one!r}: quantity 1e+300" in e.detail for e in v.report.entries)
+    with pytest.raises(DataValidationError, match=r"quantity outlier\(s\) .*e\.g\. row") as err:
+        validate(tx, tiny.catalog)
+    _one_line(err)
+    assert validate(tx.drop(index=tx.index[tx["quantity"].eq(1e300)]), tiny.catalog, errors="drop",
+                    quantity_factor=None, max_quantity=None).report.count(reason="quantity_outlier") == 0
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_make_market_quantities_are_not_outliers(seed):
+    m = make_market(seed=seed, n_customers=300)
+    v = validate(m.transactions, m.catalog, sessions=m.sessions)
+    assert v.report.count(reason="quantity_outlier") == 0 and len(v.transactions) == len(m.transactions)
