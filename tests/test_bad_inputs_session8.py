@@ -416,3 +416,17 @@ def test_make_market_quantities_are_not_outliers(seed):
     m = make_market(seed=seed, n_customers=300)
     v = validate(m.transactions, m.catalog, sessions=m.sessions)
     assert v.report.count(reason="quantity_outlier") == 0 and len(v.transactions) == len(m.transactions)
+
+
+def test_a_kept_product_left_out_by_max_products_is_named_as_the_options(tmp_path, tiny):
+    from typer.testing import CliRunner
+
+    from bundleopt.cli import app
+
+    rare = tiny.transactions["product_id"].value_counts().index[-1]
+    args = [*_write_tiny(tmp_path, tiny), "--max-products", "2", "--keep-on-sale", str(rare)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1
+    msg = result.stderr.strip()
+    assert msg.startswith("error: --keep-on-sale names products not in the plan's data (after --max-products"), msg
+    assert "keep_on_sale" not in msg and "\n" not in msg
