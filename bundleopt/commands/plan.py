@@ -226,7 +226,10 @@ def plan(
             try:
                 result = build_plan(tx, cat, config, sessions=ses, progress=guard.progress(progress))
             except ValueError as exc:  # a setting checked against the data: named as its option
-                raise ValueError(_as_options(str(exc), fields=("keep_on_sale", "backtest_split", "max_products"))) from exc
+                named = _as_options(str(exc), fields=("keep_on_sale", "backtest_split", "max_products"))
+                if named == str(exc):
+                    raise
+                raise ValueError(named) from exc
         guard.check()
         folder = write_report(result, out, overwrite=overwrite, before_commit=guard.check)
         guard.written()
