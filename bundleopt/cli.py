@@ -19,10 +19,12 @@ app = typer.Typer(
 )
 
 
-
 @app.callback()
-def _root() -> None:
+def _root(ctx: typer.Context) -> None:
     """Choose bundles and per-segment prices from purchase data."""
+    from bundleopt.commands._common import readable_warnings
+
+    ctx.with_resource(readable_warnings())  # each warning one line while the command runs
 
 
 # sub-command modules, in the order `bundleopt --help` lists them

@@ -288,3 +288,145 @@ def test_sessions_without_an_order_column_are_noted(tiny):
     assert v.report.count("sessions", "no_order_column") == len(tiny.sessions)
     assert not any(e.reason == "no_order_column" for e in validate(
         tiny.transactions, tiny.catalog, sessions=tiny.sessions).report.entries)
+
+
+def _write_tiny(tmp_path, tiny):
+    tiny.transactions.to_csv(tmp_path / "tx.csv", index=False)
+    tiny.catalog.to_csv(tmp_path / "cat.csv", index=False)
+    return ["plan", "-t", str(tmp_path / "tx.csv"), "-c", str(tmp_path / "cat.csv"),
+            "--purchase-share", "0.5", "-k", "1", "--draws", "0", "-q", "-o", str(tmp_path / "out")]
+
+
+def test_a_warning_on_the_command_line_is_one_readable_line(tmp_path, tiny, monkeypatch):
+    import warnings
+
+    from typer.testing import CliRunner
+
+    import bundleopt.pipeline
+    from bundleopt.cli import app
+
+    class IdentificationWarning(UserWarning):
+        pass
+
+    def warns_then_stops(*args, **kwargs):
+        warnings.warn("segment 0: the price coefficient is [bold]weakly[/] identified\n(see the report)",
+                      IdentificationWarning, stacklevel=2)
+        raise ValueError("stopped here")
+
+    monkeypatch.setattr(bundleopt.pipeline, "build_plan", warns_then_stops)
+    shown_before = warnings.showwarning
+    result = CliRunner().invoke(app, _write_tiny(tmp_path, tiny))
+    assert result.exit_code == 1
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert lines == ["warning: segment 0: the price coefficient is [bold]weakly[/] identified (see the report) "
+                     "(IdentificationWarning)", "error: stopped here"], lines  # before: path:line + code line
+    assert warnings.showwarning is shown_before  # Python's own display is back after the command
+    with pytest.warns(IdentificationWarning):  # and the library still warns as Python does
+        warnings.warn("x", IdentificationWarning, stacklevel=1)
+
+
+def test_an_unknown_keep_on_sale_product_names_the_option_and_close_ids(tmp_path, tiny):
+    from typer.testing import CliRunner
+
+    from bundleopt.cli import app
+
+    known = str(tiny.catalog["product_id"].iloc[0])
+    args = _write_tiny(tmp_path, tiny)
+    result = CliRunner().invoke(app, [*args, "--keep-on-sale", f"{known}x,ZZZ"])
+    assert result.exit_code == 1
+    msg = result.stderr.strip()
+    assert "\n" not in msg and msg.startswith("error: --keep-on-sale names 2 product id(s)"), msg
+    assert f"did you mean '{known}'" in msg and "keep_on_sale" not in msg  # before: the Python field's name
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_backtest_splits_by_share_of_orders_not_of_days(tiny):
+    from bundleopt.plan_parts.backtest import backtest
+
+    tx = tiny.transactions.copy()
+    stray = tx["order_id"].drop_duplicates().iloc[:3]
+    tx.loc[tx["order_id"].isin(stray), "timestamp"] -= pd.Timedelta(days=365 * 29)  # three orders in 1995
+    segments = pd.Series(0, index=tx["customer_id"].unique())
+    bt = backtest(tx, tiny.catalog, segments=segments, split=0.75, purchase_share=0.5)
+    s = bt.summary
+    n = tx["order_id"].nunique()
+    assert s["fit_orders"] + s["test_orders"] == n
+    assert abs(s["fit_orders"] / n - 0.75) < 0.1, s  # before: the earlier window held the 3 stray orders only
+    assert s["split_day"] > "2000" and f"({s['fit_orders']:,} orders)" in s["fit_window"]
+    assert s["split_rule"] == "75% of the orders"
+
+
+def test_a_backtest_window_too_small_to_fit_is_refused_as_the_option(tmp_path, tiny):
+    from typer.testing import CliRunner
+
+    from bundleopt.cli import app
+    from bundleopt.plan_parts.backtest import backtest
+
+    tx = tiny.transactions.copy()
+    stray = tx["order_id"].drop_duplicates().iloc[:5]
+    tx.loc[tx["order_id"].isin(stray), "timestamp"] -= pd.Timedelta(days=365 * 29)  # five orders in 1995
+    segments = pd.Series(0, index=tx["customer_id"].unique())
+    with pytest.raises(ValueError, match=r"leaves 5 order\(s\) in the earlier \(fitting\) window") as err:
+        backtest(tx, tiny.catalog, segments=segments, split="2000-01-01", purchase_share=0.5)
+    _one_line(err)
+    args = _write_tiny(tmp_path, tiny)
+    tx.to_csv(tmp_path / "tx.csv", index=False)
+    result = CliRunner().invoke(app, [*args, "--backtest", "2000-01-01"])
+    assert result.exit_code == 1, result.stderr
+    msg = result.stderr.strip()
+    assert msg.startswith("error: --backtest '2000-01-01' leaves 5 order(s)") and "\n" not in msg, msg
+    assert "backtest_split" not in msg and not (tmp_path / "out").exists()
+
+
+def test_visits_naming_an_order_that_no_line_has_are_counted(tiny):
+    ses = tiny.sessions.copy()
+    with_order = ses.index[ses["order_id"].notna()][:4]
+    ses.loc[with_order, "order_id"] = ["X1", "X2", "X3", "X3"]
+    v = validate(tiny.transactions, tiny.catalog, sessions=ses)
+    entry = next(e for e in v.report.entries if e.reason == "unknown_order")  # before: ignored, uncounted
+    assert entry.table == "sessions" and entry.action == "noted" and entry.n_rows == 4
+    assert "3 order id(s) in no transaction line" in entry.detail and "left out of the choice data" in entry.detail
+    assert v.report.count("sessions", "unknown_order") == 4 and len(v.sessions) == len(ses)
+    assert not any(e.reason == "unknown_order" for e in validate(
+        tiny.transactions, tiny.catalog, sessions=tiny.sessions).report.entries)
+
+
+def test_absurd_quantities_are_outliers_and_bulk_buyers_are_not(tiny):
+    tx = tiny.transactions.copy()
+    one = tx["product_id"].iloc[10]
+    others = tx.index[tx["product_id"].ne(one)]
+    tx.loc[others[:3], "quantity"] = [200.0, 500.0, 900.0]  # bulk buyers among lines of 1-5: kept
+    assert not any(e.reason == "quantity_outlier" for e in validate(tx, tiny.catalog).report.entries)
+    tx.loc[others[5], "quantity"] = 1e9  # one line of 1e9 units
+    tx.loc[tx["product_id"].eq(one), "quantity"] = 1e300  # every line of one product (before: accepted)
+    v = validate(tx, tiny.catalog, errors="drop")
+    dropped = v.report.rejected["transactions"]
+    assert set(dropped.loc[dropped["reason"].eq("quantity_outlier"), "quantity"]) == {1e9, 1e300}
+    assert v.transactions["quantity"].max() == 900.0
+    assert any(f"product {one!r}: quantity 1e+300" in e.detail for e in v.report.entries)
+    with pytest.raises(DataValidationError, match=r"quantity outlier\(s\) .*e\.g\. row") as err:
+        validate(tx, tiny.catalog)
+    _one_line(err)
+    assert validate(tx.drop(index=tx.index[tx["quantity"].eq(1e300)]), tiny.catalog, errors="drop",
+                    quantity_factor=None, max_quantity=None).report.count(reason="quantity_outlier") == 0
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_make_market_quantities_are_not_outliers(seed):
+    m = make_market(seed=seed, n_customers=300)
+    v = validate(m.transactions, m.catalog, sessions=m.sessions)
+    assert v.report.count(reason="quantity_outlier") == 0 and len(v.transactions) == len(m.transactions)
+
+
+def test_a_kept_product_left_out_by_max_products_is_named_as_the_options(tmp_path, tiny):
+    from typer.testing import CliRunner
+
+    from bundleopt.cli import app
+
+    rare = tiny.transactions["product_id"].value_counts().index[-1]
+    args = [*_write_tiny(tmp_path, tiny), "--max-products", "2", "--keep-on-sale", str(rare)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1
+    msg = result.stderr.strip()
+    assert msg.startswith("error: --keep-on-sale names products not in the plan's data (after --max-products"), msg
+    assert "keep_on_sale" not in msg and "\n" not in msg

@@ -137,7 +137,7 @@ def test_bad_files_give_one_line_and_write_nothing(files, tmp_path, case):
         (["--max-bundles", "-1"], "--max-bundles must be"),
         (["--price-points", "cheap"], "--price-points"),
         (["--max-price-change", "-0.1"], "--max-price-change"),
-        (["--keep-on-sale", "no-such-product"], "keep_on_sale names products"),
+        (["--keep-on-sale", "no-such-product"], "--keep-on-sale names 1 product id(s) that are in neither file"),
         # checked once by PlanConfig, before the files are read
         (["--min-support", "0"], "--min-support must be"),
         (["--min-segment-size", "0"], "--min-segment-size must be"),

@@ -10,6 +10,7 @@ the work succeeds (:func:`bundleopt.report.write_report` is atomic).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn
@@ -43,6 +44,32 @@ class OneLineErrors(TyperCommand):
             raise
         except UsageError as exc:
             fail(f"{exc.format_message()} (see: bundleopt {self.name} --help)", code=2)
+
+
+def warning_line(message: Warning | str, category: type[Warning] | None = None) -> str:
+    """A warning as one line of plain text: its message with the lines joined, then its kind
+    (``IdentificationWarning``) unless the message already starts with it."""
+    text = " ".join(str(message).split())
+    kind = category.__name__ if category is not None else ""
+    named = kind and kind not in ("UserWarning", "Warning") and not text.startswith(kind)
+    return f"{text} ({kind})" if named else text
+
+
+@contextmanager
+def readable_warnings(console: Console | None = None) -> Iterator[None]:
+    """Show each Python warning raised inside the block as ONE line, ``warning: <message>``,
+    on ``console`` (stderr by default), instead of Python's two raw lines (the source path
+    and line, then the code line). Which warnings show (the filters) is unchanged, and
+    ``warnings.showwarning`` is restored on exit: the library used from Python is untouched.
+    """
+    out = console if console is not None else stderr
+    with warnings.catch_warnings():
+        def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                 file: Any = None, line: str | None = None) -> None:
+            out.print(f"[yellow]warning:[/] {escape(warning_line(message, category))}", soft_wrap=True)
+
+        warnings.showwarning = show
+        yield
 
 
 def user_error_types() -> tuple[type[BaseException], ...]:

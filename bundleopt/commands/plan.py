@@ -41,9 +41,41 @@ _OPTION_OF_FIELD = {
 }
 
 
-def _as_options(message: str) -> str:
-    """A :class:`PlanConfig` error with its field names written as the command's options."""
-    return re.sub(r"\b(" + "|".join(_OPTION_OF_FIELD) + r")\b", lambda m: _OPTION_OF_FIELD[m.group(1)], message)
+def _as_options(message: str, fields: tuple[str, ...] | None = None) -> str:
+    """A :class:`PlanConfig` error with its field names written as the command's options
+    (only ``fields`` when given: words such as "ladder" also appear in other messages)."""
+    names = fields if fields is not None else tuple(_OPTION_OF_FIELD)
+    return re.sub(r"\b(" + "|".join(names) + r")\b", lambda m: _OPTION_OF_FIELD[m.group(1)], message)
+
+
+def _check_keep_on_sale(keep: list[str] | None, *frames: object, n_close: int = 3) -> None:
+    """``--keep-on-sale`` ids that are in none of the files: a one-line ``ValueError`` naming the
+    option and, for each, up to ``n_close`` known product ids spelt alike (:mod:`difflib`).
+
+    Ids the files hold but that cleaning or ``--max-products`` leaves out are refused later
+    by :func:`bundleopt.pipeline.build_plan` (its error is renamed by :func:`_as_options`).
+    """
+    import difflib
+
+    from bundleopt.data.row_checks import as_id
+
+    if not keep:
+        return
+    known: set[str] = set()
+    for frame in frames:
+        if frame is not None and "product_id" in frame:  # type: ignore[operator]
+            known.update(as_id(frame["product_id"]).dropna())  # type: ignore[index]
+    unknown = [p for p in keep if p not in known]
+    if not unknown:
+        return
+    hints = []
+    for p in unknown[:5]:
+        close = difflib.get_close_matches(p, sorted(known), n=n_close, cutoff=0.6)
+        if close:
+            hints.append(f"{p!r}: did you mean {', '.join(map(repr, close))}?")
+    raise ValueError(f"--keep-on-sale names {len(unknown)} product id(s) that are in neither file: "
+                     f"{unknown[:10]}" + (f" ({'; '.join(hints)})" if hints else "")
+                     + "; give ids as written in the catalog's product_id column")
 
 
 def plan(
@@ -77,7 +109,8 @@ def plan(
         "(0.1 = +-10 %).")] = None,
     backtest: Annotated[str, typer.Option(
         "--backtest", help="Check the model against what happened: refit on the days before this date "
-        "(YYYY-MM-DD) or share of the days (e.g. 0.75) and score the later days; 'none' skips it.")] = "0.75",
+        "(YYYY-MM-DD) or holding this share of the orders (e.g. 0.75) and score the later days; "
+        "'none' skips it.")] = "0.75",
     min_segment_size: Annotated[int, typer.Option(
         "--min-segment-size", help="Privacy: with personalised menus, segments of fewer customers are "
         "merged into the nearest one first.")] = 50,
@@ -183,13 +216,20 @@ def plan(
         tx = load_transactions(transactions, **dates, **fmt)
         cat = load_catalog(catalog, **fmt)
         ses = load_sessions(sessions, **dates, **fmt) if sessions is not None else None
+        _check_keep_on_sale(keep, cat, tx)
         if not quiet:
             for frame in (tx, cat, ses):
                 for note in frame.attrs.get("read_notes", []) if frame is not None else ():
                     console.print(f"read: {note}", markup=False, soft_wrap=True)
         guard.check()
         with progress_bar(console, enabled=not quiet) as progress:
-            result = build_plan(tx, cat, config, sessions=ses, progress=guard.progress(progress))
+            try:
+                result = build_plan(tx, cat, config, sessions=ses, progress=guard.progress(progress))
+            except ValueError as exc:  # a setting checked against the data: named as its option
+                named = _as_options(str(exc), fields=("keep_on_sale", "backtest_split", "max_products"))
+                if named == str(exc):
+                    raise
+                raise ValueError(named) from exc
         guard.check()
         folder = write_report(result, out, overwrite=overwrite, before_commit=guard.check)
         guard.written()

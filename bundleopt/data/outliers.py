@@ -10,6 +10,15 @@ far beyond any promotion, which is rarely past 70% off, or any price change with
 a data window). The list price is checked with the same rule against the median
 price paid (once the outlier lines are gone).
 
+**Quantities.** A line's quantity is an outlier when it is more than ``quantity_factor``
+(default 1000) times the median quantity of its product's lines, or above
+``max_quantity`` (default 1e6 units on one line). The factor is far wider than for
+prices because quantities are skewed: a bulk buyer taking 200 of a product most
+people buy 1 or 2 of is real data and passes; 1e9 units among lines of 1 to 5 is a
+typing or export error (a barcode in the quantity column) that would make every
+stock limit bind. The ceiling catches the products whose every line is absurd
+(1e300 on each: their median is absurd too).
+
 Functions return masks and references; :mod:`bundleopt.data.validation` decides
 whether they are fatal or dropped, and reports them by product and line.
 """
@@ -19,7 +28,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["check_factor", "describe", "line_outliers", "list_price_outliers"]
+__all__ = ["check_factor", "check_max_quantity", "describe", "line_outliers", "list_price_outliers",
+           "quantity_outliers"]
 
 
 def check_factor(factor: float | None) -> None:
@@ -59,6 +69,32 @@ def list_price_outliers(
     with np.errstate(over="ignore", invalid="ignore"):
         mask = (list_price > factor * paid) | (list_price < paid / factor)
     return mask.fillna(False).astype(bool), paid
+
+
+def check_max_quantity(quantity_factor: float | None, max_quantity: float | None) -> None:
+    """``quantity_factor`` None or a finite number > 1; ``max_quantity`` None or a finite number > 0."""
+    if quantity_factor is not None and not (isinstance(quantity_factor, int | float)
+                                            and not isinstance(quantity_factor, bool)
+                                            and np.isfinite(quantity_factor) and quantity_factor > 1):
+        raise ValueError(f"quantity_factor must be a number > 1 or None (no check), got {quantity_factor!r}")
+    if max_quantity is not None and not (isinstance(max_quantity, int | float) and not isinstance(max_quantity, bool)
+                                         and np.isfinite(max_quantity) and max_quantity > 0):
+        raise ValueError(f"max_quantity must be a number > 0 or None (no ceiling), got {max_quantity!r}")
+
+
+def quantity_outliers(
+    product: pd.Series, quantity: pd.Series, factor: float | None, max_quantity: float | None
+) -> tuple[pd.Series, pd.Series]:
+    """(mask of outlier lines, median quantity of each line's product) (module docstring)."""
+    q = quantity.astype(float)
+    ref = q.groupby(product.to_numpy()).transform("median")
+    mask = pd.Series(False, index=q.index)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if factor is not None:
+            mask |= q > factor * ref
+        if max_quantity is not None:
+            mask |= q > max_quantity
+    return mask.fillna(False).astype(bool), ref
 
 
 def describe(product: object, column: str, value: float, ref: float, what: str, why: str = "") -> str:

@@ -153,7 +153,7 @@ def _reject_bad_dates(frame: pd.DataFrame, date_range: tuple[str | None, str | N
     """Raise or drop rows whose ``timestamp`` is missing, did not parse, or lies outside
     ``date_range`` (``None`` as the end: tomorrow, UTC): a date no shop recorded, such as
     Excel's day 0 (1900-01-00), a mistyped year, or one in the future. One such date would
-    stretch the data's span (the backtest's split by share of days, the periods of stock).
+    stretch the data's span (the periods of stock, the report's first day).
     """
     frame = _reject(frame, frame["timestamp"].isna(), column="timestamp", reason="bad_timestamp",
                     what="a missing or unparseable date", **kw)

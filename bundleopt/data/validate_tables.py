@@ -11,7 +11,13 @@ import numpy as np
 import pandas as pd
 
 from bundleopt.data.cleaning import _SAMPLE, CleaningReport, DataValidationError, Errors
-from bundleopt.data.outliers import check_factor, describe, line_outliers
+from bundleopt.data.outliers import (
+    check_factor,
+    check_max_quantity,
+    describe,
+    line_outliers,
+    quantity_outliers,
+)
 from bundleopt.data.row_checks import (
     _as_datetime,
     _as_float,
@@ -125,6 +131,8 @@ def validate_transactions(
     outlier_factor: float | None = 10.0,
     rejected_products: Mapping[str, str] | None = None,
     date_range: tuple[str | None, str | None] = ("1990-01-01", None),
+    quantity_factor: float | None = 1000.0,
+    max_quantity: float | None = 1e6,
 ) -> tuple[pd.DataFrame, CleaningReport]:
     """Check and normalise transactions (see :data:`bundleopt.data.schemas.TRANSACTIONS`).
 
@@ -136,11 +144,15 @@ def validate_transactions(
     lines are reported as ``bad_catalog_row`` with that reason, not as unknown.
     ``date_range`` (first, last day; None as the last: tomorrow): lines dated outside it are
     rejected as ``implausible_timestamp`` (a mistyped year, Excel's 1900-01-00).
+    ``quantity_factor`` / ``max_quantity``: a line's quantity above ``quantity_factor`` times
+    its product's median quantity, or above ``max_quantity``, is a ``quantity_outlier``
+    (:mod:`bundleopt.data.outliers`; None turns either off).
     Returns the clean lines (ids ``str``, ``timestamp`` datetime64, numbers float,
     index reset) and the report.
     """
     _check_errors_arg(errors)
     check_factor(outlier_factor)
+    check_max_quantity(quantity_factor, max_quantity)
     table = TRANSACTIONS.name
     original = _require_frame(transactions, TRANSACTIONS)
     report = CleaningReport(n_rows_in={table: len(original)})
@@ -186,6 +198,8 @@ def validate_transactions(
         list_price = list_price[~list_price.index.duplicated()]
     df = _drop_duplicates(df, table, report, original)
     df = _reject_reused_orders(df, **kw)
+    if len(df):
+        df = _reject_quantity_outliers(df, quantity_factor, max_quantity, **kw)
     if outlier_factor is not None and len(df):
         df = _reject_price_outliers(df, list_price, outlier_factor, **kw)
     return _finish(df, table, report), report
@@ -272,6 +286,36 @@ def _unknown_id_hint(unknown: pd.Series, known: set[str], sample: int = 3) -> st
                 f"(transactions vs catalog: {shown}); write the ids the same way in both files, "
                 "as text (a spreadsheet drops leading zeros and adds '.0')")
     return f"{len(ids)} id(s) not in the catalog, e.g. {[str(u) for u in ids[:sample]]}"
+
+
+def _reject_quantity_outliers(df: pd.DataFrame, factor: float | None, max_quantity: float | None, *,
+                              table: str, errors: Errors, report: CleaningReport,
+                              original: pd.DataFrame) -> pd.DataFrame:
+    """Raise on, or drop and report per product, the lines whose quantity is an outlier
+    (:func:`bundleopt.data.outliers.quantity_outliers`)."""
+    mask, ref = quantity_outliers(df["product_id"], df["quantity"], factor, max_quantity)
+    if not mask.any():
+        return df
+    rules = ([f"above {factor:g} x its product's median quantity"] if factor is not None else []) + (
+        [f"above max_quantity {max_quantity:g}"] if max_quantity is not None else [])
+    why = " or ".join(rules)
+
+    def one(i: object) -> str:
+        return (f"product {df.at[i, 'product_id']!r}: quantity {df.at[i, 'quantity']:.6g} "
+                f"(its median quantity {ref[i]:.6g})")
+
+    rows = df.index[mask.to_numpy()]
+    if errors == "raise":
+        raise DataValidationError(
+            f"{table}: {len(rows)} quantity outlier(s) ({why}), e.g. row {rows[0]}: {one(rows[0])}; fix the "
+            "value, or run with errors='drop' to leave such lines out (validate(quantity_factor=..., "
+            "max_quantity=...) changes the rule)", table=table, column="quantity", rows=rows[:_SAMPLE].tolist())
+    for _, lines in pd.Series(rows, index=rows).groupby(df.loc[rows, "product_id"]):
+        report.add(table, "quantity_outlier", "quantity", original.loc[lines.to_numpy()],
+                   detail=one(lines.iloc[0]) + f" is {why}"
+                   + (f" (and {len(lines) - 1} more line(s))" if len(lines) > 1 else "")
+                   + f", rows {lines.tolist()[:_SAMPLE]}")
+    return df[~mask]
 
 
 def _reject_price_outliers(df: pd.DataFrame, list_price: pd.Series | None, factor: float, *,

@@ -47,7 +47,14 @@ price paid)
 cost above every price       fatal                        product and its lines
 (``unit_cost >= list_price``                              rejected, reported
 and ``>=`` every price paid)
+quantity outlier: above      fatal                        the line rejected, reported
+``quantity_factor`` (1000)                                by product
+times its product's median
+quantity, or above
+``max_quantity`` (1e6)
 catalog product never sold   noted (counted), left out    noted (counted), left out
+sessions: a visit's order    noted (counted), left out    noted (counted), left out
+id in no kept line           of the choice data           of the choice data
 all rows rejected            fatal                        fatal
 ===========================  ==========================  ===========================
 
@@ -117,6 +124,8 @@ def validate(
     dayfirst: bool | None = None,
     outlier_factor: float | None = 10.0,
     date_range: tuple[str | None, str | None] = ("1990-01-01", None),
+    quantity_factor: float | None = 1000.0,
+    max_quantity: float | None = 1e6,
 ) -> ValidatedData:
     """Validate catalog, transactions (and sessions) together; see the module docstring for the policy.
 
@@ -129,11 +138,14 @@ def validate(
     (:func:`bundleopt.data.dates.parse_dates`; detected when None). ``date_range``: first
     and last plausible day (None as the last: tomorrow); rows dated outside are
     ``implausible_timestamp`` (a mistyped year, Excel's 1900-01-00, a date to come).
+    ``quantity_factor`` / ``max_quantity``: the quantity outlier rule (module docstring).
+    Visits naming an order that no kept line has are noted (``unknown_order``).
     """
     cat, report = validate_catalog(catalog, errors=errors)
     tx, tx_report = validate_transactions(
         transactions, cat, errors=errors, date_format=date_format, dayfirst=dayfirst,
-        outlier_factor=outlier_factor, rejected_products=_rejected_products(report), date_range=date_range)
+        outlier_factor=outlier_factor, rejected_products=_rejected_products(report), date_range=date_range,
+        quantity_factor=quantity_factor, max_quantity=max_quantity)
     report = report.merge(tx_report)
     if outlier_factor is not None:
         cat, tx = _drop_list_price_outliers(cat, tx, outlier_factor, errors, report)
@@ -162,7 +174,33 @@ def validate(
         ses, ses_report = validate_sessions(sessions, errors=errors, date_format=date_format,
                                             dayfirst=dayfirst, date_range=date_range)
         report = report.merge(ses_report)
+        _note_unknown_session_orders(ses, tx, report)
     return ValidatedData(tx, cat, report, ses)
+
+
+def _note_unknown_session_orders(ses: pd.DataFrame, tx: pd.DataFrame, report: CleaningReport,
+                                 sample: int = 3) -> None:
+    """Note (``unknown_order``) the visits whose ``order_id`` is in no kept transaction line.
+
+    Such a visit ended in an order, so it is not a no-purchase; its order has no lines to
+    say what was bought, so it is no purchase occasion either: it is left out of the
+    choice data. Many of them mean the two files do not match (ids written differently,
+    different periods) and the no-purchase share is overstated.
+    """
+    named = ses["order_id"].notna()
+    unknown = named & ~ses["order_id"].isin(set(tx["order_id"]))
+    if not unknown.any():
+        return
+    ids = ses.loc[unknown, "order_id"].drop_duplicates()
+    rejected = report.rejected.get("transactions")
+    dropped = set(as_id(rejected["order_id"]).dropna()) if rejected is not None and "order_id" in rejected else set()
+    cleaned = int(ids.isin(dropped).sum())
+    report.add("sessions", "unknown_order", "order_id", ses[unknown], action="noted",
+               detail=f"{int(unknown.sum())} of {int(named.sum())} visit(s) with an order name {len(ids)} "
+               f"order id(s) in no transaction line, e.g. {ids.head(sample).tolist()}"
+               + (f" ({cleaned} of them orders whose lines were all dropped above)" if cleaned else "")
+               + ": left out of the choice data (neither a purchase, with no lines to say what was "
+               "bought, nor a visit without one); check that both files name orders the same way")
 
 
 def _rejected_products(report: CleaningReport) -> dict[str, str]:

@@ -1,7 +1,8 @@
 """The model checked against what happened: fit on an earlier window, score a later one.
 
 :func:`backtest` splits the (validated) transactions in time at ``split`` (a day, or
-the share of the data's days in the fitting window), fits one MNL per segment on
+the share of the **orders** in the fitting window: a share of the calendar would let a
+few stray old lines fill it), fits one MNL per segment on
 the earlier window exactly as the plan does (:func:`bundleopt.choice.segment_fits.fit_menu_models`
 on :func:`bundleopt.data.choice_data.build_menu_choices`), and scores the later
 window's own menus (its listed prices and availability, day by day): for each segment
@@ -111,14 +112,30 @@ def calibration_table(by_offer: pd.DataFrame, n_bins: int = 10) -> pd.DataFrame:
                          "observed": g["observed"].mean().to_numpy()})
 
 
-def _split_day(stamps: pd.Series, split: str | float | pd.Timestamp) -> pd.Timestamp:
-    days = stamps.dt.normalize()
+def _order_times(transactions: pd.DataFrame) -> pd.Series:
+    """Each order's time (its first line's timestamp)."""
+    return transactions.groupby("order_id", sort=False)["timestamp"].min()
+
+
+def _split_day(orders: pd.Series, split: str | float | pd.Timestamp) -> pd.Timestamp:
+    """The first day of the later window.
+
+    A share ``split`` in (0, 1) is a share of the **orders**, not of the calendar: the day
+    boundary next to the ``split`` quantile of the order times whose earlier window holds
+    the share closest to ``split`` (a few stray old lines, such as 1995 among 2024 data,
+    would otherwise fill the earlier window by themselves). A date is used as given.
+    """
+    days = orders.dt.normalize()
     first, last = days.min(), days.max()
     if isinstance(split, float | int) and not isinstance(split, bool):
         if not (math.isfinite(split) and 0 < split < 1):
-            raise ValueError(f"backtest split must be a share of the days in (0, 1) or a date, got {split!r}")
-        n_days = (last - first).days + 1
-        day = first + pd.Timedelta(days=max(1, int(round(n_days * split))))
+            raise ValueError(f"backtest split must be a share of the orders in (0, 1) or a date, got {split!r}")
+        q = days.quantile(split, interpolation="lower")
+        fits = [d for d in (q, q + pd.Timedelta(days=1)) if first < d <= last]
+        if not fits:
+            raise ValueError(f"backtest split {split:g} leaves an empty window: all orders fall on "
+                             f"{first.date()}" + ("" if first == last else f" to {last.date()}"))
+        day = min(fits, key=lambda d: abs(float((days < d).mean()) - split))
     else:
         try:
             day = pd.Timestamp(split).normalize()
@@ -128,6 +145,17 @@ def _split_day(stamps: pd.Series, split: str | float | pd.Timestamp) -> pd.Times
         raise ValueError(f"backtest split {day.date()} leaves an empty window: the data runs "
                          f"{first.date()} to {last.date()}")
     return day
+
+
+def _check_windows(n_fit: int, n_test: int, split: object, min_orders: int) -> None:
+    """Refuse a split that leaves fewer than ``min_orders`` orders on a side: too few to fit
+    the choice models on, or to score them on."""
+    for side, n in (("earlier (fitting)", n_fit), ("later (scored)", n_test)):
+        if n < min_orders:
+            raise ValueError(f"backtest_split {split!r} leaves {n} order(s) in the {side} window and "
+                             f"{n_fit + n_test - n} in the other: fewer than {min_orders} cannot fit or "
+                             "score the choice models; set backtest_split to another value or to None "
+                             "(no backtest)")
 
 
 def backtest(
@@ -142,19 +170,26 @@ def backtest(
     offers: list[str] | None = None,
     smoothing: float = 0.5,
     random_state: int = 0,
+    min_orders: int = 20,
 ) -> Backtest:
     """Fit on the days before ``split``, score the days from it (module docstring).
 
     ``transactions``/``catalog``/``sessions`` are validated tables (as the plan used:
     ``Plan``'s inputs after cleaning); ``segments`` maps customer id -> segment;
     ``bundles`` are the candidate bundles when bundles are estimated from co-purchases;
-    ``offers`` the products (default: those in the transactions).
+    ``offers`` the products (default: those in the transactions). A ``split`` that leaves
+    fewer than ``min_orders`` orders on a side is a ``ValueError``; ``summary`` says the split
+    day and the orders on each side (``fit_orders``, ``test_orders``).
     """
     from bundleopt.choice.segment_fits import fit_menu_models
     from bundleopt.data.choice_data import build_menu_choices
 
-    day = _split_day(transactions["timestamp"], split)
-    early = transactions["timestamp"] < day
+    orders = _order_times(transactions)
+    day = _split_day(orders, split)
+    n_fit = int((orders < day).sum())
+    n_test = len(orders) - n_fit
+    _check_windows(n_fit, n_test, split, min_orders)
+    early = transactions["order_id"].map(orders < day).astype(bool)
     offers = offers or sorted(transactions["product_id"].astype(str).unique())
 
     def grouped(mask: pd.Series, ses: pd.DataFrame | None) -> Any:
@@ -195,8 +230,10 @@ def backtest(
     total_obs = float(ok["observed"].sum())
     summary = {
         "split_day": str(day.date()),
-        "fit_window": f"{transactions['timestamp'].min().date()} to {(day - pd.Timedelta(days=1)).date()}",
-        "test_window": f"{day.date()} to {transactions['timestamp'].max().date()}",
+        "split_rule": (f"{split:.0%} of the orders" if isinstance(split, float) else "the date given"),
+        "fit_orders": n_fit, "test_orders": n_test,
+        "fit_window": f"{orders.min().date()} to {(day - pd.Timedelta(days=1)).date()} ({n_fit:,} orders)",
+        "test_window": f"{day.date()} to {orders.max().date()} ({n_test:,} orders)",
         "predicted_purchases": float(ok["predicted"].sum()), "observed_purchases": total_obs,
         "predicted_margin": float(ok["predicted_margin"].sum()),
         "observed_margin": float(ok["observed_margin"].sum()),

@@ -79,7 +79,7 @@ class PlanConfig:
     price_points : ``".99"`` (prices end in .99) or a step (``0.1``: multiples of 0.10)
         every price but the list price is rounded to; ``None`` no rounding.
     backtest_split : fit the choice models again on the days before this day
-        (``"2001-01-15"``) or share of the days (``0.75``) and score the later days
+        (``"2001-01-15"``) or share of the orders (``0.75``) and score the later days
         (:func:`bundleopt.plan_parts.backtest.backtest`); ``None`` skips it.
     n_draws : draws of the fitted parameters for the intervals on profit and uplift
         (:func:`bundleopt.plan_parts.intervals.parameter_intervals`); ``None`` skips them.
@@ -197,9 +197,9 @@ def _validated(cfg: PlanConfig) -> dict[str, Any]:
             raise ValueError(f"{name} must be an integer >= 2 or None (skip), got {value!r}")
     split = cfg.backtest_split
     if isinstance(split, float | int) and not (0 < split < 1):
-        raise ValueError(f"backtest_split must be a share of the days in (0, 1) or a date, got {split!r}")
+        raise ValueError(f"backtest_split must be a share of the orders in (0, 1) or a date, got {split!r}")
     if split is not None and not isinstance(split, str | float | int):
-        raise ValueError(f"backtest_split must be a share of the days in (0, 1), a date such as "
+        raise ValueError(f"backtest_split must be a share of the orders in (0, 1), a date such as "
                          f"'2001-01-15' or None, got {split!r}")
     out["keep_on_sale"] = _keep_on_sale(cfg.keep_on_sale)
     out["max_price_change"] = _max_price_change(cfg.max_price_change)
