@@ -24,3 +24,14 @@ def swissmetro():
         return load_swissmetro()
     except DatasetUnavailable as exc:
         pytest.skip(f"real data unavailable: {exc}")
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """The bad-input suites' shop: ``make_market(seed=0, **TINY)`` of ``test_bad_input``, six
+    products; P000+P001 is a planted pair (mined as a bundle); P005 never sells."""
+    from test_bad_input import TINY
+
+    from bundleopt.datasets import make_market
+
+    return make_market(seed=0, **TINY)

@@ -25,12 +25,8 @@ from bundleopt.pipeline import build_plan, stock_limits
 TINY = {"n_products": 6, "n_customers": 200, "n_segments": 1, "n_pairs": 2, "n_days": 30,
         "synergy_range": (4.0, 5.0)}
 PLAN = {"purchase_share": 0.5, "n_segments": 1, "threads": 1, "time_limit": 30}
-
-
-@pytest.fixture(scope="module")
-def tiny():
-    """Six products; P000+P001 is a planted pair (mined as a bundle); P005 never sells."""
-    return make_market(seed=0, **TINY)
+# the fixture `tiny` (conftest.py) is make_market(seed=0, **TINY): six products; P000+P001 is a
+# planted pair (mined as a bundle); P005 never sells
 
 
 def _one_line(err: pytest.ExceptionInfo) -> str:

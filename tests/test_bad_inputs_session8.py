@@ -10,24 +10,11 @@ import re
 import pandas as pd
 import pytest
 
+# the plan settings and one-line check of the first bad-input suite (the tiny shop: conftest)
+from test_bad_input import PLAN, _one_line  # noqa: E402
+
 from bundleopt.data import DataValidationError, load_catalog, load_transactions, validate
 from bundleopt.datasets import make_market
-
-TINY = {"n_products": 6, "n_customers": 200, "n_segments": 1, "n_pairs": 2, "n_days": 30,
-        "synergy_range": (4.0, 5.0)}
-PLAN = {"purchase_share": 0.5, "n_segments": 1, "threads": 1, "time_limit": 30}
-
-
-@pytest.fixture(scope="module")
-def tiny():
-    """Six products, one segment, 30 days."""
-    return make_market(seed=0, **TINY)
-
-
-def _one_line(err: pytest.ExceptionInfo) -> str:
-    msg = str(err.value)
-    assert "\n" not in msg, msg
-    return msg
 
 
 def test_headers_spelt_the_excel_way_are_the_schema_columns(tmp_path, tiny):
